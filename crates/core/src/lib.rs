@@ -1,0 +1,15 @@
+//! Baton's core: the domain model, the SQLite store, the vendor-neutral sync engine,
+//! note parsing and secrets. No Tauri and no HTTP here.
+
+pub mod error;
+pub mod model;
+pub mod notes;
+pub mod secrets;
+pub mod sensitive;
+pub mod store;
+pub mod sync;
+
+pub use error::{Error, Result};
+pub use sensitive::Sensitive;
+pub use store::Store;
+pub use tokio_util::sync::CancellationToken;

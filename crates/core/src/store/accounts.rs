@@ -1,0 +1,131 @@
+use super::{Change, Store};
+use crate::error::{Error, Result};
+use crate::model::{Millis, SourceKind};
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    ApiToken,
+    Oauth,
+}
+
+impl AuthKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            AuthKind::ApiToken => "api_token",
+            AuthKind::Oauth => "oauth",
+        }
+    }
+}
+
+/// A connected vendor account. Holds a keychain reference, never the secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountRecord {
+    pub id: String,
+    pub kind: SourceKind,
+    pub base_url: String,
+    pub login: Option<String>,
+    pub auth_kind: AuthKind,
+    pub secret_ref: String,
+    /// Vendor options (JSON object), e.g. Sunshine Conversations app id and field mapping.
+    pub settings: serde_json::Value,
+    pub me_id: Option<String>,
+    pub created_at: Millis,
+}
+
+fn from_row(r: &SqliteRow) -> Result<AccountRecord> {
+    let kind: String = r.get("kind");
+    let auth: String = r.get("auth_kind");
+    let settings: String = r.get("settings");
+    Ok(AccountRecord {
+        id: r.get("id"),
+        kind: SourceKind::parse(&kind)
+            .ok_or_else(|| Error::Invalid(format!("unknown account kind {kind:?}")))?,
+        base_url: r.get("base_url"),
+        login: r.get("login"),
+        auth_kind: match auth.as_str() {
+            "oauth" => AuthKind::Oauth,
+            _ => AuthKind::ApiToken,
+        },
+        secret_ref: r.get("secret_ref"),
+        settings: serde_json::from_str(&settings)
+            .map_err(|e| Error::Invalid(format!("account settings: {e}")))?,
+        me_id: r.get("me_id"),
+        created_at: r.get("created_at"),
+    })
+}
+
+impl Store {
+    pub async fn add_account(&self, a: &AccountRecord) -> Result<()> {
+        if a.id.trim().is_empty() {
+            return Err(Error::Invalid("an account needs a name".into()));
+        }
+        let res = sqlx::query(
+            "INSERT INTO accounts (id, kind, base_url, login, auth_kind, secret_ref, settings, me_id, created_at)
+             VALUES (?,?,?,?,?,?,?,?,?)",
+        )
+        .bind(&a.id)
+        .bind(a.kind.as_str())
+        .bind(&a.base_url)
+        .bind(&a.login)
+        .bind(a.auth_kind.as_str())
+        .bind(&a.secret_ref)
+        .bind(a.settings.to_string())
+        .bind(&a.me_id)
+        .bind(a.created_at)
+        .execute(self.pool())
+        .await;
+        match res {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::Invalid(format!(
+                "an account named {:?} already exists",
+                a.id
+            ))),
+            other => {
+                other?;
+                self.announce(Change::Accounts);
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn accounts(&self) -> Result<Vec<AccountRecord>> {
+        let rows = sqlx::query("SELECT * FROM accounts ORDER BY created_at, id")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    pub async fn account(&self, id: &str) -> Result<AccountRecord> {
+        let row = sqlx::query("SELECT * FROM accounts WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no account named {id:?}")))?;
+        from_row(&row)
+    }
+
+    /// Removes the account and everything cached for it.
+    pub async fn remove_account(&self, id: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM accounts WHERE id = ?")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound(format!("no account named {id:?}")));
+        }
+        self.announce(Change::Accounts);
+        Ok(())
+    }
+
+    pub async fn set_me_id(&self, id: &str, me_id: &str) -> Result<()> {
+        sqlx::query("UPDATE accounts SET me_id = ? WHERE id = ?")
+            .bind(me_id)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}

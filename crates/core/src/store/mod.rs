@@ -1,0 +1,284 @@
+//! The SQLite cache: one file per user, WAL, migrations from `migrations/`.
+//! A sync page and the cursor after it are written in one transaction, so a crash
+//! anywhere leaves the cache at a page boundary: never a gap, never a duplicate.
+
+mod accounts;
+mod queries;
+
+pub use accounts::{AccountRecord, AuthKind};
+pub use queries::QueueFilter;
+
+use crate::error::Result;
+use crate::model::{reason_category, Bundle, Millis};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// What changed in the store, announced after the transaction commits.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    Conversations {
+        account_id: String,
+        external_ids: Vec<String>,
+    },
+    Accounts,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    changes: broadcast::Sender<Change>,
+}
+
+/// The stored transcript state of one conversation: what the next sync resumes from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TranscriptState {
+    pub version: Option<String>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageStats {
+    pub conversations: usize,
+    pub messages: usize,
+    pub drafts: usize,
+}
+
+impl Store {
+    pub async fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    crate::Error::Database(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        let (changes, _) = broadcast::channel(256);
+        Ok(Self { pool, changes })
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    fn announce(&self, change: Change) {
+        // No subscriber is fine: the CLI often has none.
+        let _ = self.changes.send(change);
+    }
+
+    pub async fn cursor(&self, account_id: &str, stream: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT cursor FROM sync_cursors WHERE account_id = ? AND stream = ?")
+            .bind(account_id)
+            .bind(stream)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// The stored transcript state for the given conversations (missing ones are absent).
+    pub async fn transcript_states(
+        &self,
+        account_id: &str,
+        external_ids: &[String],
+    ) -> Result<HashMap<String, TranscriptState>> {
+        let mut out = HashMap::new();
+        if external_ids.is_empty() {
+            return Ok(out);
+        }
+        let ids = serde_json::to_string(external_ids).expect("strings serialize");
+        let rows = sqlx::query(
+            "SELECT external_id, transcript_version, transcript_cursor FROM conversations
+             WHERE account_id = ? AND external_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(account_id)
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            out.insert(
+                r.get(0),
+                TranscriptState {
+                    version: r.get(1),
+                    cursor: r.get(2),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Writes one sync page and the cursor that follows it, atomically.
+    pub async fn commit_page(
+        &self,
+        account_id: &str,
+        stream: &str,
+        bundles: &[Bundle],
+        cursor: &str,
+        now: Millis,
+    ) -> Result<PageStats> {
+        let mut stats = PageStats::default();
+        let mut tx = self.pool.begin().await?;
+        for bundle in bundles {
+            let c = &bundle.conversation;
+            let transcript = bundle.transcript.as_ref();
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO conversations (account_id, external_id, source, channel, status, subject,
+                    requester_name, assignee_id, assignee_name, group_id, group_name, priority,
+                    created_at, updated_at, ticket_url, session_url, opencx_org_id, opencx_contact_id,
+                    opencx_session_id, assist_skips, version, transcript_version, transcript_cursor)
+                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                 ON CONFLICT (account_id, external_id) DO UPDATE SET
+                    source = excluded.source, channel = excluded.channel, status = excluded.status,
+                    subject = excluded.subject, requester_name = excluded.requester_name,
+                    assignee_id = excluded.assignee_id, assignee_name = excluded.assignee_name,
+                    group_id = excluded.group_id, group_name = excluded.group_name,
+                    priority = excluded.priority, created_at = excluded.created_at,
+                    updated_at = excluded.updated_at, ticket_url = excluded.ticket_url,
+                    session_url = excluded.session_url, opencx_org_id = excluded.opencx_org_id,
+                    opencx_contact_id = excluded.opencx_contact_id,
+                    opencx_session_id = excluded.opencx_session_id,
+                    assist_skips = excluded.assist_skips, version = excluded.version,
+                    transcript_version = COALESCE(excluded.transcript_version, conversations.transcript_version),
+                    transcript_cursor = COALESCE(excluded.transcript_cursor, conversations.transcript_cursor)
+                 RETURNING id",
+            )
+            .bind(account_id)
+            .bind(&c.external_id)
+            .bind(c.source.as_str())
+            .bind(c.channel.as_str())
+            .bind(c.status.as_str())
+            .bind(&c.subject)
+            .bind(&c.requester_name)
+            .bind(&c.assignee_id)
+            .bind(&c.assignee_name)
+            .bind(&c.group_id)
+            .bind(&c.group_name)
+            .bind(&c.priority)
+            .bind(c.created_at)
+            .bind(c.updated_at)
+            .bind(&c.ticket_url)
+            .bind(&c.session_url)
+            .bind(&c.opencx_org_id)
+            .bind(&c.opencx_contact_id)
+            .bind(&c.opencx_session_id)
+            .bind(serde_json::to_string(&c.assist_skips).expect("strings serialize"))
+            .bind(&c.version)
+            .bind(transcript.map(|_| c.version.as_str()))
+            .bind(transcript.and_then(|t| t.cursor.as_deref()))
+            .fetch_one(&mut *tx)
+            .await?;
+            stats.conversations += 1;
+
+            if let Some(facts) = &c.handoff {
+                let reason = transcript.and_then(|t| t.handoff_reason.as_deref());
+                let explicit_at = transcript.and_then(|t| t.handoff_at).or(facts.handed_off_at);
+                sqlx::query(
+                    "INSERT INTO handoffs (conversation_id, mode, reason, reason_category, handed_off_at)
+                     VALUES (?, ?, ?, ?, COALESCE(?, ?))
+                     ON CONFLICT (conversation_id) DO UPDATE SET
+                        mode = excluded.mode,
+                        reason = COALESCE(excluded.reason, handoffs.reason),
+                        reason_category = COALESCE(excluded.reason_category, handoffs.reason_category),
+                        handed_off_at = COALESCE(?, handoffs.handed_off_at)",
+                )
+                .bind(id)
+                .bind(facts.mode.as_str())
+                .bind(reason)
+                .bind(reason.map(reason_category))
+                .bind(explicit_at)
+                .bind(c.created_at)
+                .bind(explicit_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+
+            let Some(t) = transcript else { continue };
+            for m in &t.messages {
+                sqlx::query(
+                    "INSERT INTO messages (conversation_id, external_id, role, author_name, body,
+                        created_at, attachments, internal)
+                     VALUES (?,?,?,?,?,?,?,?)
+                     ON CONFLICT (conversation_id, external_id) DO UPDATE SET
+                        role = excluded.role, author_name = excluded.author_name,
+                        body = excluded.body, created_at = excluded.created_at,
+                        attachments = excluded.attachments, internal = excluded.internal",
+                )
+                .bind(id)
+                .bind(&m.external_id)
+                .bind(m.role.as_str())
+                .bind(&m.author_name)
+                .bind(&m.body)
+                .bind(m.created_at)
+                .bind(serde_json::to_string(&m.attachments).expect("attachments serialize"))
+                .bind(m.internal)
+                .execute(&mut *tx)
+                .await?;
+                stats.messages += 1;
+            }
+            for d in &t.drafts {
+                // The vendor may post the same suggestion twice (webhook retries): one draft per text.
+                let done = sqlx::query(
+                    "INSERT INTO assist_drafts (conversation_id, source_note_id, text, training_url, created_at)
+                     SELECT ?1, ?2, ?3, ?4, ?5
+                     WHERE NOT EXISTS (SELECT 1 FROM assist_drafts
+                                       WHERE conversation_id = ?1 AND text = ?3 AND source_note_id <> ?2)
+                     ON CONFLICT (conversation_id, source_note_id) DO UPDATE SET
+                        text = excluded.text, training_url = excluded.training_url",
+                )
+                .bind(id)
+                .bind(&d.source_note_id)
+                .bind(&d.text)
+                .bind(&d.training_url)
+                .bind(d.created_at)
+                .execute(&mut *tx)
+                .await?;
+                stats.drafts += done.rows_affected() as usize;
+            }
+        }
+        sqlx::query(
+            "INSERT INTO sync_cursors (account_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (account_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+        )
+        .bind(account_id)
+        .bind(stream)
+        .bind(cursor)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        if !bundles.is_empty() {
+            self.announce(Change::Conversations {
+                account_id: account_id.to_string(),
+                external_ids: bundles
+                    .iter()
+                    .map(|b| b.conversation.external_id.clone())
+                    .collect(),
+            });
+        }
+        Ok(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests;

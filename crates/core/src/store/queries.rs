@@ -1,0 +1,239 @@
+//! Read paths for the queue, a conversation's detail and transcript search.
+
+use super::Store;
+use crate::error::{Error, Result};
+use crate::model::*;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+/// Which conversations the queue shows. The default is what a rep works: open handoffs
+/// and conversations with a pending Assist draft, longest waiting first, mine on top.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct QueueFilter {
+    pub account_id: Option<String>,
+    /// Put this user's conversations first.
+    pub me_id: Option<String>,
+    /// Include solved and closed conversations.
+    pub include_done: bool,
+    pub channel: Option<Channel>,
+    pub limit: Option<i64>,
+}
+
+const QUEUE_SELECT: &str = "
+    SELECT c.id, c.account_id, c.external_id, c.source, c.channel, c.status, c.subject,
+           c.requester_name, c.assignee_id, c.assignee_name, c.group_name,
+           h.mode AS handoff_mode, h.reason, COALESCE(h.handed_off_at, c.created_at) AS waiting_since,
+           EXISTS (SELECT 1 FROM assist_drafts d WHERE d.conversation_id = c.id AND d.state = 'pending')
+               AS has_pending_draft
+    FROM conversations c LEFT JOIN handoffs h ON h.conversation_id = c.id";
+
+fn enum_col<T>(r: &SqliteRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    let s: String = r.get(col);
+    parse(&s).ok_or_else(|| Error::Database(format!("unexpected {col} {s:?} in the cache")))
+}
+
+fn queue_item(r: &SqliteRow) -> Result<QueueItem> {
+    let mode: Option<String> = r.get("handoff_mode");
+    Ok(QueueItem {
+        id: r.get("id"),
+        account_id: r.get("account_id"),
+        external_id: r.get("external_id"),
+        source: enum_col(r, "source", SourceKind::parse)?,
+        channel: enum_col(r, "channel", Channel::parse)?,
+        status: enum_col(r, "status", Status::parse)?,
+        subject: r.get("subject"),
+        requester_name: r.get("requester_name"),
+        assignee_id: r.get("assignee_id"),
+        assignee_name: r.get("assignee_name"),
+        group_name: r.get("group_name"),
+        is_handoff: mode.is_some(),
+        handoff_mode: mode.as_deref().and_then(HandoffMode::parse),
+        reason: r.get("reason"),
+        waiting_since: r.get("waiting_since"),
+        has_pending_draft: r.get("has_pending_draft"),
+    })
+}
+
+impl Store {
+    pub async fn queue(&self, f: &QueueFilter) -> Result<Vec<QueueItem>> {
+        let sql = format!(
+            "{QUEUE_SELECT}
+             WHERE (h.conversation_id IS NOT NULL
+                    OR EXISTS (SELECT 1 FROM assist_drafts d WHERE d.conversation_id = c.id AND d.state = 'pending'))
+               AND (?1 IS NULL OR c.account_id = ?1)
+               AND (?2 OR c.status NOT IN ('solved', 'closed'))
+               AND (?3 IS NULL OR c.channel = ?3)
+             ORDER BY (c.assignee_id IS NOT NULL AND c.assignee_id = ?4) DESC, waiting_since ASC, c.id ASC
+             LIMIT ?5"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&f.account_id)
+            .bind(f.include_done)
+            .bind(f.channel.map(|c| c.as_str()))
+            .bind(&f.me_id)
+            .bind(f.limit.unwrap_or(-1))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(queue_item).collect()
+    }
+
+    /// Looks a conversation up by the vendor's id (e.g. the ticket number).
+    pub async fn conversation_id(&self, account_id: Option<&str>, external_id: &str) -> Result<i64> {
+        sqlx::query_scalar(
+            "SELECT id FROM conversations WHERE external_id = ? AND (? IS NULL OR account_id = ?)
+             ORDER BY id LIMIT 1",
+        )
+        .bind(external_id)
+        .bind(account_id)
+        .bind(account_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no conversation {external_id} in the cache")))
+    }
+
+    pub async fn detail(&self, id: i64) -> Result<ConversationDetail> {
+        let r = sqlx::query(&format!(
+            "{QUEUE_SELECT} WHERE c.id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no conversation with id {id}")))?;
+        let item = queue_item(&r)?;
+        let c = sqlx::query(
+            "SELECT c.priority, c.created_at, c.updated_at, c.ticket_url, c.session_url,
+                    c.opencx_org_id, c.opencx_contact_id, c.opencx_session_id, c.assist_skips,
+                    h.mode, h.reason, h.reason_category, h.handed_off_at
+             FROM conversations c LEFT JOIN handoffs h ON h.conversation_id = c.id WHERE c.id = ?",
+        )
+        .bind(id)
+        .fetch_one(self.pool())
+        .await?;
+        let skips: String = c.get("assist_skips");
+        let handoff = match c.get::<Option<String>, _>("mode") {
+            Some(mode) => Some(Handoff {
+                mode: HandoffMode::parse(&mode)
+                    .ok_or_else(|| Error::Database(format!("unexpected mode {mode:?}")))?,
+                reason: c.get("reason"),
+                reason_category: c.get("reason_category"),
+                handed_off_at: c.get("handed_off_at"),
+            }),
+            None => None,
+        };
+        let messages = sqlx::query(
+            "SELECT external_id, role, author_name, body, created_at, attachments, internal
+             FROM messages WHERE conversation_id = ? ORDER BY created_at, id",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|m| {
+            let attachments: String = m.get("attachments");
+            Ok(Message {
+                external_id: m.get("external_id"),
+                role: enum_col(m, "role", Role::parse)?,
+                author_name: m.get("author_name"),
+                body: m.get("body"),
+                created_at: m.get("created_at"),
+                attachments: serde_json::from_str(&attachments).unwrap_or_default(),
+                internal: m.get("internal"),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let drafts = sqlx::query(
+            "SELECT id, source_note_id, text, training_url, state, created_at
+             FROM assist_drafts WHERE conversation_id = ? ORDER BY created_at, id",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|d| {
+            Ok(AssistDraft {
+                id: d.get("id"),
+                source_note_id: d.get("source_note_id"),
+                text: d.get("text"),
+                training_url: d.get("training_url"),
+                state: enum_col(d, "state", DraftState::parse)?,
+                created_at: d.get("created_at"),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        Ok(ConversationDetail {
+            item,
+            priority: c.get("priority"),
+            created_at: c.get("created_at"),
+            updated_at: c.get("updated_at"),
+            ticket_url: c.get("ticket_url"),
+            session_url: c.get("session_url"),
+            opencx_org_id: c.get("opencx_org_id"),
+            opencx_contact_id: c.get("opencx_contact_id"),
+            opencx_session_id: c.get("opencx_session_id"),
+            assist_skips: serde_json::from_str(&skips).unwrap_or_default(),
+            handoff,
+            messages,
+            drafts,
+        })
+    }
+
+    /// Full-text search over transcripts. The user's words are matched as terms (all of
+    /// them, prefix on the last), never as FTS query syntax, so any input is safe.
+    pub async fn search(&self, text: &str, limit: i64) -> Result<Vec<SearchHit>> {
+        let Some(query) = fts_query(text) else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query(
+            "SELECT c.id AS conversation_id, c.external_id, c.subject, m.role, m.created_at,
+                    snippet(messages_fts, 0, '[', ']', '…', 12) AS snippet
+             FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+             JOIN conversations c ON c.id = m.conversation_id
+             WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
+        )
+        .bind(query)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SearchHit {
+                    conversation_id: r.get("conversation_id"),
+                    external_id: r.get("external_id"),
+                    subject: r.get("subject"),
+                    role: enum_col(r, "role", Role::parse)?,
+                    snippet: r.get("snippet"),
+                    created_at: r.get("created_at"),
+                })
+            })
+            .collect()
+    }
+}
+
+fn fts_query(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("\"{t}\""))
+        .collect();
+    let last = terms.len().checked_sub(1)?;
+    Some(
+        terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| if i == last { format!("{t}*") } else { t.clone() })
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fts_query;
+
+    #[test]
+    fn user_text_never_becomes_fts_syntax() {
+        assert_eq!(fts_query("refund OR \"x"), Some("\"refund\" \"OR\" \"x\"*".into()));
+        assert_eq!(fts_query("  ** () "), None);
+        assert_eq!(fts_query("café"), Some("\"café\"*".into()));
+    }
+}

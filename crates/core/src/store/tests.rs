@@ -1,0 +1,145 @@
+use super::*;
+use crate::model::*;
+use crate::store::{AccountRecord, AuthKind, QueueFilter};
+
+pub(crate) fn conversation(id: &str, updated: Millis) -> Conversation {
+    Conversation {
+        external_id: id.into(),
+        source: SourceKind::Zendesk,
+        channel: Channel::Web,
+        status: Status::Open,
+        subject: format!("ticket {id}"),
+        requester_name: Some("Maria".into()),
+        assignee_id: None,
+        assignee_name: None,
+        group_id: None,
+        group_name: None,
+        priority: None,
+        created_at: 1_000,
+        updated_at: updated,
+        ticket_url: None,
+        session_url: None,
+        opencx_org_id: None,
+        opencx_contact_id: None,
+        opencx_session_id: Some("s-1".into()),
+        assist_skips: vec![],
+        handoff: Some(HandoffFacts {
+            mode: HandoffMode::LiveChat,
+            handed_off_at: None,
+        }),
+        version: updated.to_string(),
+        wants_transcript: true,
+    }
+}
+
+fn message(id: &str, body: &str, at: Millis) -> Message {
+    Message {
+        external_id: id.into(),
+        role: Role::Customer,
+        author_name: None,
+        body: body.into(),
+        created_at: at,
+        attachments: vec![],
+        internal: false,
+    }
+}
+
+async fn store_with_account() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("nested/baton.db")).await.unwrap();
+    store
+        .add_account(&AccountRecord {
+            id: "acme".into(),
+            kind: SourceKind::Zendesk,
+            base_url: "http://127.0.0.1:1".into(),
+            login: Some("rep@acme.test".into()),
+            auth_kind: AuthKind::ApiToken,
+            secret_ref: "acme".into(),
+            settings: serde_json::json!({}),
+            me_id: None,
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+#[tokio::test]
+async fn committing_the_same_page_twice_changes_nothing() {
+    let (_dir, store) = store_with_account().await;
+    let page = vec![Bundle {
+        conversation: conversation("1", 2_000),
+        transcript: Some(TranscriptPage {
+            messages: vec![message("m1", "I want a refund", 1_100)],
+            drafts: vec![
+                DraftFacts { source_note_id: "n1".into(), text: "Sure".into(), training_url: None, created_at: 1_200 },
+                // The same suggestion re-posted (a webhook retry) is one draft, not two.
+                DraftFacts { source_note_id: "n2".into(), text: "Sure".into(), training_url: None, created_at: 1_300 },
+            ],
+            handoff_reason: Some("wants a refund".into()),
+            handoff_at: Some(1_150),
+            cursor: Some("c1".into()),
+        }),
+    }];
+    for _ in 0..2 {
+        store.commit_page("acme", "tickets", &page, "cur-1", 5).await.unwrap();
+    }
+    let queue = store.queue(&QueueFilter::default()).await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].reason.as_deref(), Some("wants a refund"));
+    assert_eq!(queue[0].waiting_since, 1_150);
+    let detail = store.detail(queue[0].id).await.unwrap();
+    assert_eq!(detail.messages.len(), 1);
+    assert_eq!(detail.drafts.len(), 1);
+    assert_eq!(store.cursor("acme", "tickets").await.unwrap().as_deref(), Some("cur-1"));
+
+    // A later page without the summary keeps the reason, and adds the new message.
+    let later = vec![Bundle {
+        conversation: conversation("1", 3_000),
+        transcript: Some(TranscriptPage {
+            messages: vec![message("m2", "still waiting", 2_500)],
+            cursor: None,
+            ..Default::default()
+        }),
+    }];
+    store.commit_page("acme", "tickets", &later, "cur-2", 6).await.unwrap();
+    let detail = store.detail(queue[0].id).await.unwrap();
+    assert_eq!(detail.messages.len(), 2);
+    assert_eq!(detail.handoff.unwrap().reason.as_deref(), Some("wants a refund"));
+    let states = store.transcript_states("acme", &["1".into()]).await.unwrap();
+    assert_eq!(states["1"], TranscriptState { version: Some("3000".into()), cursor: Some("c1".into()) });
+}
+
+#[tokio::test]
+async fn search_finds_words_and_survives_syntax() {
+    let (_dir, store) = store_with_account().await;
+    let page = vec![Bundle {
+        conversation: conversation("7", 2_000),
+        transcript: Some(TranscriptPage {
+            messages: vec![
+                message("a", "Das Paket ist beschädigt angekommen", 1),
+                message("b", "<script>alert(1)</script> hello", 2),
+            ],
+            ..Default::default()
+        }),
+    }];
+    store.commit_page("acme", "tickets", &page, "c", 1).await.unwrap();
+    let hits = store.search("beschadigt", 10).await.unwrap();
+    assert_eq!(hits.len(), 1, "diacritics are folded");
+    assert_eq!(hits[0].external_id, "7");
+    assert_eq!(store.search("alert( \"hel", 10).await.unwrap().len(), 1);
+    assert!(store.search("nothing-here", 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn removing_an_account_removes_its_cache_and_reopening_keeps_data() {
+    let (dir, store) = store_with_account().await;
+    let page = vec![Bundle { conversation: conversation("1", 2), transcript: None }];
+    store.commit_page("acme", "tickets", &page, "c", 1).await.unwrap();
+    drop(store);
+    let store = Store::open(&dir.path().join("nested/baton.db")).await.unwrap();
+    assert_eq!(store.queue(&QueueFilter::default()).await.unwrap().len(), 1);
+    store.remove_account("acme").await.unwrap();
+    assert!(store.queue(&QueueFilter::default()).await.unwrap().is_empty());
+    assert!(matches!(store.remove_account("acme").await, Err(crate::Error::NotFound(_))));
+}

@@ -1,0 +1,333 @@
+//! The vendor-neutral sync engine: a [`Feed`] says what changed since a cursor and
+//! fetches a conversation's transcript; the engine decides what to fetch, writes each
+//! page with its cursor in one transaction, and reports status and progress.
+
+use crate::error::{Error, Result};
+use crate::model::{Bundle, Conversation, Millis, TranscriptPage};
+use crate::store::Store;
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// What went wrong talking to a vendor, in terms a rep can act on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FeedError {
+    #[error("credentials rejected: {message}")]
+    Auth { message: String },
+    #[error("cannot reach {message}")]
+    Unreachable { message: String },
+    #[error("rate-limited: {message}")]
+    RateLimited { message: String, retry_after_secs: u64 },
+    #[error("server error: {message}")]
+    Server { message: String },
+    #[error("unexpected response: {message}")]
+    Invalid { message: String },
+}
+
+/// One page of changes, in the vendor's order, and the cursor after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangePage {
+    pub conversations: Vec<Conversation>,
+    pub cursor: String,
+    pub end_of_stream: bool,
+}
+
+/// A vendor's view of one account. Implementations own HTTP, paging and retries of
+/// single requests; the engine owns what to fetch and when to commit.
+pub trait Feed: Send + Sync {
+    /// The name under which this feed's cursor is stored.
+    fn stream(&self) -> &str;
+
+    fn changes(
+        &self,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<ChangePage, FeedError>> + Send;
+
+    /// The conversation's transcript from `cursor` on (from the start when `None`).
+    fn transcript(
+        &self,
+        conversation: &Conversation,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<TranscriptPage, FeedError>> + Send;
+
+    /// How many conversations a backfill will see, if the vendor can tell cheaply.
+    fn estimate_total(&self) -> impl Future<Output = Result<Option<u64>, FeedError>> + Send;
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Millis;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Millis {
+        chrono::Utc::now().timestamp_millis()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SyncState {
+    Idle,
+    Syncing { done: u64, total: Option<u64> },
+    Synced { at: Millis },
+    RateLimited { until: Millis },
+    AuthFailed,
+    Unreachable,
+    Error,
+}
+
+/// An account's status: the state and a sentence a rep understands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountStatus {
+    pub account_id: String,
+    #[serde(flatten)]
+    pub state: SyncState,
+    pub message: String,
+}
+
+/// Where a sync and its clients report what they are doing. Cheap to clone.
+#[derive(Clone)]
+pub struct StatusHandle {
+    account_id: Arc<str>,
+    tx: Arc<watch::Sender<AccountStatus>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl StatusHandle {
+    pub fn new(account_id: &str, clock: Arc<dyn Clock>) -> Self {
+        let (tx, _) = watch::channel(AccountStatus {
+            account_id: account_id.to_string(),
+            state: SyncState::Idle,
+            message: "not synced yet".into(),
+        });
+        Self {
+            account_id: account_id.into(),
+            tx: Arc::new(tx),
+            clock,
+        }
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<AccountStatus> {
+        self.tx.subscribe()
+    }
+
+    pub fn current(&self) -> AccountStatus {
+        self.tx.borrow().clone()
+    }
+
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    pub fn set(&self, state: SyncState, message: impl Into<String>) {
+        self.tx.send_replace(AccountStatus {
+            account_id: self.account_id.to_string(),
+            state,
+            message: message.into(),
+        });
+    }
+
+    /// A client is waiting out a rate limit before its next request.
+    pub fn rate_limited(&self, wait: Duration, vendor: &str) {
+        let until = self.clock.now() + wait.as_millis() as i64;
+        self.set(
+            SyncState::RateLimited { until },
+            format!(
+                "rate-limited by {vendor}, retrying in {} s",
+                wait.as_secs_f64().ceil() as u64
+            ),
+        );
+    }
+
+    pub fn failed(&self, e: &FeedError) {
+        let (state, message) = match e {
+            FeedError::Auth { message } => (
+                SyncState::AuthFailed,
+                format!("{} rejected the credentials: {message}. Update the token in settings.", self.account_id),
+            ),
+            FeedError::Unreachable { message } => (
+                SyncState::Unreachable,
+                format!("offline: cannot reach {message}; retrying"),
+            ),
+            FeedError::RateLimited { retry_after_secs, .. } => (
+                SyncState::RateLimited {
+                    until: self.clock.now() + *retry_after_secs as i64 * 1000,
+                },
+                format!("rate-limited, retrying in {retry_after_secs} s"),
+            ),
+            other => (SyncState::Error, format!("sync failed: {other}; retrying")),
+        };
+        self.set(state, message);
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub pages: u64,
+    pub conversations: u64,
+    pub transcripts: u64,
+    pub messages: u64,
+    pub drafts: u64,
+}
+
+pub struct Syncer<F> {
+    store: Store,
+    account_id: String,
+    feed: F,
+    status: StatusHandle,
+    /// Transcript fetches in flight at once: enough to hide latency, few enough to
+    /// leave the account's shared rate budget to the other reps' copies.
+    pub concurrency: usize,
+}
+
+impl<F: Feed> Syncer<F> {
+    pub fn new(store: Store, account_id: &str, feed: F, status: StatusHandle) -> Self {
+        Self {
+            store,
+            account_id: account_id.to_string(),
+            feed,
+            status,
+            concurrency: 4,
+        }
+    }
+
+    pub fn status(&self) -> &StatusHandle {
+        &self.status
+    }
+
+    pub fn feed(&self) -> &F {
+        &self.feed
+    }
+
+    /// Syncs from the stored cursor to the end of the stream.
+    pub async fn run_once(&self, cancel: &CancellationToken) -> Result<SyncReport> {
+        let stream = self.feed.stream().to_string();
+        let mut cursor = self.store.cursor(&self.account_id, &stream).await?;
+        let total = if cursor.is_none() {
+            cancellable(cancel, self.feed.estimate_total()).await?.unwrap_or(None)
+        } else {
+            None
+        };
+        let mut report = SyncReport::default();
+        self.status.set(
+            SyncState::Syncing { done: 0, total },
+            if cursor.is_none() { "first sync" } else { "syncing" },
+        );
+        loop {
+            let page = match cancellable(cancel, self.feed.changes(cursor.as_deref())).await? {
+                Ok(p) => p,
+                Err(e) => return Err(self.fail(e)),
+            };
+            let bundles = match cancellable(cancel, self.bundles(page.conversations)).await? {
+                Ok(b) => b,
+                Err(e) => return Err(self.fail(e)),
+            };
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let stats = self
+                .store
+                .commit_page(&self.account_id, &stream, &bundles, &page.cursor, self.status.now())
+                .await?;
+            report.pages += 1;
+            report.conversations += stats.conversations as u64;
+            report.transcripts += bundles.iter().filter(|b| b.transcript.is_some()).count() as u64;
+            report.messages += stats.messages as u64;
+            report.drafts += stats.drafts as u64;
+            self.status.set(
+                SyncState::Syncing {
+                    done: report.conversations,
+                    total: total.map(|t| t.max(report.conversations)),
+                },
+                format!("synced {} conversations", report.conversations),
+            );
+            let repeated = cursor.as_deref() == Some(page.cursor.as_str());
+            cursor = Some(page.cursor);
+            if page.end_of_stream || repeated {
+                break;
+            }
+        }
+        let now = self.status.now();
+        self.status.set(SyncState::Synced { at: now }, "up to date");
+        Ok(report)
+    }
+
+    /// Syncs until cancelled: incremental runs every `interval`, backing off after errors.
+    pub async fn run(&self, cancel: &CancellationToken, interval: Duration) {
+        let mut backoff = interval;
+        loop {
+            let wait = match self.run_once(cancel).await {
+                Ok(_) => {
+                    backoff = interval;
+                    interval
+                }
+                Err(Error::Cancelled) => return,
+                Err(Error::Feed(FeedError::RateLimited { retry_after_secs, .. })) => {
+                    Duration::from_secs(retry_after_secs.max(1))
+                }
+                Err(e) => {
+                    tracing::warn!(account = %self.account_id, error = %e, "sync failed");
+                    if !matches!(e, Error::Feed(_)) {
+                        self.status.set(SyncState::Error, format!("sync failed: {e}"));
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                    backoff
+                }
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    fn fail(&self, e: FeedError) -> Error {
+        self.status.failed(&e);
+        Error::Feed(e)
+    }
+
+    /// Fetches the transcripts a page needs: only conversations that want one and whose
+    /// content changed since the stored transcript, each from its stored cursor.
+    async fn bundles(&self, conversations: Vec<Conversation>) -> Result<Vec<Bundle>, FeedError> {
+        let ids: Vec<String> = conversations.iter().map(|c| c.external_id.clone()).collect();
+        let states = self
+            .store
+            .transcript_states(&self.account_id, &ids)
+            .await
+            .map_err(|e| FeedError::Invalid { message: e.to_string() })?;
+        futures::stream::iter(conversations)
+            .map(|conversation| {
+                let state = states.get(&conversation.external_id).cloned().unwrap_or_default();
+                async move {
+                    let stale = state.version.as_deref() != Some(conversation.version.as_str());
+                    let transcript = if conversation.wants_transcript && stale {
+                        Some(self.feed.transcript(&conversation, state.cursor.as_deref()).await?)
+                    } else {
+                        None
+                    };
+                    Ok(Bundle {
+                        conversation,
+                        transcript,
+                    })
+                }
+            })
+            .buffered(self.concurrency)
+            .try_collect()
+            .await
+    }
+}
+
+async fn cancellable<T>(cancel: &CancellationToken, f: impl Future<Output = T>) -> Result<T> {
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => Err(Error::Cancelled),
+        v = f => Ok(v),
+    }
+}
