@@ -1,1 +1,183 @@
+//! Baton's Zendesk simulator: a real HTTP server on 127.0.0.1 serving the Support API
+//! endpoints Baton uses, shaped as the official OpenAPI spec, over a seeded account.
+//! It enforces Zendesk-like rate limits and injects faults on demand.
 
+mod api;
+pub mod json;
+mod limits;
+pub mod scenario;
+pub mod world;
+
+pub use limits::{Faults, Limits};
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use scenario::Generator;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use world::World;
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub tickets: usize,
+    /// Create a new handoff or message this often; `None` for a still account.
+    pub live_every: Option<Duration>,
+    pub limits: Limits,
+    pub email: String,
+    pub token: String,
+    /// Seeded times are offsets back from this.
+    pub base_time: DateTime<Utc>,
+    pub port: u16,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            tickets: 50,
+            live_every: None,
+            limits: Limits::default(),
+            email: "alex@acme.test".into(),
+            token: "sim-token".into(),
+            base_time: Utc::now(),
+            port: 0,
+        }
+    }
+}
+
+/// Requests the simulator has seen, by endpoint, and how it answered.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Stats {
+    pub requests: BTreeMap<String, u64>,
+    pub throttled: u64,
+    pub faults_served: u64,
+    pub unauthorized: u64,
+    /// The most requests served in any one rate-limit window.
+    pub max_served_in_window: u32,
+    /// Request bodies of ticket updates, in order.
+    pub ticket_updates: Vec<serde_json::Value>,
+}
+
+impl Stats {
+    pub fn total(&self) -> u64 {
+        self.requests.values().sum()
+    }
+}
+
+pub(crate) struct Shared {
+    pub world: Mutex<World>,
+    pub generator: Mutex<Generator>,
+    pub faults: Mutex<Faults>,
+    pub limiter: Mutex<limits::Limiter>,
+    pub stats: Mutex<Stats>,
+    pub base_url: String,
+    pub auth_basic: String,
+    pub auth_bearer: String,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicked handler must not take the whole simulator down with a poisoned lock.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A running simulator. Dropping it stops the server.
+pub struct Sim {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    server: JoinHandle<()>,
+    live: Option<JoinHandle<()>>,
+}
+
+impl Sim {
+    pub async fn start(config: SimConfig) -> std::io::Result<Sim> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
+        let addr = listener.local_addr()?;
+        let mut generator = Generator::new(config.seed, config.base_time);
+        let world = generator.world(config.tickets);
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}/token:{}", config.email, config.token));
+        let shared = Arc::new(Shared {
+            world: Mutex::new(world),
+            generator: Mutex::new(generator),
+            faults: Mutex::new(Faults::default()),
+            limiter: Mutex::new(limits::Limiter::new(config.limits.clone())),
+            stats: Mutex::new(Stats::default()),
+            base_url: format!("http://{addr}"),
+            auth_basic: format!("Basic {basic}"),
+            auth_bearer: format!("Bearer {}", config.token),
+        });
+        let app = api::router(shared.clone());
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "simulator server stopped");
+            }
+        });
+        let live = config.live_every.map(|every| {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let mut w = lock(&shared.world);
+                    lock(&shared.generator).live_step(&mut w, Utc::now());
+                }
+            })
+        });
+        Ok(Sim { shared, addr, server, live })
+    }
+
+    pub fn url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Reads the account as it is now.
+    pub fn world<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+        f(&lock(&self.shared.world))
+    }
+
+    /// Changes the account (and marks touched tickets for the export yourself).
+    pub fn world_mut<R>(&self, f: impl FnOnce(&mut World, &mut Generator) -> R) -> R {
+        let mut w = lock(&self.shared.world);
+        f(&mut w, &mut lock(&self.shared.generator))
+    }
+
+    pub fn stats(&self) -> Stats {
+        lock(&self.shared.stats).clone()
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.shared.faults) = faults;
+    }
+
+    pub fn faults(&self) -> Faults {
+        lock(&self.shared.faults).clone()
+    }
+
+    pub fn set_limits(&self, limits: Limits) {
+        *lock(&self.shared.limiter) = limits::Limiter::new(limits);
+    }
+
+    /// Runs until the server stops (the `baton-sim` binary).
+    pub async fn wait(mut self) {
+        let server = std::mem::replace(&mut self.server, tokio::spawn(async {}));
+        let _ = server.await;
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.server.abort();
+        if let Some(live) = &self.live {
+            live.abort();
+        }
+    }
+}

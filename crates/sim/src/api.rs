@@ -1,0 +1,418 @@
+use crate::limits::{Fault, Verdict};
+use crate::world::{AuthorType, Event, Truth, Wire};
+use crate::{json, lock, Faults, Shared};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+type S = State<Arc<Shared>>;
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let api = Router::new()
+        .route("/api/v2/users/me", get(me))
+        .route("/api/v2/ticket_fields", get(ticket_fields))
+        .route("/api/v2/tickets/count", get(ticket_count))
+        .route("/api/v2/incremental/tickets/cursor", get(export))
+        .route("/api/v2/tickets/{id}", get(show_ticket).put(update_ticket))
+        .route("/api/v2/tickets/{id}/comments", get(comments))
+        .route("/api/v2/tickets/{id}/conversation_log", get(conversation_log))
+        .layer(middleware::from_fn_with_state(shared.clone(), gate));
+    Router::new()
+        .merge(api)
+        .route("/__sim/faults", post(set_faults).get(get_faults))
+        .route("/__sim/stats", get(stats))
+        .with_state(shared)
+}
+
+fn endpoint(method: &Method, path: &str) -> String {
+    let shape: Vec<&str> = path
+        .split('/')
+        .map(|seg| if seg.chars().all(|c| c.is_ascii_digit()) && !seg.is_empty() { "{id}" } else { seg })
+        .collect();
+    format!("{method} {}", shape.join("/"))
+}
+
+fn error(status: StatusCode, code: &str, title: &str) -> Response {
+    (status, Json(json::error(code, title))).into_response()
+}
+
+/// Counts, rate-limits, authenticates and injects faults, in that order.
+async fn gate(State(s): S, req: Request, next: Next) -> Response {
+    let name = endpoint(req.method(), req.uri().path());
+    let export = req.uri().path().starts_with("/api/v2/incremental/");
+    *lock(&s.stats).requests.entry(name).or_default() += 1;
+
+    let (verdict, used) = lock(&s.limiter).check(export);
+    let (limit, remaining) = match verdict {
+        Verdict::Throttled { retry_after_secs } => {
+            lock(&s.stats).throttled += 1;
+            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "APIRateLimitExceeded", "Number of allowed API requests per minute exceeded");
+            r.headers_mut().insert(header::RETRY_AFTER, retry_after_secs.into());
+            return r;
+        }
+        Verdict::Allowed { limit, remaining } => (limit, remaining),
+    };
+    {
+        let mut stats = lock(&s.stats);
+        stats.max_served_in_window = stats.max_served_in_window.max(used);
+    }
+
+    let auth = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if auth != Some(s.auth_basic.as_str()) && auth != Some(s.auth_bearer.as_str()) {
+        lock(&s.stats).unauthorized += 1;
+        return error(StatusCode::UNAUTHORIZED, "Unauthorized", "Couldn't authenticate you");
+    }
+
+    let fault = lock(&s.faults).take();
+    if fault.is_some() {
+        lock(&s.stats).faults_served += 1;
+    }
+    let mut resp = match fault {
+        Some(Fault::RateLimit(secs)) => {
+            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "APIRateLimitExceeded", "Rate limited");
+            r.headers_mut().insert(header::RETRY_AFTER, secs.into());
+            return r;
+        }
+        Some(Fault::ServerError) => {
+            let mut r = error(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "Maintenance");
+            r.headers_mut().insert(header::RETRY_AFTER, 1.into());
+            return r;
+        }
+        Some(Fault::InternalError) => {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "Something went wrong")
+        }
+        Some(Fault::Slow(ms)) => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            next.run(req).await
+        }
+        Some(Fault::Drop) => {
+            let body = Body::from_stream(futures::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped"))
+            }));
+            return Response::builder().status(200).body(body).unwrap();
+        }
+        Some(Fault::Truncate) => {
+            let resp = next.run(req).await;
+            let (mut parts, body) = resp.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let half = bytes.slice(..bytes.len() / 2);
+            parts.headers.insert(header::CONTENT_LENGTH, bytes.len().into());
+            let stream = futures::stream::iter(vec![
+                Ok::<Bytes, std::io::Error>(half),
+                Err(std::io::Error::other("connection reset")),
+            ]);
+            return Response::from_parts(parts, Body::from_stream(stream));
+        }
+        None => next.run(req).await,
+    };
+    if let (Some(limit), Some(remaining)) = (limit, remaining) {
+        resp.headers_mut().insert("x-rate-limit", limit.into());
+        resp.headers_mut().insert("x-rate-limit-remaining", remaining.into());
+    }
+    resp.headers_mut().insert("x-zendesk-api-version", HeaderValue::from_static("v2"));
+    resp
+}
+
+async fn me(State(s): S) -> Response {
+    let w = lock(&s.world);
+    let mut user = json::user(&s.base_url, &w.users[&w.me]);
+    user["authenticity_token"] = json!("sim-csrf-token");
+    Json(json!({ "user": user })).into_response()
+}
+
+async fn ticket_fields(State(s): S) -> Response {
+    let w = lock(&s.world);
+    let fields: Vec<Value> = w
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| json::ticket_field(&s.base_url, f, i))
+        .collect();
+    Json(json!({ "ticket_fields": fields, "next_page": null, "previous_page": null, "count": fields.len() }))
+        .into_response()
+}
+
+async fn ticket_count(State(s): S) -> Response {
+    let n = lock(&s.world).tickets.len();
+    Json(json!({ "count": { "value": n, "refreshed_at": json::time(Utc::now()) } })).into_response()
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    start_time: Option<i64>,
+    cursor: Option<String>,
+    per_page: Option<usize>,
+    include: Option<String>,
+}
+
+fn encode_cursor(generation: u64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("gen:{generation}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<u64> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    String::from_utf8(raw).ok()?.strip_prefix("gen:")?.parse().ok()
+}
+
+async fn export(State(s): S, Query(q): Query<ExportQuery>) -> Response {
+    let w = lock(&s.world);
+    let per_page = q.per_page.unwrap_or(1000).clamp(1, 1000);
+    let (after_generation, min_time) = match (&q.cursor, q.start_time) {
+        (Some(c), _) => match decode_cursor(c) {
+            Some(g) => (g, None),
+            None => return error(StatusCode::BAD_REQUEST, "InvalidCursor", "The cursor is not valid"),
+        },
+        (None, Some(t)) => (0, DateTime::from_timestamp(t, 0)),
+        (None, None) => return error(StatusCode::BAD_REQUEST, "InvalidPaginationParameter", "start_time or cursor is required"),
+    };
+    let mut changed: Vec<&crate::world::Ticket> = w
+        .tickets
+        .values()
+        .filter(|t| t.generation > after_generation && min_time.is_none_or(|m| t.updated_at >= m))
+        .collect();
+    changed.sort_by_key(|t| t.generation);
+    let end_of_stream = changed.len() <= per_page;
+    changed.truncate(per_page);
+    let last = changed.last().map(|t| t.generation).unwrap_or(if q.cursor.is_some() { after_generation } else { w.generation });
+    let after = encode_cursor(last);
+    let mut body = json!({
+        "tickets": changed.iter().map(|t| json::ticket(&s.base_url, t)).collect::<Vec<_>>(),
+        "after_cursor": after,
+        "after_url": format!("{}/api/v2/incremental/tickets/cursor?cursor={after}", s.base_url),
+        "before_cursor": null,
+        "before_url": null,
+        "end_of_stream": end_of_stream,
+    });
+    let include = q.include.unwrap_or_default();
+    if include.split(',').any(|i| i == "users") {
+        let ids: BTreeSet<u64> = changed
+            .iter()
+            .flat_map(|t| [Some(t.requester_id), t.assignee_id].into_iter().flatten())
+            .collect();
+        body["users"] = ids.iter().filter_map(|id| w.users.get(id)).map(|u| json::user(&s.base_url, u)).collect();
+    }
+    if include.split(',').any(|i| i == "groups") {
+        let ids: BTreeSet<u64> = changed.iter().filter_map(|t| t.group_id).collect();
+        body["groups"] = ids.iter().filter_map(|id| w.groups.get(id)).map(json::group).collect();
+    }
+    Json(body).into_response()
+}
+
+fn ticket_id(raw: &str) -> Option<u64> {
+    raw.trim_end_matches(".json").parse().ok()
+}
+
+async fn show_ticket(State(s): S, Path(id): Path<String>) -> Response {
+    let w = lock(&s.world);
+    match ticket_id(&id).and_then(|id| w.tickets.get(&id)) {
+        Some(t) => Json(json!({ "ticket": json::ticket(&s.base_url, t) })).into_response(),
+        None => error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found"),
+    }
+}
+
+/// Cursor paging over a ticket's events: `page[size]` and `page[after]`, as the spec's
+/// `CursorPaginationPage` parameter describes.
+fn page<'a>(events: impl Iterator<Item = &'a Event>, q: &HashMap<String, String>) -> Result<(Vec<&'a Event>, bool), Response> {
+    let size = match q.get("page[size]").map(|s| s.parse::<usize>()) {
+        None => 100,
+        Some(Ok(n)) if (1..=100).contains(&n) => n,
+        Some(_) => return Err(error(StatusCode::BAD_REQUEST, "InvalidPaginationParameter", "page[size] must be 1 to 100")),
+    };
+    let after = match q.get("page[after]") {
+        None => 0,
+        Some(c) => match decode_cursor(c) {
+            Some(id) => id,
+            None => return Err(error(StatusCode::BAD_REQUEST, "InvalidPaginationParameter", "page[after] is not a valid cursor")),
+        },
+    };
+    let mut rest: Vec<&Event> = events.filter(|e| e.id > after).collect();
+    let has_more = rest.len() > size;
+    rest.truncate(size);
+    Ok((rest, has_more))
+}
+
+fn page_meta(base: &str, path: &str, events: &[&Event], has_more: bool) -> (Value, Value) {
+    let mut meta = json!({ "has_more": has_more });
+    let mut links = json!({});
+    if let (Some(first), Some(last)) = (events.first(), events.last()) {
+        let after = encode_cursor(last.id);
+        let before = encode_cursor(first.id);
+        // The spec types these as strings: absent ones are left out, never null.
+        if has_more {
+            links["next"] = json!(format!("{base}{path}?page%5Bafter%5D={after}"));
+        }
+        links["prev"] = json!(format!("{base}{path}?page%5Bbefore%5D={before}"));
+        meta["after_cursor"] = json!(after);
+        meta["before_cursor"] = json!(before);
+    }
+    (meta, links)
+}
+
+async fn comments(State(s): S, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let w = lock(&s.world);
+    let Some(t) = ticket_id(&id).and_then(|id| w.tickets.get(&id)) else {
+        return error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found");
+    };
+    let all = t.events.iter().filter(|e| matches!(e.wire, Wire::Comment { .. }));
+    let (events, has_more) = match page(all, &q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let path = format!("/api/v2/tickets/{}/comments", t.id);
+    let (meta, links) = page_meta(&s.base_url, &path, &events, has_more);
+    let mut body = json!({
+        "comments": events.iter().filter_map(|e| json::comment(&s.base_url, t, e)).collect::<Vec<_>>(),
+        "meta": meta,
+        "links": links,
+    });
+    if q.get("include").is_some_and(|i| i.split(',').any(|i| i == "users")) {
+        let ids: BTreeSet<u64> = events
+            .iter()
+            .filter_map(|e| match e.wire {
+                Wire::Comment { author_id, .. } => Some(author_id),
+                _ => None,
+            })
+            .collect();
+        body["users"] = ids.iter().filter_map(|id| w.users.get(id)).map(|u| json::user(&s.base_url, u)).collect();
+    }
+    Json(body).into_response()
+}
+
+async fn conversation_log(State(s): S, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let w = lock(&s.world);
+    let Some(t) = ticket_id(&id).and_then(|id| w.tickets.get(&id)) else {
+        return error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found");
+    };
+    let (events, has_more) = match page(t.events.iter(), &q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let path = format!("/api/v2/tickets/{}/conversation_log", t.id);
+    let (meta, links) = page_meta(&s.base_url, &path, &events, has_more);
+    Json(json!({
+        "events": events.iter().map(|e| json::log_event(&s.base_url, &w, e)).collect::<Vec<_>>(),
+        "meta": meta,
+        "links": links,
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct UpdateRequest {
+    ticket: TicketUpdate,
+}
+
+#[derive(Deserialize)]
+struct TicketUpdate {
+    comment: Option<CommentInput>,
+    status: Option<String>,
+    #[serde(default)]
+    safe_update: bool,
+    updated_stamp: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CommentInput {
+    body: Option<String>,
+    html_body: Option<String>,
+    public: Option<bool>,
+    author_id: Option<u64>,
+}
+
+async fn update_ticket(State(s): S, Path(id): Path<String>, body: Bytes) -> Response {
+    let raw: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "InvalidJSON", &e.to_string()),
+    };
+    lock(&s.stats).ticket_updates.push(raw.clone());
+    let req: UpdateRequest = match serde_json::from_value(raw) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, "RecordInvalid", &e.to_string()),
+    };
+    let mut w = lock(&s.world);
+    let me = w.me;
+    let Some(tid) = ticket_id(&id).filter(|id| w.tickets.contains_key(id)) else {
+        return error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found");
+    };
+    let current = json::time(w.tickets[&tid].updated_at);
+    if req.ticket.safe_update && req.ticket.updated_stamp.as_deref() != Some(current.as_str()) {
+        return (
+            StatusCode::CONFLICT,
+            Json(json!({
+                "error": "UpdateConflict",
+                "description": "Safe Update prevented the update due to outdated ticket data. Please fetch the latest ticket data and try again.",
+                "details": { "updated_at": current },
+            })),
+        )
+            .into_response();
+    }
+    let now = Utc::now();
+    let event_id = w.next_id();
+    let status = match req.ticket.status.as_deref() {
+        None => None,
+        Some(s @ ("new" | "open" | "pending" | "hold" | "solved" | "closed")) => Some(s),
+        Some(_) => return error(StatusCode::UNPROCESSABLE_ENTITY, "RecordInvalid", "unknown status"),
+    };
+    let mut audit_events = vec![];
+    let mut new_event = None;
+    if let Some(c) = req.ticket.comment {
+        let text = c.body.or(c.html_body).unwrap_or_default();
+        if text.trim().is_empty() {
+            return error(StatusCode::UNPROCESSABLE_ENTITY, "RecordInvalid", "Comment: body cannot be blank");
+        }
+        // Zendesk's default for `public` depends on the ticket; Baton always sends it.
+        let public = c.public.unwrap_or(true);
+        let author_id = c.author_id.unwrap_or(me);
+        // On messaging tickets a public reply goes to the customer as a message.
+        let wire = if w.tickets[&tid].kind.is_messaging() && public {
+            Wire::Message { author: AuthorType::Agent, author_name: w.user_name(author_id), author_id: Some(author_id) }
+        } else {
+            Wire::Comment { author_id, public }
+        };
+        audit_events.push(json!({ "id": event_id, "type": "Comment", "body": text, "public": public, "author_id": author_id }));
+        new_event = Some(Event { id: event_id, created_at: now, text, attachments: vec![], wire, truth: Truth::Turn { role: "agent" } });
+    }
+    let t = w.tickets.get_mut(&tid).expect("checked above");
+    if let Some(status) = status {
+        t.status = match status {
+            "new" => "new",
+            "open" => "open",
+            "pending" => "pending",
+            "hold" => "hold",
+            "solved" => "solved",
+            _ => "closed",
+        };
+    }
+    t.events.extend(new_event);
+    w.touch(tid, now);
+    let t = &w.tickets[&tid];
+    Json(json!({
+        "ticket": json::ticket(&s.base_url, t),
+        "audit": { "id": event_id + 1, "ticket_id": tid, "author_id": me, "created_at": json::time(now), "events": audit_events },
+    }))
+    .into_response()
+}
+
+async fn set_faults(State(s): S, Json(f): Json<Faults>) -> Response {
+    *lock(&s.faults) = f;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn get_faults(State(s): S) -> Response {
+    Json(lock(&s.faults).clone()).into_response()
+}
+
+async fn stats(State(s): S) -> Response {
+    Json(lock(&s.stats).clone()).into_response()
+}

@@ -1,0 +1,194 @@
+//! The wire form of the world, shaped as the Zendesk Support OpenAPI spec says.
+
+use crate::world::*;
+use serde_json::{json, Value};
+
+pub fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub fn user(base: &str, u: &User) -> Value {
+    json!({
+        "id": u.id,
+        "url": format!("{base}/api/v2/users/{}.json", u.id),
+        "name": u.name,
+        "email": u.email,
+        "role": u.role,
+        "active": true,
+        "verified": true,
+        "locale": "en-US",
+        "time_zone": "UTC",
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+    })
+}
+
+pub fn group(g: &Group) -> Value {
+    json!({ "id": g.id, "name": g.name, "deleted": false, "default": false, "is_public": true,
+            "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z" })
+}
+
+pub fn ticket_field(base: &str, f: &TicketField, position: usize) -> Value {
+    json!({
+        "id": f.id,
+        "url": format!("{base}/api/v2/ticket_fields/{}.json", f.id),
+        "type": "text",
+        "title": f.title,
+        "raw_title": f.title,
+        "description": format!("Set by the OpenCX handoff ({})", f.key),
+        "active": true,
+        "required": false,
+        "visible_in_portal": false,
+        "editable_in_portal": false,
+        "position": position,
+        "removable": true,
+        "tag": null,
+        "regexp_for_validation": null,
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+    })
+}
+
+pub fn ticket(base: &str, t: &Ticket) -> Value {
+    let custom: Vec<Value> = t
+        .custom_fields
+        .iter()
+        .map(|(id, v)| json!({ "id": id, "value": v }))
+        .collect();
+    json!({
+        "id": t.id,
+        "url": format!("{base}/api/v2/tickets/{}.json", t.id),
+        "external_id": null,
+        "via": { "channel": t.via_channel, "source": { "from": {}, "to": {}, "rel": null } },
+        "created_at": time(t.created_at),
+        "updated_at": time(t.updated_at),
+        "generated_timestamp": t.updated_at.timestamp(),
+        "type": null,
+        "subject": t.subject,
+        "raw_subject": t.subject,
+        "description": t.events.first().map(|e| e.text.as_str()).unwrap_or(""),
+        "priority": t.priority,
+        "status": t.status,
+        "requester_id": t.requester_id,
+        "submitter_id": t.requester_id,
+        "assignee_id": t.assignee_id,
+        "organization_id": null,
+        "group_id": t.group_id,
+        "collaborator_ids": [],
+        "follower_ids": [],
+        "email_cc_ids": [],
+        "problem_id": null,
+        "has_incidents": false,
+        "is_public": true,
+        "due_at": null,
+        "tags": t.tags,
+        "custom_fields": custom,
+        "fields": custom,
+        "sharing_agreement_ids": [],
+        "followup_ids": [],
+        "ticket_form_id": null,
+        "brand_id": null,
+        "allow_channelback": false,
+        "allow_attachments": true,
+        "from_messaging_channel": t.kind.is_messaging(),
+    })
+}
+
+fn attachment(base: &str, a: &Attachment) -> Value {
+    let url = format!("{base}/attachments/token/{}/?name={}", a.id, a.file_name);
+    json!({
+        "id": a.id,
+        "url": format!("{base}/api/v2/attachments/{}.json", a.id),
+        "file_name": a.file_name,
+        "content_url": url,
+        "mapped_content_url": url,
+        "content_type": a.content_type,
+        "size": a.size,
+        "inline": false,
+        "deleted": false,
+        "thumbnails": [],
+    })
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Zendesk renders comments as HTML: paragraphs per blank-line block, `<br>` per line.
+pub fn html_body(text: &str) -> String {
+    let paragraphs: Vec<String> = text
+        .split("\n\n")
+        .map(|p| {
+            let lines: Vec<String> = p.lines().map(escape_html).collect();
+            format!("<p dir=\"auto\">{}</p>", lines.join("<br>"))
+        })
+        .collect();
+    format!("<div class=\"zd-comment\" dir=\"auto\">{}</div>", paragraphs.join(""))
+}
+
+pub fn comment(base: &str, t: &Ticket, e: &Event) -> Option<Value> {
+    let Wire::Comment { author_id, public } = &e.wire else {
+        return None;
+    };
+    Some(json!({
+        "id": e.id,
+        "type": "Comment",
+        "author_id": author_id,
+        "body": e.text,
+        "html_body": html_body(&e.text),
+        "plain_body": e.text,
+        "public": public,
+        "attachments": e.attachments.iter().map(|a| attachment(base, a)).collect::<Vec<_>>(),
+        "audit_id": e.id + 1,
+        "via": { "channel": t.via_channel, "source": { "from": {}, "to": {}, "rel": null } },
+        "created_at": time(e.created_at),
+        "metadata": { "system": {}, "custom": {} },
+    }))
+}
+
+pub fn log_event(base: &str, w: &World, e: &Event) -> Value {
+    let attachments: Vec<Value> = e.attachments.iter().map(|a| attachment(base, a)).collect();
+    match &e.wire {
+        Wire::Message { author, author_name, author_id } => {
+            let mut a = json!({ "type": author, "display_name": author_name });
+            if let Some(id) = author_id {
+                a["zen:support:user_id"] = json!(id);
+            }
+            if *author == AuthorType::Bot {
+                a["zen:sunco:user_id"] = json!("opencx-ai");
+            }
+            json!({
+                "id": format!("{:024x}", e.id),
+                "type": "Messaging::ConversationMessage",
+                "reference": format!("zen:sunco:conversation_message:{:024x}", e.id),
+                "created_at": time(e.created_at),
+                "received_at": time(e.created_at),
+                "author": a,
+                "content": { "type": "text", "text": e.text },
+                "metadata": { "custom": {}, "system": {}, "ticket_version": 0 },
+                "attachments": attachments,
+            })
+        }
+        Wire::Comment { author_id, public } => json!({
+            "id": format!("{:024x}", e.id),
+            "type": "Comment",
+            "reference": format!("zen:ticket_event:{}", e.id),
+            "created_at": time(e.created_at),
+            "author": {
+                "type": "agent",
+                "display_name": w.user_name(*author_id),
+                "zen:support:user_id": author_id,
+            },
+            "content": { "type": "html", "body": html_body(&e.text) },
+            "metadata": { "custom": {}, "system": {}, "public": public, "ticket_version": 0 },
+            "attachments": attachments,
+        }),
+    }
+}
+
+pub fn error(code: &str, title: &str) -> Value {
+    json!({ "errors": [{ "code": code, "title": title }] })
+}

@@ -1,0 +1,398 @@
+//! Deterministic scenarios: the same seed and size give the same account, byte for byte
+//! (times are offsets from the base time the caller passes in).
+
+use crate::world::*;
+use chrono::{DateTime, Duration, Utc};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const FIRST_NAMES: &[&str] = &[
+    "Maria", "Jamal", "Chen", "Aiko", "Olumide", "Søren", "Zoë", "Mateo", "Priya", "Fatima",
+    "Ivan", "Léa", "Noah", "Hana", "Diego", "Amara",
+];
+const LAST_NAMES: &[&str] = &[
+    "López", "Okafor", "Chen", "Tanaka", "Müller", "Nguyen", "Ødegaard", "Silva", "Khan",
+    "O'Brien", "Kowalski", "Haddad",
+];
+const TOPICS: &[(&str, &str)] = &[
+    ("Refund for order {n}", "The customer wants a refund for order {n}; the AI could not find the refund policy for opened items."),
+    ("Login loop on mobile", "The customer is stuck in a login loop after a password reset; the AI's reset steps did not help."),
+    ("Charged twice", "The customer was charged twice for the same subscription; the AI cannot issue billing corrections."),
+    ("Package never arrived", "Tracking shows the package delivered but the customer never got it; the AI cannot open a carrier claim."),
+    ("Wants a supervisor", "The customer asked for a human supervisor after two unsuccessful answers."),
+    ("App crashes on start", "The app crashes on start after the latest update; the AI found no known-issue article."),
+    ("Change delivery address", "The customer needs the delivery address changed on a shipped order, which requires an agent."),
+    ("Cancel my plan", "The customer wants to cancel and asked for a person to confirm the prorated refund."),
+];
+const CUSTOMER_LINES: &[&str] = &[
+    "Hi, I need help with my order {n}.",
+    "I already tried that twice and it still doesn't work.",
+    "Can I talk to a real person please?",
+    "Das Paket ist beschädigt angekommen — was jetzt? 📦",
+    "注文番号{n}について問い合わせたいです。",
+    "مرحبا، أحتاج إلى مساعدة في طلبي",
+    "It says <script>alert('pwned')</script> in the error box, is that normal?",
+    "<img src=x onerror=\"alert(1)\"> this is what I pasted into the form",
+    "My email is fine, the code just never arrives 😤",
+    "Thanks, but that's not what I asked.",
+    "Order {n}, placed last Tuesday.",
+    "Yes.",
+];
+const AI_LINES: &[&str] = &[
+    "I can help with that! Could you share your order number?",
+    "Thanks! I've looked up order {n}. It was shipped on Monday.",
+    "Here are the steps to reset your password: open Settings → Account → Reset.",
+    "I'm sorry, I couldn't find a policy that covers this case.",
+    "Let me connect you with a member of our team who can help further.",
+    "I understand this is frustrating. Let me check what I can do.",
+    "According to our help center, refunds for opened items take 5–7 business days.",
+];
+const AGENT_LINES: &[&str] = &[
+    "Hi {name}, thanks for your patience — I'm looking into this now.",
+    "I've escalated this to our billing team.",
+    "Could you confirm the last four digits of the card?",
+];
+const DRAFTS: &[&str] = &[
+    "Hi {name},\n\nThanks for reaching out. I've checked order {n} and issued a full refund; you'll see it on your statement within 5–7 business days.\n\nBest regards,\nSupport",
+    "Hi {name},\n\nSorry about the login trouble. Please clear the app's cache, then use the \"Forgot password\" link once more — the new link is valid for 30 minutes.\n\nKind regards,\nSupport",
+    "Hi {name},\n\nI can see two charges for your subscription. The duplicate was reversed today and should disappear within 3 days.\n\nBest,\nSupport",
+];
+const SKIP_TAGS: &[&str] = &[
+    "opencx_skipped_assist_mode_because_of_the_topic_in_no_assist_list",
+    "opencx_skipped_not_helpful_answer",
+];
+
+pub struct Generator {
+    rng: ChaCha8Rng,
+    base: DateTime<Utc>,
+    agents: Vec<u64>,
+    groups: Vec<u64>,
+}
+
+fn fill(template: &str, n: u64, name: &str) -> String {
+    template.replace("{n}", &n.to_string()).replace("{name}", name)
+}
+
+impl Generator {
+    pub fn new(seed: u64, base: DateTime<Utc>) -> Self {
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            base,
+            agents: vec![],
+            groups: vec![],
+        }
+    }
+
+    /// The account with its people, groups and fields, and `tickets` seeded tickets.
+    pub fn world(&mut self, tickets: usize) -> World {
+        let mut w = World {
+            next_id: 1000,
+            ..Default::default()
+        };
+        for (i, name) in ["Alex Rivera", "Sam Okoro", "Jordan Lee", "Riley Park"].iter().enumerate() {
+            let id = w.next_id();
+            w.users.insert(id, User {
+                id,
+                name: name.to_string(),
+                email: format!("{}@acme.test", name.split(' ').next().unwrap().to_lowercase()),
+                role: if i == 0 { "admin" } else { "agent" },
+            });
+            self.agents.push(id);
+        }
+        w.me = self.agents[0];
+        let integration = w.next_id();
+        w.users.insert(integration, User {
+            id: integration,
+            name: "OpenCX".into(),
+            email: "integration@opencx.test".into(),
+            role: "agent",
+        });
+        w.integration_user = integration;
+        for name in ["Tier 1", "Billing", "Escalations"] {
+            let id = w.next_id();
+            w.groups.insert(id, Group { id, name: name.into() });
+            self.groups.push(id);
+        }
+        w.fields = vec![
+            TicketField { id: FIELD_ORG, key: "opencx_org_id", title: "OpenCX org id" },
+            TicketField { id: FIELD_CONTACT, key: "opencx_contact_id", title: "OpenCX contact id" },
+            TicketField { id: FIELD_SESSION, key: "opencx_session_id", title: "OpenCX session id" },
+        ];
+        for i in 0..tickets {
+            // Spread seeded tickets over the three days before the base time, oldest first.
+            let age = Duration::seconds(3 * 86_400 * (tickets - i) as i64 / tickets.max(1) as i64);
+            let kind = self.pick_kind();
+            self.ticket(&mut w, kind, self.base - age);
+        }
+        w
+    }
+
+    fn pick_kind(&mut self) -> Kind {
+        match self.rng.gen_range(0..100) {
+            0..=34 => Kind::WebHandoff,
+            35..=44 => Kind::PhoneLiveTransfer,
+            45..=54 => Kind::PhoneLoggedEscalation,
+            55..=79 => Kind::Assist,
+            _ => Kind::Ordinary,
+        }
+    }
+
+    /// A customer line, sometimes very long or with an attachment.
+    fn customer_text(&mut self, n: u64) -> String {
+        let line = fill(CUSTOMER_LINES.choose(&mut self.rng).unwrap(), n, "");
+        if self.rng.gen_ratio(1, 25) {
+            let para = "I have been a customer for years and this is the first time anything like this has happened, so please read all of it carefully. ";
+            return format!("{line} {}", para.repeat(self.rng.gen_range(20..60)));
+        }
+        line
+    }
+
+    fn attachments(&mut self, w: &mut World) -> Vec<Attachment> {
+        if !self.rng.gen_ratio(1, 20) {
+            return vec![];
+        }
+        let id = w.next_id();
+        vec![Attachment {
+            id,
+            file_name: ["screenshot.png", "receipt.pdf", "Überweisung 03.jpg"]
+                .choose(&mut self.rng)
+                .unwrap()
+                .to_string(),
+            content_type: "image/png".into(),
+            size: self.rng.gen_range(10_000..2_000_000),
+        }]
+    }
+
+    pub fn new_customer(&mut self, w: &mut World) -> u64 {
+        let id = w.next_id();
+        let first = FIRST_NAMES.choose(&mut self.rng).unwrap();
+        let last = LAST_NAMES.choose(&mut self.rng).unwrap();
+        w.users.insert(id, User {
+            id,
+            name: format!("{first} {last}"),
+            email: format!("customer{id}@example.test"),
+            role: "end-user",
+        });
+        id
+    }
+
+    /// Adds one ticket of `kind` created at `at`, with its whole history; returns its id.
+    pub fn ticket(&mut self, w: &mut World, kind: Kind, at: DateTime<Utc>) -> u64 {
+        let id = w.next_id();
+        let requester = self.new_customer(w);
+        let name = w.user_name(requester).split(' ').next().unwrap_or("there").to_string();
+        let order = self.rng.gen_range(1000..99_999);
+        let (subject_t, reason_t) = *TOPICS.choose(&mut self.rng).unwrap();
+        let subject = fill(subject_t, order, &name);
+        let mut t = Ticket {
+            id,
+            kind,
+            subject,
+            status: "open",
+            priority: [None, Some("normal"), Some("high"), Some("urgent")].choose(&mut self.rng).copied().flatten(),
+            requester_id: requester,
+            assignee_id: None,
+            group_id: Some(*self.groups.choose(&mut self.rng).unwrap()),
+            tags: vec![],
+            custom_fields: vec![],
+            via_channel: "web",
+            created_at: at,
+            updated_at: at,
+            generation: 0,
+            events: vec![],
+        };
+        let mut clock = at;
+        let mut tick = |rng: &mut ChaCha8Rng| {
+            clock += Duration::seconds(rng.gen_range(5..90));
+            clock
+        };
+        if kind.is_handoff() {
+            t.via_channel = "native_messaging";
+            let session = format!("sess_{:016x}", self.rng.gen::<u64>());
+            t.custom_fields = vec![
+                (FIELD_ORG, Some("org_acme".into())),
+                (FIELD_CONTACT, Some(format!("contact_{requester}"))),
+                (FIELD_SESSION, Some(session)),
+            ];
+            t.tags = match kind {
+                Kind::WebHandoff => vec!["opencx".into(), "opencx_channel_web".into()],
+                Kind::PhoneLiveTransfer => vec!["opencx".into(), "opencx_channel_phone".into(), "opencx_phone_live_transfer".into()],
+                _ => vec!["opencx".into(), "opencx_channel_phone".into(), "opencx_phone_logged_escalation".into()],
+            };
+            t.status = ["new", "open", "open", "pending"].choose(&mut self.rng).unwrap();
+            if self.rng.gen_ratio(2, 5) {
+                t.assignee_id = Some(*self.agents.choose(&mut self.rng).unwrap());
+            }
+            let turns = self.rng.gen_range(12..36);
+            for turn in 0..turns {
+                let customer = turn % 2 == 0;
+                let (author, text, role) = if customer {
+                    (AuthorType::User, self.customer_text(order), "customer")
+                } else {
+                    (AuthorType::Bot, fill(AI_LINES.choose(&mut self.rng).unwrap(), order, &name), "ai")
+                };
+                let attachments = if customer { self.attachments(w) } else { vec![] };
+                let eid = w.next_id();
+                let author_name = if customer { w.user_name(requester) } else { "OpenCX AI".into() };
+                t.events.push(Event {
+                    id: eid,
+                    created_at: tick(&mut self.rng),
+                    text,
+                    attachments,
+                    wire: Wire::Message { author, author_name, author_id: customer.then_some(requester) },
+                    truth: Truth::Turn { role },
+                });
+            }
+            let reason = fill(reason_t, order, &name);
+            let mode = match kind {
+                Kind::WebHandoff => "live chat",
+                Kind::PhoneLiveTransfer => "live transfer",
+                _ => "logged escalation",
+            };
+            let session = t.custom_fields[2].1.clone().unwrap_or_default();
+            let eid = w.next_id();
+            t.events.push(Event {
+                id: eid,
+                created_at: tick(&mut self.rng),
+                text: format!(
+                    "OpenCX handoff summary\nReason: {reason}\nMode: {mode}\nView session in OpenCX: https://app.opencx.test/sessions/{session}"
+                ),
+                attachments: vec![],
+                wire: Wire::Comment { author_id: w.integration_user, public: false },
+                truth: Truth::Summary { reason },
+            });
+            if let Some(agent) = t.assignee_id.filter(|_| self.rng.gen_ratio(1, 2)) {
+                let eid = w.next_id();
+                t.events.push(Event {
+                    id: eid,
+                    created_at: tick(&mut self.rng),
+                    text: fill(AGENT_LINES.choose(&mut self.rng).unwrap(), order, &name),
+                    attachments: vec![],
+                    wire: Wire::Message { author: AuthorType::Agent, author_name: w.user_name(agent), author_id: Some(agent) },
+                    truth: Truth::Turn { role: "agent" },
+                });
+            }
+        } else {
+            t.via_channel = if self.rng.gen_ratio(1, 2) { "email" } else { "web" };
+            let first = self.customer_text(order);
+            let attachments = self.attachments(w);
+            let eid = w.next_id();
+            t.events.push(Event {
+                id: eid,
+                created_at: tick(&mut self.rng),
+                text: first,
+                attachments,
+                wire: Wire::Comment { author_id: requester, public: true },
+                truth: Truth::Turn { role: "customer" },
+            });
+            if kind == Kind::Assist {
+                if self.rng.gen_ratio(1, 5) {
+                    t.tags.push(SKIP_TAGS.choose(&mut self.rng).unwrap().to_string());
+                } else {
+                    let draft = fill(DRAFTS.choose(&mut self.rng).unwrap(), order, &name);
+                    let url = format!("https://app.opencx.test/training/answers/{}", self.rng.gen_range(100..999));
+                    // Zendesk sometimes re-fires the webhook: the same note posted twice.
+                    let copies = if self.rng.gen_ratio(1, 10) { 2 } else { 1 };
+                    for _ in 0..copies {
+                        let eid = w.next_id();
+                        t.events.push(Event {
+                            id: eid,
+                            created_at: tick(&mut self.rng),
+                            text: format!("{draft}\n\nTraining source: {url}\n—\nDrafted by OpenCX AI Assist. Review before sending."),
+                            attachments: vec![],
+                            wire: Wire::Comment { author_id: w.integration_user, public: false },
+                            truth: Truth::Draft { text: draft.clone(), training_url: url.clone() },
+                        });
+                    }
+                }
+            } else {
+                t.status = ["open", "pending", "solved", "closed"].choose(&mut self.rng).unwrap();
+                let agent = *self.agents.choose(&mut self.rng).unwrap();
+                t.assignee_id = Some(agent);
+                for k in 0..self.rng.gen_range(1..6) {
+                    let (author_id, text, role) = if k % 2 == 0 {
+                        (agent, fill(AGENT_LINES.choose(&mut self.rng).unwrap(), order, &name), "agent")
+                    } else {
+                        (requester, self.customer_text(order), "customer")
+                    };
+                    let eid = w.next_id();
+                    t.events.push(Event {
+                        id: eid,
+                        created_at: tick(&mut self.rng),
+                        text,
+                        attachments: vec![],
+                        wire: Wire::Comment { author_id, public: true },
+                        truth: Truth::Turn { role },
+                    });
+                }
+            }
+        }
+        t.updated_at = t.events.last().map(|e| e.created_at).unwrap_or(at);
+        w.tickets.insert(id, t);
+        w.touch(id, at);
+        id
+    }
+
+    /// One step of the live scenario: a new handoff, or a customer writing again.
+    pub fn live_step(&mut self, w: &mut World, now: DateTime<Utc>) -> u64 {
+        let open: Vec<u64> = w
+            .tickets
+            .values()
+            .filter(|t| t.kind == Kind::WebHandoff && t.status != "closed" && t.status != "solved")
+            .map(|t| t.id)
+            .collect();
+        if open.is_empty() || self.rng.gen_ratio(1, 2) {
+            let kind = if self.rng.gen_ratio(2, 3) { Kind::WebHandoff } else { Kind::PhoneLiveTransfer };
+            let id = self.ticket(w, kind, now - Duration::minutes(3));
+            // The whole history is back-dated; the change itself is now.
+            w.touch(id, now);
+            return id;
+        }
+        let id = *open.choose(&mut self.rng).unwrap();
+        let text = self.customer_text(id);
+        let eid = w.next_id();
+        let t = w.tickets.get_mut(&id).unwrap();
+        t.events.push(Event {
+            id: eid,
+            created_at: now,
+            text,
+            attachments: vec![],
+            wire: Wire::Message { author: AuthorType::User, author_name: String::new(), author_id: Some(t.requester_id) },
+            truth: Truth::Turn { role: "customer" },
+        });
+        if let Wire::Message { author_name, .. } = &mut t.events.last_mut().unwrap().wire {
+            *author_name = w.users.get(&t.requester_id).map(|u| u.name.clone()).unwrap_or_default();
+        }
+        w.touch(id, now);
+        id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_world() {
+        let base = DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z").unwrap().to_utc();
+        let a = serde_json::to_string(&Generator::new(7, base).world(50)).unwrap();
+        let b = serde_json::to_string(&Generator::new(7, base).world(50)).unwrap();
+        let c = serde_json::to_string(&Generator::new(8, base).world(50)).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn a_scenario_has_every_kind_and_hard_text() {
+        let w = Generator::new(1, Utc::now()).world(200);
+        for kind in [Kind::WebHandoff, Kind::PhoneLiveTransfer, Kind::PhoneLoggedEscalation, Kind::Assist, Kind::Ordinary] {
+            assert!(w.tickets.values().any(|t| t.kind == kind), "{kind:?}");
+        }
+        let texts: Vec<&str> = w.tickets.values().flat_map(|t| t.events.iter().map(|e| e.text.as_str())).collect();
+        assert!(texts.iter().any(|t| t.contains("<script>")));
+        assert!(texts.iter().any(|t| t.len() > 2_000));
+        assert!(texts.iter().any(|t| t.contains('📦')));
+        assert!(w.tickets.values().any(|t| t.events.iter().any(|e| !e.attachments.is_empty())));
+    }
+}

@@ -1,0 +1,167 @@
+//! The simulated Zendesk account: users, groups, ticket fields, tickets and their events.
+//! Every event keeps its meaning (`Truth`) beside its wire form, so tests can check what
+//! Baton made of the JSON against what the scenario meant, not against a second mapping.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    /// "agent", "admin" or "end-user"
+    pub role: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub id: u64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    WebHandoff,
+    PhoneLiveTransfer,
+    PhoneLoggedEscalation,
+    Assist,
+    Ordinary,
+}
+
+impl Kind {
+    pub fn is_handoff(self) -> bool {
+        matches!(
+            self,
+            Kind::WebHandoff | Kind::PhoneLiveTransfer | Kind::PhoneLoggedEscalation
+        )
+    }
+
+    /// Messaging tickets carry their transcript in the conversation log.
+    pub fn is_messaging(self) -> bool {
+        self.is_handoff()
+    }
+}
+
+/// Who wrote a conversation-log message (the spec's `author.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorType {
+    User,
+    Bot,
+    Agent,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attachment {
+    pub id: u64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// What an event means, for tests.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "truth")]
+pub enum Truth {
+    /// A transcript turn: customer, ai, agent or system.
+    Turn { role: &'static str },
+    Draft { text: String, training_url: String },
+    Summary { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Wire {
+    /// `Messaging::ConversationMessage` in the conversation log (plain text content).
+    Message { author: AuthorType, author_name: String, author_id: Option<u64> },
+    /// A ticket comment (`Comment`): in the comments API, and in the log with HTML content.
+    Comment { author_id: u64, public: bool },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub id: u64,
+    pub created_at: DateTime<Utc>,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    pub wire: Wire,
+    pub truth: Truth,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ticket {
+    pub id: u64,
+    pub kind: Kind,
+    pub subject: String,
+    pub status: &'static str,
+    pub priority: Option<&'static str>,
+    pub requester_id: u64,
+    pub assignee_id: Option<u64>,
+    pub group_id: Option<u64>,
+    pub tags: Vec<String>,
+    /// (ticket field id, value)
+    pub custom_fields: Vec<(u64, Option<String>)>,
+    pub via_channel: &'static str,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Monotonic change counter: orders the incremental export when times tie.
+    pub generation: u64,
+    pub events: Vec<Event>,
+}
+
+impl Ticket {
+    pub fn is_public_comment_with(&self, text: &str) -> usize {
+        self.events
+            .iter()
+            .filter(|e| e.text == text && matches!(e.wire, Wire::Comment { public: true, .. }))
+            .count()
+    }
+}
+
+pub const FIELD_ORG: u64 = 360_000_101;
+pub const FIELD_CONTACT: u64 = 360_000_102;
+pub const FIELD_SESSION: u64 = 360_000_103;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketField {
+    pub id: u64,
+    pub key: &'static str,
+    pub title: &'static str,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct World {
+    pub users: BTreeMap<u64, User>,
+    pub groups: BTreeMap<u64, Group>,
+    pub fields: Vec<TicketField>,
+    pub tickets: BTreeMap<u64, Ticket>,
+    /// The agent the API credentials belong to (the rep).
+    pub me: u64,
+    /// The integration user that posts OpenCX notes.
+    pub integration_user: u64,
+    pub next_id: u64,
+    pub generation: u64,
+}
+
+impl World {
+    pub fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Marks a ticket changed, so the incremental export returns it again.
+    pub fn touch(&mut self, ticket_id: u64, at: DateTime<Utc>) {
+        self.generation += 1;
+        let generation = self.generation;
+        if let Some(t) = self.tickets.get_mut(&ticket_id) {
+            t.updated_at = at.max(t.updated_at);
+            t.generation = generation;
+        }
+    }
+
+    pub fn user_name(&self, id: u64) -> String {
+        self.users.get(&id).map(|u| u.name.clone()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,122 @@
+//! The simulator's responses checked against the official Zendesk Support OpenAPI spec
+//! (read from ../shared/specs, never copied into the project).
+
+use baton_sim::{Sim, SimConfig};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+fn spec() -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/specs/zendesk/zendesk-support-oas.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the spec must be at {}: {e}", path.display()));
+    serde_yaml::from_str(&text).expect("the spec parses")
+}
+
+/// OpenAPI 3.0 says `nullable: true`; JSON Schema says `type: [T, "null"]` (and, for an
+/// enum, null among its values).
+fn to_json_schema(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if map.get("nullable") == Some(&Value::Bool(true)) {
+                if let Some(Value::String(t)) = map.get("type").cloned() {
+                    map.insert("type".into(), json!([t, "null"]));
+                }
+                if let Some(Value::Array(values)) = map.get_mut("enum") {
+                    values.push(Value::Null);
+                }
+            }
+            map.values_mut().for_each(to_json_schema);
+        }
+        Value::Array(items) => items.iter_mut().for_each(to_json_schema),
+        _ => {}
+    }
+}
+
+struct Checker {
+    spec: Value,
+    components: Value,
+}
+
+impl Checker {
+    fn new() -> Self {
+        let spec = spec();
+        let mut components = spec["components"].clone();
+        to_json_schema(&mut components);
+        Self { spec, components }
+    }
+
+    fn check(&self, path: &str, method: &str, status: &str, body: &Value) {
+        let mut schema = self.spec["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"].clone();
+        assert!(schema.is_object(), "the spec has a {status} schema for {method} {path}");
+        to_json_schema(&mut schema);
+        schema["components"] = self.components.clone();
+        let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{method} {path}: {errors:#?}");
+    }
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> Value {
+    let r = client
+        .get(url)
+        .basic_auth("alex@acme.test/token", Some("sim-token"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{url}: {}", r.status());
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_as_the_spec_says() {
+    let checker = Checker::new();
+    let sim = Sim::start(SimConfig { tickets: 40, ..Default::default() }).await.unwrap();
+    let base = sim.url();
+    let c = reqwest::Client::new();
+
+    let me = get(&c, &format!("{base}/api/v2/users/me")).await;
+    checker.check("/api/v2/users/me", "get", "200", &me);
+    let fields = get(&c, &format!("{base}/api/v2/ticket_fields")).await;
+    checker.check("/api/v2/ticket_fields", "get", "200", &fields);
+    let count = get(&c, &format!("{base}/api/v2/tickets/count")).await;
+    checker.check("/api/v2/tickets/count", "get", "200", &count);
+
+    let export = get(&c, &format!("{base}/api/v2/incremental/tickets/cursor?start_time=0&per_page=25&include=users,groups")).await;
+    checker.check("/api/v2/incremental/tickets/cursor", "get", "200", &export);
+    assert_eq!(export["tickets"].as_array().unwrap().len(), 25);
+    assert_eq!(export["end_of_stream"], false);
+
+    let ids: Vec<u64> = sim.world(|w| w.tickets.keys().copied().collect());
+    for id in ids.iter().take(15) {
+        let t = get(&c, &format!("{base}/api/v2/tickets/{id}")).await;
+        checker.check("/api/v2/tickets/{ticket_id}", "get", "200", &t);
+        let comments = get(&c, &format!("{base}/api/v2/tickets/{id}/comments?page[size]=2&include=users")).await;
+        checker.check("/api/v2/tickets/{ticket_id}/comments", "get", "200", &comments);
+        let log = get(&c, &format!("{base}/api/v2/tickets/{id}/conversation_log?page[size]=5")).await;
+        checker.check("/api/v2/tickets/{ticket_id}/conversation_log", "get", "200", &log);
+    }
+
+    let id = ids[0];
+    let stamp = get(&c, &format!("{base}/api/v2/tickets/{id}")).await["ticket"]["updated_at"].clone();
+    let update = c
+        .put(format!("{base}/api/v2/tickets/{id}"))
+        .basic_auth("alex@acme.test/token", Some("sim-token"))
+        .json(&json!({ "ticket": { "comment": { "body": "Thanks!", "public": true }, "safe_update": true, "updated_stamp": stamp } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(update.status(), 200);
+    checker.check("/api/v2/tickets/{ticket_id}", "put", "200", &update.json().await.unwrap());
+}
+
+#[test]
+fn the_checker_rejects_a_wrong_shape() {
+    let checker = Checker::new();
+    let wrong = json!({ "tickets": [{ "id": "not-a-number" }], "end_of_stream": "yes" });
+    let result = std::panic::catch_unwind(|| checker.check("/api/v2/incremental/tickets/cursor", "get", "200", &wrong));
+    assert!(result.is_err(), "a string id and a string end_of_stream must fail the check");
+}
