@@ -211,7 +211,10 @@ impl<F: Feed> Syncer<F> {
         let stream = self.feed.stream().to_string();
         let mut cursor = self.store.cursor(&self.account_id, &stream).await?;
         let total = if cursor.is_none() {
-            cancellable(cancel, self.feed.estimate_total()).await?.unwrap_or(None)
+            match cancellable(cancel, self.feed.estimate_total()).await? {
+                Ok(total) => total,
+                Err(e) => return Err(self.fail(e)),
+            }
         } else {
             None
         };

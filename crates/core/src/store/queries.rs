@@ -63,7 +63,7 @@ impl Store {
                AND (?1 IS NULL OR c.account_id = ?1)
                AND (?2 OR c.status NOT IN ('solved', 'closed'))
                AND (?3 IS NULL OR c.channel = ?3)
-             ORDER BY (c.assignee_id IS NOT NULL AND c.assignee_id = ?4) DESC, waiting_since ASC, c.id ASC
+             ORDER BY COALESCE(c.assignee_id = ?4, 0) DESC, waiting_since ASC, c.id ASC
              LIMIT ?5"
         );
         let rows = sqlx::query(&sql)

@@ -1,0 +1,54 @@
+use baton_core::sync::FeedError;
+use serde::Serialize;
+
+/// Errors talking to Zendesk. Messages never contain credentials: they name the host
+/// and the endpoint, not the request.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ZendeskError {
+    #[error("Zendesk rejected the credentials for {account} (HTTP {status})")]
+    Auth { account: String, status: u16 },
+    #[error("{host} is unreachable: {reason}")]
+    Unreachable { host: String, reason: String },
+    #[error("Zendesk is rate-limiting {endpoint}; retry in {retry_after_secs} s")]
+    RateLimited { endpoint: String, retry_after_secs: u64 },
+    #[error("Zendesk answered {status} to {endpoint}")]
+    Server { endpoint: String, status: u16 },
+    #[error("{endpoint}: not found")]
+    NotFound { endpoint: String },
+    #[error("the ticket changed since it was read (updated {current_updated_at})")]
+    Conflict { current_updated_at: String },
+    #[error("{endpoint}: unexpected response: {reason}")]
+    Invalid { endpoint: String, reason: String },
+    #[error("Zendesk refused the request to {endpoint} ({status}): {reason}")]
+    Rejected { endpoint: String, status: u16, reason: String },
+}
+
+impl ZendeskError {
+    /// Worth trying the same request again after a pause.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ZendeskError::Unreachable { .. }
+                | ZendeskError::Server { .. }
+                | ZendeskError::Invalid { .. }
+                | ZendeskError::RateLimited { .. }
+        )
+    }
+}
+
+impl From<ZendeskError> for FeedError {
+    fn from(e: ZendeskError) -> Self {
+        let message = e.to_string();
+        match e {
+            ZendeskError::Auth { .. } => FeedError::Auth { message },
+            ZendeskError::Unreachable { .. } => FeedError::Unreachable { message },
+            ZendeskError::RateLimited { retry_after_secs, .. } => FeedError::RateLimited {
+                message,
+                retry_after_secs,
+            },
+            ZendeskError::Server { .. } => FeedError::Server { message },
+            _ => FeedError::Invalid { message },
+        }
+    }
+}

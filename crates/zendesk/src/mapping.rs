@@ -1,0 +1,412 @@
+//! From Zendesk's JSON to Baton's domain: which tags and fields mean a handoff, its
+//! channel and mode, and what each comment or log event is. The names are configuration
+//! (deployments differ); these defaults follow the OpenCX documents.
+
+use crate::wire;
+use baton_core::model::*;
+use baton_core::notes::{Note, NoteMarkers};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Mapping {
+    /// Tags of the form `{prefix}{channel}` mark an AI handoff on that channel.
+    pub channel_tag_prefix: String,
+    pub live_transfer_tag: String,
+    pub logged_escalation_tag: String,
+    /// Tags starting with this say why Assist stayed quiet.
+    pub assist_skip_prefix: String,
+    /// Ticket fields, matched by key, then by title (case-insensitive).
+    pub org_field: String,
+    pub contact_field: String,
+    pub session_field: String,
+    /// Where "View in OpenCX" goes; `{session_id}` is replaced.
+    pub session_url_template: String,
+    /// Ticket `via.channel` values whose transcript is the conversation log.
+    pub messaging_via: Vec<String>,
+    pub notes: NoteMarkers,
+}
+
+impl Default for Mapping {
+    fn default() -> Self {
+        Self {
+            channel_tag_prefix: "opencx_channel_".into(),
+            live_transfer_tag: "opencx_phone_live_transfer".into(),
+            logged_escalation_tag: "opencx_phone_logged_escalation".into(),
+            assist_skip_prefix: "opencx_skipped_".into(),
+            org_field: "opencx_org_id".into(),
+            contact_field: "opencx_contact_id".into(),
+            session_field: "opencx_session_id".into(),
+            session_url_template: "https://app.opencx.ai/sessions/{session_id}".into(),
+            messaging_via: vec![
+                "native_messaging".into(),
+                "messaging".into(),
+                "sunshine_conversations_api".into(),
+                "sunshine_conversations_facebook_messenger".into(),
+                "whatsapp".into(),
+            ],
+            notes: NoteMarkers::default(),
+        }
+    }
+}
+
+/// The ticket field ids that carry the OpenCX ids in this account.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FieldIds {
+    pub org: Option<i64>,
+    pub contact: Option<i64>,
+    pub session: Option<i64>,
+}
+
+impl FieldIds {
+    /// Finds each field by key, else by title written as a key ("OpenCX session id"
+    /// matches `opencx_session_id`): Support ticket fields have titles, not keys.
+    pub fn resolve(mapping: &Mapping, fields: &[wire::TicketField]) -> Self {
+        fn as_key(s: &str) -> String {
+            let mut k = String::new();
+            for c in s.trim().chars() {
+                if c.is_alphanumeric() {
+                    k.extend(c.to_lowercase());
+                } else if !k.ends_with('_') {
+                    k.push('_');
+                }
+            }
+            k.trim_matches('_').to_string()
+        }
+        let find = |name: &str| {
+            let name = as_key(name);
+            let by = |f: &&wire::TicketField, pick: fn(&wire::TicketField) -> Option<&str>| {
+                pick(f).map(as_key).as_deref() == Some(name.as_str())
+            };
+            fields
+                .iter()
+                .find(|f| by(f, |f| f.key.as_deref()))
+                .or_else(|| fields.iter().find(|f| by(f, |f| Some(f.title.as_str())) || by(f, |f| f.raw_title.as_deref())))
+                .map(|f| f.id)
+        };
+        Self {
+            org: find(&mapping.org_field),
+            contact: find(&mapping.contact_field),
+            session: find(&mapping.session_field),
+        }
+    }
+}
+
+/// Names of the people and groups a page mentions (Zendesk sideloads them).
+#[derive(Debug, Default)]
+pub struct Directory {
+    pub users: HashMap<i64, wire::User>,
+    pub groups: HashMap<i64, String>,
+}
+
+impl Directory {
+    pub fn learn(&mut self, users: &[wire::User], groups: &[wire::Group]) {
+        for u in users {
+            self.users.insert(u.id, u.clone());
+        }
+        for g in groups {
+            self.groups.insert(g.id, g.name.clone());
+        }
+    }
+
+    fn name(&self, id: Option<i64>) -> Option<String> {
+        id.and_then(|id| self.users.get(&id)).map(|u| u.name.clone())
+    }
+}
+
+pub fn parse_time(field: &str, value: &str) -> Result<Millis, String> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| format!("{field} {value:?} is not an RFC 3339 time"))
+}
+
+fn channel_from_name(name: &str) -> Channel {
+    match name {
+        "web" | "chat" | "widget" | "native_messaging" | "messaging" => Channel::Web,
+        "phone" | "voice" => Channel::Phone,
+        "email" | "mail" => Channel::Email,
+        "whatsapp" => Channel::Whatsapp,
+        "sms" => Channel::Sms,
+        _ => Channel::Other,
+    }
+}
+
+fn field_text(t: &wire::Ticket, id: Option<i64>) -> Option<String> {
+    let id = id?;
+    let v = &t.custom_fields.iter().find(|f| f.id == id)?.value;
+    match v {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+pub fn via_channel(t: &wire::Ticket) -> Option<String> {
+    t.via.as_ref()?.channel.as_ref().map(|c| match c {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+pub fn conversation(
+    m: &Mapping,
+    fields: &FieldIds,
+    dir: &Directory,
+    base_url: &str,
+    t: &wire::Ticket,
+) -> Result<Conversation, String> {
+    let created_at = parse_time("created_at", &t.created_at).map_err(|e| format!("ticket {}: {e}", t.id))?;
+    let updated_at = parse_time("updated_at", &t.updated_at).map_err(|e| format!("ticket {}: {e}", t.id))?;
+    let handoff_channel = t
+        .tags
+        .iter()
+        .find_map(|tag| tag.strip_prefix(&m.channel_tag_prefix))
+        .map(channel_from_name);
+    let via = via_channel(t).unwrap_or_default();
+    let channel = handoff_channel.unwrap_or_else(|| channel_from_name(&via));
+    let has_tag = |tag: &str| t.tags.iter().any(|x| x == tag);
+    let handoff = handoff_channel.map(|ch| HandoffFacts {
+        mode: if has_tag(&m.logged_escalation_tag) {
+            HandoffMode::LoggedEscalation
+        } else if has_tag(&m.live_transfer_tag) || ch == Channel::Phone {
+            HandoffMode::LiveTransfer
+        } else {
+            HandoffMode::LiveChat
+        },
+        handed_off_at: None,
+    });
+    let status = t.status.as_deref().and_then(Status::parse).unwrap_or(Status::Open);
+    let session = field_text(t, fields.session);
+    Ok(Conversation {
+        external_id: t.id.to_string(),
+        source: SourceKind::Zendesk,
+        channel,
+        status,
+        subject: t.subject.clone().unwrap_or_default(),
+        requester_name: dir.name(t.requester_id),
+        assignee_id: t.assignee_id.map(|a| a.to_string()),
+        assignee_name: dir.name(t.assignee_id),
+        group_id: t.group_id.map(|g| g.to_string()),
+        group_name: t.group_id.and_then(|g| dir.groups.get(&g).cloned()),
+        priority: t.priority.clone(),
+        created_at,
+        updated_at,
+        ticket_url: Some(format!("{base_url}/agent/tickets/{}", t.id)),
+        session_url: session.as_ref().map(|s| m.session_url_template.replace("{session_id}", s)),
+        opencx_org_id: field_text(t, fields.org),
+        opencx_contact_id: field_text(t, fields.contact),
+        opencx_session_id: session,
+        assist_skips: t
+            .tags
+            .iter()
+            .filter_map(|tag| tag.strip_prefix(&m.assist_skip_prefix))
+            .map(str::to_string)
+            .collect(),
+        wants_transcript: handoff.is_some() || !matches!(status, Status::Solved | Status::Closed),
+        handoff,
+        version: t.updated_at.clone(),
+    })
+}
+
+/// Zendesk comment HTML to the text the author wrote: paragraphs and line breaks kept,
+/// tags dropped, entities decoded. The result is shown as text, never as HTML.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('>') else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let tag = rest[start + 1..start + end].trim().to_ascii_lowercase();
+        let name: String = tag.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '/').collect();
+        match name.as_str() {
+            "br" | "br/" => out.push('\n'),
+            "/p" => out.push_str("\n\n"),
+            "/div" | "/li" | "/h1" | "/h2" | "/h3" | "/tr" => out.push('\n'),
+            _ => {}
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    let decoded = html_escape::decode_html_entities(&out).replace('\u{a0}', " ");
+    let mut text = decoded.trim().to_string();
+    while text.contains("\n\n\n") {
+        text = text.replace("\n\n\n", "\n\n");
+    }
+    text
+}
+
+fn attachments(list: &[wire::Attachment]) -> Vec<Attachment> {
+    list.iter()
+        .filter_map(|a| {
+            Some(Attachment {
+                name: a.file_name.clone().unwrap_or_else(|| "attachment".into()),
+                url: a.content_url.clone()?,
+                content_type: a.content_type.clone(),
+                size: a.size,
+            })
+        })
+        .collect()
+}
+
+/// Adds one note or message to a transcript page by what it is.
+#[allow(clippy::too_many_arguments)]
+fn add_entry(
+    m: &Mapping,
+    page: &mut TranscriptPage,
+    id: String,
+    role: Role,
+    author_name: Option<String>,
+    text: String,
+    public: bool,
+    created_at: Millis,
+    files: Vec<Attachment>,
+) {
+    if !public {
+        match m.notes.classify(&text) {
+            Note::Draft { text, training_url } => {
+                page.drafts.push(DraftFacts { source_note_id: id, text, training_url, created_at });
+                return;
+            }
+            Note::HandoffSummary { reason } => {
+                if reason.is_some() {
+                    page.handoff_reason = reason;
+                }
+                page.handoff_at = Some(created_at);
+                page.messages.push(Message {
+                    external_id: id,
+                    role: Role::System,
+                    author_name,
+                    body: text,
+                    created_at,
+                    attachments: files,
+                    internal: true,
+                });
+                return;
+            }
+            Note::Other => {}
+        }
+    }
+    page.messages.push(Message {
+        external_id: id,
+        role,
+        author_name,
+        body: text,
+        created_at,
+        attachments: files,
+        internal: !public,
+    });
+}
+
+pub fn log_events(m: &Mapping, page: &mut TranscriptPage, events: &[wire::LogEvent]) -> Result<(), String> {
+    for e in events {
+        let created_at = parse_time("created_at", &e.created_at).map_err(|err| format!("event {}: {err}", e.id))?;
+        let role = match e.author.kind.as_deref() {
+            Some("user") => Role::Customer,
+            Some("bot") => Role::Ai,
+            Some("agent") => Role::Agent,
+            _ => Role::System,
+        };
+        let content = &e.content;
+        let text = match content["type"].as_str() {
+            Some("html") => html_to_text(content["body"].as_str().unwrap_or("")),
+            _ => content["text"]
+                .as_str()
+                .or(content["body"].as_str())
+                .unwrap_or("")
+                .to_string(),
+        };
+        let public = e.metadata["public"].as_bool().unwrap_or(true);
+        if e.kind != "Comment" && !e.kind.starts_with("Messaging::") {
+            continue;
+        }
+        add_entry(m, page, e.id.clone(), role, e.author.display_name.clone(), text, public, created_at, attachments(&e.attachments));
+    }
+    Ok(())
+}
+
+pub fn comments(m: &Mapping, dir: &Directory, page: &mut TranscriptPage, list: &[wire::Comment]) -> Result<(), String> {
+    for c in list {
+        let created_at = parse_time("created_at", &c.created_at).map_err(|err| format!("comment {}: {err}", c.id))?;
+        let author = c.author_id.and_then(|a| dir.users.get(&a));
+        let role = match author.and_then(|u| u.role.as_deref()) {
+            Some("end-user") => Role::Customer,
+            Some(_) => Role::Agent,
+            None => Role::System,
+        };
+        let text = c.body.clone().or_else(|| c.plain_body.clone()).unwrap_or_default();
+        add_entry(
+            m,
+            page,
+            c.id.to_string(),
+            role,
+            author.map(|u| u.name.clone()),
+            text,
+            c.public.unwrap_or(true),
+            created_at,
+            attachments(&c.attachments),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_comments_become_the_text_that_was_written() {
+        let html = "<div class=\"zd-comment\" dir=\"auto\"><p dir=\"auto\">Hi &lt;b&gt;Maria&lt;/b&gt;,<br>line two</p><p dir=\"auto\">Tom &amp; Jerry &quot;q&quot;</p></div>";
+        assert_eq!(html_to_text(html), "Hi <b>Maria</b>,\nline two\n\nTom & Jerry \"q\"");
+        assert_eq!(html_to_text("a < b"), "a < b");
+    }
+
+    fn ticket(tags: &[&str], via: &str) -> wire::Ticket {
+        serde_json::from_value(serde_json::json!({
+            "id": 7, "subject": "s", "status": "open", "tags": tags,
+            "via": { "channel": via }, "custom_fields": [{ "id": 3, "value": "sess_1" }],
+            "created_at": "2026-11-01T10:00:00Z", "updated_at": "2026-11-01T10:05:00Z"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn tags_say_channel_and_mode() {
+        let m = Mapping::default();
+        let ids = FieldIds { session: Some(3), ..Default::default() };
+        let d = Directory::default();
+        let phone = conversation(&m, &ids, &d, "https://x", &ticket(&["opencx_channel_phone", "opencx_phone_logged_escalation"], "api")).unwrap();
+        assert_eq!(phone.channel, Channel::Phone);
+        assert_eq!(phone.handoff.unwrap().mode, HandoffMode::LoggedEscalation);
+        assert_eq!(phone.opencx_session_id.as_deref(), Some("sess_1"));
+        let web = conversation(&m, &ids, &d, "https://x", &ticket(&["opencx_channel_web"], "native_messaging")).unwrap();
+        assert_eq!(web.handoff.unwrap().mode, HandoffMode::LiveChat);
+        let plain = conversation(&m, &ids, &d, "https://x", &ticket(&["opencx_skipped_not_helpful_answer"], "email")).unwrap();
+        assert_eq!((plain.channel, plain.handoff.is_none()), (Channel::Email, true));
+        assert_eq!(plain.assist_skips, vec!["not_helpful_answer".to_string()]);
+    }
+
+    #[test]
+    fn fields_are_found_by_key_or_by_title() {
+        let fields: Vec<wire::TicketField> = serde_json::from_value(serde_json::json!([
+            { "id": 1, "title": "OpenCX session id" },
+            { "id": 2, "title": "Org", "key": "opencx_org_id" },
+            { "id": 3, "title": "Subject" },
+        ]))
+        .unwrap();
+        let ids = FieldIds::resolve(&Mapping::default(), &fields);
+        assert_eq!(ids, FieldIds { org: Some(2), contact: None, session: Some(1) });
+    }
+
+    #[test]
+    fn a_bad_time_is_a_clear_error() {
+        let mut t = ticket(&[], "web");
+        t.updated_at = "yesterday".into();
+        let e = conversation(&Mapping::default(), &FieldIds::default(), &Directory::default(), "https://x", &t).unwrap_err();
+        assert!(e.contains("ticket 7") && e.contains("yesterday"), "{e}");
+    }
+}
