@@ -16,3 +16,26 @@ pub async fn whoami(client: &Client) -> Result<(String, String), ZendeskError> {
     let me: wire::MeResponse = client.get("/api/v2/users/me", &[]).await?;
     Ok((me.user.id.to_string(), me.user.name))
 }
+
+/// The feed for a stored account, with its secret from the keychain. `now_secs` says
+/// where a first sync starts (the account's `backfill_days` before it).
+pub fn connect(
+    account: &baton_core::store::AccountRecord,
+    secret: baton_core::Sensitive<String>,
+    status: baton_core::sync::StatusHandle,
+    now_secs: i64,
+) -> Result<ZendeskFeed, ZendeskError> {
+    let settings: Settings = serde_json::from_value(account.settings.clone()).map_err(|e| ZendeskError::Invalid {
+        endpoint: format!("account {}", account.id),
+        reason: format!("settings: {e}"),
+    })?;
+    let auth = match account.auth_kind {
+        baton_core::store::AuthKind::Oauth => Auth::OAuth { token: secret },
+        baton_core::store::AuthKind::ApiToken => Auth::ApiToken {
+            email: account.login.clone().unwrap_or_default(),
+            token: secret,
+        },
+    };
+    let client = Client::new(&account.base_url, &account.id, auth)?.with_status(status);
+    Ok(ZendeskFeed::new(client, settings, now_secs))
+}

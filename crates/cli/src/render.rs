@@ -1,0 +1,167 @@
+//! Text output for the terminal. Customer and vendor text is printed as text: control
+//! characters (terminal escapes among them) are replaced, so a message cannot restyle
+//! or rewrite the rep's terminal.
+
+use baton_core::model::{ConversationDetail, Millis, QueueItem, SearchHit};
+use chrono::{Local, TimeZone};
+
+/// Vendor text made safe for a terminal; `keep_newlines` for multi-line bodies.
+pub fn plain(s: &str, keep_newlines: bool) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\n' if keep_newlines => '\n',
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control() => '\u{fffd}',
+            c => c,
+        })
+        .collect()
+}
+
+pub fn one_line(s: &str, width: usize) -> String {
+    let flat = plain(s, false);
+    let flat = flat.trim();
+    if flat.chars().count() <= width {
+        flat.to_string()
+    } else {
+        let cut: String = flat.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+/// "45s", "12m", "3h 05m", "2d 4h": how long someone has waited.
+pub fn waited(since: Millis, now: Millis) -> String {
+    let s = ((now - since) / 1000).max(0);
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+pub fn local_time(at: Millis) -> String {
+    Local
+        .timestamp_millis_opt(at)
+        .single()
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| at.to_string())
+}
+
+pub fn queue(items: &[QueueItem], now: Millis) -> String {
+    if items.is_empty() {
+        return "The queue is empty: no open handoffs and no pending Assist drafts.\n".into();
+    }
+    let mut out = format!("{:>8}  {:<8} {:<7} {:<18} {:<22} {}\n", "WAITING", "TICKET", "CHANNEL", "MODE", "CUSTOMER", "REASON");
+    for i in items {
+        let mode = match (i.handoff_mode, i.has_pending_draft) {
+            (Some(m), _) => m.to_string(),
+            (None, true) => "assist draft".into(),
+            _ => String::new(),
+        };
+        let reason = i.reason.as_deref().unwrap_or(&i.subject);
+        out.push_str(&format!(
+            "{:>8}  {:<8} {:<7} {:<18} {:<22} {}\n",
+            waited(i.waiting_since, now),
+            format!("#{}", one_line(&i.external_id, 7)),
+            i.channel,
+            mode,
+            one_line(i.requester_name.as_deref().unwrap_or("—"), 22),
+            one_line(reason, 70),
+        ));
+    }
+    out
+}
+
+pub fn detail(d: &ConversationDetail, now: Millis) -> String {
+    let i = &d.item;
+    let mut out = format!(
+        "#{} · {} · {} · {}\n{}\n",
+        plain(&i.external_id, false),
+        i.channel,
+        i.status,
+        i.source,
+        plain(&i.subject, false)
+    );
+    if let Some(h) = &d.handoff {
+        out.push_str(&format!(
+            "\nHandoff: {} · handed off {} ({} ago)\nReason: {}\n",
+            h.mode,
+            local_time(h.handed_off_at),
+            waited(h.handed_off_at, now),
+            plain(h.reason.as_deref().unwrap_or("(no summary yet)"), false)
+        ));
+    }
+    for (label, v) in [("org", &d.opencx_org_id), ("contact", &d.opencx_contact_id), ("session", &d.opencx_session_id)] {
+        if let Some(v) = v {
+            out.push_str(&format!("OpenCX {label}: {}\n", plain(v, false)));
+        }
+    }
+    for (label, v) in [("Ticket", &d.ticket_url), ("Session", &d.session_url)] {
+        if let Some(v) = v {
+            out.push_str(&format!("{label}: {}\n", plain(v, false)));
+        }
+    }
+    out.push_str(&format!("\nTranscript ({} messages)\n", d.messages.len()));
+    for m in &d.messages {
+        let who = match &m.author_name {
+            Some(n) if !n.is_empty() => format!("{} ({})", m.role, plain(n, false)),
+            _ => m.role.to_string(),
+        };
+        let note = if m.internal { " [internal note]" } else { "" };
+        out.push_str(&format!("  {} {who}{note}\n", local_time(m.created_at)));
+        for line in plain(&m.body, true).lines() {
+            out.push_str(&format!("      {line}\n"));
+        }
+        for a in &m.attachments {
+            out.push_str(&format!("      📎 {} <{}>\n", plain(&a.name, false), plain(&a.url, false)));
+        }
+    }
+    if !d.assist_skips.is_empty() {
+        out.push_str(&format!("\nAssist stayed quiet: {}\n", plain(&d.assist_skips.join(", "), false)));
+    }
+    for draft in &d.drafts {
+        out.push_str(&format!("\nAssist draft ({})\n", draft.state));
+        for line in plain(&draft.text, true).lines() {
+            out.push_str(&format!("  │ {line}\n"));
+        }
+        if let Some(url) = &draft.training_url {
+            out.push_str(&format!("  Training source: {}\n", plain(url, false)));
+        }
+    }
+    out
+}
+
+pub fn hits(hits: &[SearchHit]) -> String {
+    if hits.is_empty() {
+        return "No message matches.\n".into();
+    }
+    hits.iter()
+        .map(|h| format!("#{:<8} {:<8} {}  {}\n", one_line(&h.external_id, 8), h.role, local_time(h.created_at), one_line(&h.snippet, 90)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_escapes_in_vendor_text_are_neutralised() {
+        let evil = "hi\u{1b}[2J\u{1b}]0;pwned\u{7}there\nnext";
+        assert_eq!(plain(evil, true), "hi\u{fffd}[2J\u{fffd}]0;pwned\u{fffd}there\nnext");
+        assert!(!one_line(evil, 100).contains('\n'));
+    }
+
+    #[test]
+    fn waiting_times_read_naturally() {
+        assert_eq!(waited(0, 45_000), "45s");
+        assert_eq!(waited(0, 12 * 60_000), "12m");
+        assert_eq!(waited(0, 3_900_000), "1h 05m");
+        assert_eq!(waited(0, 2 * 86_400_000 + 4 * 3_600_000), "2d 4h");
+        assert_eq!(waited(10_000, 0), "0s");
+    }
+
+    #[test]
+    fn long_text_is_cut_on_a_character_boundary() {
+        assert_eq!(one_line("注文番号について問い合わせ", 5), "注文番号…");
+    }
+}

@@ -1,0 +1,248 @@
+//! Long-running commands: `sync` and `demo`.
+
+use crate::render;
+use baton_core::secrets::{MemorySecrets, SecretStore};
+use baton_core::store::{AccountRecord, AuthKind, QueueFilter};
+use baton_core::sync::{StatusHandle, SyncState, Syncer, SystemClock};
+use baton_core::{CancellationToken, Sensitive, Store};
+use baton_sim::{Limits, Sim, SimConfig};
+use baton_zendesk::ZendeskFeed;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often a connected account is polled. Zendesk allows 10 incremental exports a
+/// minute per account, shared by every rep's copy.
+const POLL_EVERY: Duration = Duration::from_secs(10);
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| "warn".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn syncer(store: &Store, account: &AccountRecord, secrets: &dyn SecretStore) -> Result<Syncer<ZendeskFeed>, String> {
+    if account.kind != baton_core::model::SourceKind::Zendesk {
+        return Err(format!("{}: {} accounts cannot be synced by this version", account.id, account.kind));
+    }
+    let secret = secrets.get(&account.secret_ref).map_err(|e| format!("{}: {e}", account.id))?;
+    let status = StatusHandle::new(&account.id, Arc::new(SystemClock));
+    let feed = baton_zendesk::connect(account, secret, status.clone(), now_secs()).map_err(|e| e.to_string())?;
+    Ok(Syncer::new(store.clone(), &account.id, feed, status))
+}
+
+/// A progress bar fed by the account's status: counts on a first sync, and words
+/// ("rate-limited by Zendesk, retrying in 40 s") while it waits.
+fn progress(status: &StatusHandle) -> (ProgressBar, tokio::task::JoinHandle<()>) {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {pos}/{len} {msg}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(status.current().account_id);
+    let mut rx = status.subscribe();
+    let b = bar.clone();
+    let task = tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            let s = rx.borrow().clone();
+            match s.state {
+                SyncState::Syncing { done, total } => {
+                    b.set_length(total.unwrap_or(done).max(done));
+                    b.set_position(done);
+                }
+                SyncState::RateLimited { .. } => {
+                    // Said out loud even when no bar is drawn (not a terminal).
+                    if b.is_hidden() {
+                        eprintln!("{}: {}", s.account_id, s.message);
+                    }
+                }
+                _ => {}
+            }
+            b.set_message(s.message.clone());
+        }
+    });
+    (bar, task)
+}
+
+pub async fn sync(store: &Store, secrets: &dyn SecretStore, only: Option<&str>, once: bool) -> Result<(), String> {
+    let accounts: Vec<AccountRecord> = store
+        .accounts()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|a| only.is_none_or(|o| o == a.id))
+        .collect();
+    if accounts.is_empty() {
+        return Err(match only {
+            Some(o) => format!("no account named {o:?} (see `baton account list`)"),
+            None => "no accounts yet: add one with `baton account add zendesk --url … --email …`, or try `baton demo`".into(),
+        });
+    }
+    let syncers = accounts.iter().map(|a| syncer(store, a, secrets)).collect::<Result<Vec<_>, _>>()?;
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            cancel.cancel();
+        })
+    };
+    let mut failures = vec![];
+    if once {
+        for s in &syncers {
+            let (bar, task) = progress(s.status());
+            let started = Instant::now();
+            let result = s.run_once(&cancel).await;
+            task.abort();
+            bar.finish_and_clear();
+            let usage = s.feed().client().usage();
+            match result {
+                Ok(r) => println!(
+                    "{}: {} conversations, {} transcripts, {} messages, {} drafts in {:.1} s ({} requests)",
+                    s.status().current().account_id,
+                    r.conversations,
+                    r.transcripts,
+                    r.messages,
+                    r.drafts,
+                    started.elapsed().as_secs_f64(),
+                    usage.total()
+                ),
+                Err(e) => failures.push(format!("{}: {e}", s.status().current().account_id)),
+            }
+        }
+    } else {
+        let runs = syncers.iter().map(|s| {
+            let mut rx = s.status().subscribe();
+            let cancel = cancel.clone();
+            async move {
+                let report = async {
+                    while rx.changed().await.is_ok() {
+                        let st = rx.borrow().clone();
+                        if !matches!(st.state, SyncState::Syncing { .. }) {
+                            eprintln!("{}: {}", st.account_id, st.message);
+                        }
+                    }
+                };
+                tokio::select! {
+                    _ = s.run(&cancel, POLL_EVERY) => {}
+                    _ = report => {}
+                }
+            }
+        });
+        futures::future::join_all(runs).await;
+    }
+    on_ctrl_c.abort();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Seeded tickets in the simulated account.
+    #[arg(long, default_value_t = 150)]
+    pub tickets: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Seconds between new live handoffs and messages.
+    #[arg(long, default_value_t = 4.0)]
+    pub live_every: f64,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long = "for")]
+    pub duration: Option<f64>,
+}
+
+pub async fn demo(path: &Path, args: DemoArgs) -> Result<(), String> {
+    // Demo data is rebuilt on every start: the simulator is new, so is its cache.
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(&p);
+    }
+    let store = Store::open(path).await.map_err(|e| e.to_string())?;
+    let config = SimConfig {
+        seed: args.seed,
+        tickets: args.tickets,
+        live_every: Some(Duration::from_secs_f64(args.live_every.max(0.2))),
+        // Zendesk's account budget, with room for a poll every 2 s on the export.
+        limits: Limits { export_per_window: Some(30), ..Limits::default() },
+        ..Default::default()
+    };
+    let sim = Sim::start(config.clone()).await.map_err(|e| format!("cannot start the simulator: {e}"))?;
+    let secrets = MemorySecrets::default();
+    let account = AccountRecord {
+        id: "demo".into(),
+        kind: baton_core::model::SourceKind::Zendesk,
+        base_url: sim.url(),
+        login: Some(config.email.clone()),
+        auth_kind: AuthKind::ApiToken,
+        secret_ref: "zendesk:demo".into(),
+        settings: serde_json::to_value(baton_zendesk::Settings::default()).expect("serializes"),
+        me_id: sim.world(|w| Some(w.me.to_string())),
+        created_at: chrono::Utc::now().timestamp_millis(),
+    };
+    secrets.put(&account.secret_ref, &Sensitive::new(config.token.clone())).map_err(|e| e.to_string())?;
+    store.add_account(&account).await.map_err(|e| e.to_string())?;
+    let s = syncer(&store, &account, &secrets)?;
+    let cancel = CancellationToken::new();
+    let stop = {
+        let cancel = cancel.clone();
+        let limit = args.duration;
+        tokio::spawn(async move {
+            match limit {
+                Some(secs) => tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs_f64(secs)) => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                },
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+            cancel.cancel();
+        })
+    };
+    let tty = std::io::stdout().is_terminal();
+    let screen = async {
+        let mut changes = store.subscribe();
+        let mut status = s.status().subscribe();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut last = String::new();
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = changes.recv() => {}
+                _ = status.changed() => {}
+                _ = tick.tick() => {}
+            }
+            let filter = QueueFilter { me_id: account.me_id.clone(), limit: Some(25), ..Default::default() };
+            let Ok(items) = store.queue(&filter).await else { continue };
+            let now = chrono::Utc::now().timestamp_millis();
+            let body = render::queue(&items, now);
+            let st = s.status().current();
+            if tty {
+                print!(
+                    "\x1b[2J\x1b[H Baton demo — showing DEMO DATA from the built-in Zendesk simulator at {}\n Zendesk demo: {}\n\n{body}\n Ctrl-C to quit. Try in another terminal: baton --db {} show <TICKET>\n",
+                    sim.url(),
+                    st.message,
+                    path.display()
+                );
+            } else if render::queue(&items, 0) != last {
+                // Piped: print only when the queue itself changed, not every tick.
+                last = render::queue(&items, 0);
+                println!("--- demo data · {} · {} in queue ---\n{body}", st.message, items.len());
+            }
+        }
+    };
+    tokio::join!(s.run(&cancel, Duration::from_secs(2)), screen);
+    stop.abort();
+    Ok(())
+}
