@@ -1,1 +1,192 @@
-fn main(){}
+//! `baton-bench`: syncs a large simulated account and reports what it cost.
+//!
+//!     cargo run --release -p baton-cli --bin baton-bench -- --tickets 10000
+//!
+//! The simulator runs as its own process (the `baton-sim` binary beside this one), so
+//! the peak RSS reported is the sync's alone.
+
+use baton_core::model::SourceKind;
+use baton_core::store::{AccountRecord, AuthKind, QueueFilter};
+use baton_core::sync::{StatusHandle, Syncer, SystemClock};
+use baton_core::{CancellationToken, Sensitive, Store};
+use clap::Parser;
+use sqlx::Row;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value_t = 10_000)]
+    tickets: usize,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Queue and search queries to time.
+    #[arg(long, default_value_t = 200)]
+    queries: usize,
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+struct SimProcess(std::process::Child);
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_sim(args: &Args) -> (SimProcess, String) {
+    let exe = std::env::current_exe().expect("own path").with_file_name("baton-sim");
+    let mut child = Command::new(&exe)
+        .args(["--port", "0", "--unlimited", "--tickets", &args.tickets.to_string(), "--seed", &args.seed.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e} (build it: cargo build --release -p baton-sim)", exe.display()));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("sim prints its address");
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect("an address").to_string();
+    (SimProcess(child), url)
+}
+
+async fn timed<F: std::future::Future>(n: usize, mut f: impl FnMut(usize) -> F) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        f(i).await;
+        out.push(t.elapsed());
+    }
+    out.sort();
+    out
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let (_sim, url) = start_sim(&args);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("bench.db")).await.expect("store");
+    let account = AccountRecord {
+        id: "bench".into(),
+        kind: SourceKind::Zendesk,
+        base_url: url.clone(),
+        login: Some("alex@acme.test".into()),
+        auth_kind: AuthKind::ApiToken,
+        secret_ref: "bench".into(),
+        settings: serde_json::to_value(baton_zendesk::Settings::default()).unwrap(),
+        me_id: None,
+        created_at: 0,
+    };
+    store.add_account(&account).await.unwrap();
+    let status = StatusHandle::new("bench", Arc::new(SystemClock));
+    let feed = baton_zendesk::connect(&account, Sensitive::new("sim-token".into()), status.clone(), chrono::Utc::now().timestamp()).unwrap();
+    let syncer = Syncer::new(store.clone(), "bench", feed, status);
+
+    let started = Instant::now();
+    let report = syncer.run_once(&CancellationToken::new()).await.expect("sync");
+    let wall = started.elapsed();
+    let usage = syncer.feed().client().usage();
+    let handoffs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM handoffs").fetch_one(store.pool()).await.unwrap();
+    let rows = report.conversations + report.messages + report.drafts + handoffs as u64;
+
+    let queue = timed(args.queries, |_| {
+        let store = store.clone();
+        async move { store.queue(&QueueFilter::default()).await.unwrap() }
+    })
+    .await;
+    let queue_len = store.queue(&QueueFilter::default()).await.unwrap().len();
+    let words = ["refund", "password", "Paket", "supervisor", "注文番号", "tracking", "frustrating", "order 1", "charged", "policy"];
+    let search = timed(args.queries, |i| {
+        let store = store.clone();
+        async move { store.search(words[i % words.len()], 50).await.unwrap() }
+    })
+    .await;
+
+    let floor = floor(&store, dir.path()).await;
+
+    println!("## baton-bench: {} tickets, seed {}\n", args.tickets, args.seed);
+    println!("| measure | value |\n|---|---|");
+    println!("| conversations synced | {} |", report.conversations);
+    println!("| transcripts fetched | {} |", report.transcripts);
+    println!("| messages | {} |", report.messages);
+    println!("| drafts | {} |", report.drafts);
+    println!("| wall time | {:.2} s |", wall.as_secs_f64());
+    println!("| requests | {} ({:.1} per 100 tickets) |", usage.total(), usage.total() as f64 * 100.0 / report.conversations as f64);
+    for (endpoint, n) in &usage.requests {
+        println!("| · {endpoint} | {n} |");
+    }
+    println!("| rows written (conversations + handoffs + messages + drafts) | {rows} |");
+    println!("| rows per second, sync end to end | {:.0} |", rows as f64 / wall.as_secs_f64());
+    println!("| floor: same rows, prepared inserts in one transaction | {:.2} s ({:.0} rows/s) |", floor.as_secs_f64(), rows as f64 / floor.as_secs_f64());
+    println!("| sync time ÷ floor | {:.1}× |", wall.as_secs_f64() / floor.as_secs_f64());
+    println!("| peak RSS of the syncing process | {:.0} MiB |", peak_rss_mib());
+    println!("| queue query ({queue_len} rows) p50 / p99 | {} / {} |", ms(percentile(&queue, 0.5)), ms(percentile(&queue, 0.99)));
+    println!("| search (50 hits) p50 / p99 | {} / {} |", ms(percentile(&search, 0.5)), ms(percentile(&search, 0.99)));
+}
+
+/// The same rows, read back from the synced cache, inserted into a fresh database by a
+/// minimal loop of prepared statements in one transaction: the cost of the writes alone.
+async fn floor(synced: &Store, dir: &std::path::Path) -> Duration {
+    let conversations = sqlx::query("SELECT * FROM conversations ORDER BY id").fetch_all(synced.pool()).await.unwrap();
+    let handoffs = sqlx::query("SELECT * FROM handoffs").fetch_all(synced.pool()).await.unwrap();
+    let messages = sqlx::query("SELECT * FROM messages ORDER BY id").fetch_all(synced.pool()).await.unwrap();
+    let drafts = sqlx::query("SELECT * FROM assist_drafts").fetch_all(synced.pool()).await.unwrap();
+    let target = Store::open(&dir.join("floor.db")).await.unwrap();
+    sqlx::query("INSERT INTO accounts (id, kind, base_url, auth_kind, secret_ref, created_at) VALUES ('bench','zendesk','x','api_token','x',0)")
+        .execute(target.pool())
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut tx = target.pool().begin().await.unwrap();
+    for r in &conversations {
+        sqlx::query("INSERT INTO conversations (id, account_id, external_id, source, channel, status, subject, requester_name, assignee_id, assignee_name, group_id, group_name, priority, created_at, updated_at, ticket_url, session_url, opencx_org_id, opencx_contact_id, opencx_session_id, assist_skips, version, transcript_version, transcript_cursor) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+            .bind(r.get::<i64, _>("id")).bind(r.get::<String, _>("account_id")).bind(r.get::<String, _>("external_id"))
+            .bind(r.get::<String, _>("source")).bind(r.get::<String, _>("channel")).bind(r.get::<String, _>("status"))
+            .bind(r.get::<String, _>("subject")).bind(r.get::<Option<String>, _>("requester_name")).bind(r.get::<Option<String>, _>("assignee_id"))
+            .bind(r.get::<Option<String>, _>("assignee_name")).bind(r.get::<Option<String>, _>("group_id")).bind(r.get::<Option<String>, _>("group_name"))
+            .bind(r.get::<Option<String>, _>("priority")).bind(r.get::<i64, _>("created_at")).bind(r.get::<i64, _>("updated_at"))
+            .bind(r.get::<Option<String>, _>("ticket_url")).bind(r.get::<Option<String>, _>("session_url")).bind(r.get::<Option<String>, _>("opencx_org_id"))
+            .bind(r.get::<Option<String>, _>("opencx_contact_id")).bind(r.get::<Option<String>, _>("opencx_session_id")).bind(r.get::<String, _>("assist_skips"))
+            .bind(r.get::<String, _>("version")).bind(r.get::<Option<String>, _>("transcript_version")).bind(r.get::<Option<String>, _>("transcript_cursor"))
+            .execute(&mut *tx).await.unwrap();
+    }
+    for r in &handoffs {
+        sqlx::query("INSERT INTO handoffs (conversation_id, mode, reason, reason_category, handed_off_at) VALUES (?,?,?,?,?)")
+            .bind(r.get::<i64, _>("conversation_id")).bind(r.get::<String, _>("mode")).bind(r.get::<Option<String>, _>("reason"))
+            .bind(r.get::<Option<String>, _>("reason_category")).bind(r.get::<i64, _>("handed_off_at"))
+            .execute(&mut *tx).await.unwrap();
+    }
+    for r in &messages {
+        sqlx::query("INSERT INTO messages (conversation_id, external_id, role, author_name, body, created_at, attachments, internal) VALUES (?,?,?,?,?,?,?,?)")
+            .bind(r.get::<i64, _>("conversation_id")).bind(r.get::<String, _>("external_id")).bind(r.get::<String, _>("role"))
+            .bind(r.get::<Option<String>, _>("author_name")).bind(r.get::<String, _>("body")).bind(r.get::<i64, _>("created_at"))
+            .bind(r.get::<String, _>("attachments")).bind(r.get::<bool, _>("internal"))
+            .execute(&mut *tx).await.unwrap();
+    }
+    for r in &drafts {
+        sqlx::query("INSERT INTO assist_drafts (conversation_id, source_note_id, text, training_url, created_at) VALUES (?,?,?,?,?)")
+            .bind(r.get::<i64, _>("conversation_id")).bind(r.get::<String, _>("source_note_id")).bind(r.get::<String, _>("text"))
+            .bind(r.get::<Option<String>, _>("training_url")).bind(r.get::<i64, _>("created_at"))
+            .execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    started.elapsed()
+}

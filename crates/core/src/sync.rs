@@ -185,6 +185,8 @@ pub struct Syncer<F> {
     /// Transcript fetches in flight at once: enough to hide latency, few enough to
     /// leave the account's shared rate budget to the other reps' copies.
     pub concurrency: usize,
+    /// Conversations per commit within a page.
+    pub chunk: usize,
 }
 
 impl<F: Feed> Syncer<F> {
@@ -195,6 +197,7 @@ impl<F: Feed> Syncer<F> {
             feed,
             status,
             concurrency: 4,
+            chunk: 50,
         }
     }
 
@@ -228,29 +231,43 @@ impl<F: Feed> Syncer<F> {
                 Ok(p) => p,
                 Err(e) => return Err(self.fail(e)),
             };
-            let bundles = match cancellable(cancel, self.bundles(page.conversations)).await? {
-                Ok(b) => b,
-                Err(e) => return Err(self.fail(e)),
-            };
-            if cancel.is_cancelled() {
-                return Err(Error::Cancelled);
+            // Commit in chunks, so a rep sees conversations as they arrive even when a
+            // page's transcripts take minutes under the account's rate limit. Only the
+            // last chunk moves the cursor; a restart mid-page fetches the page again but
+            // not the transcripts already stored (their version matches).
+            let chunks: Vec<Vec<Conversation>> = page.conversations.chunks(self.chunk).map(<[_]>::to_vec).collect();
+            let last = chunks.len().saturating_sub(1);
+            if chunks.is_empty() {
+                self.store
+                    .commit_page(&self.account_id, &stream, &[], Some(&page.cursor), self.status.now())
+                    .await?;
             }
-            let stats = self
-                .store
-                .commit_page(&self.account_id, &stream, &bundles, &page.cursor, self.status.now())
-                .await?;
+            for (i, chunk) in chunks.into_iter().enumerate() {
+                let bundles = match cancellable(cancel, self.bundles(chunk)).await? {
+                    Ok(b) => b,
+                    Err(e) => return Err(self.fail(e)),
+                };
+                if cancel.is_cancelled() {
+                    return Err(Error::Cancelled);
+                }
+                let next = (i == last).then_some(page.cursor.as_str());
+                let stats = self
+                    .store
+                    .commit_page(&self.account_id, &stream, &bundles, next, self.status.now())
+                    .await?;
+                report.conversations += stats.conversations as u64;
+                report.transcripts += bundles.iter().filter(|b| b.transcript.is_some()).count() as u64;
+                report.messages += stats.messages as u64;
+                report.drafts += stats.drafts as u64;
+                self.status.set(
+                    SyncState::Syncing {
+                        done: report.conversations,
+                        total: total.map(|t| t.max(report.conversations)),
+                    },
+                    format!("synced {} conversations", report.conversations),
+                );
+            }
             report.pages += 1;
-            report.conversations += stats.conversations as u64;
-            report.transcripts += bundles.iter().filter(|b| b.transcript.is_some()).count() as u64;
-            report.messages += stats.messages as u64;
-            report.drafts += stats.drafts as u64;
-            self.status.set(
-                SyncState::Syncing {
-                    done: report.conversations,
-                    total: total.map(|t| t.max(report.conversations)),
-                },
-                format!("synced {} conversations", report.conversations),
-            );
             let repeated = cursor.as_deref() == Some(page.cursor.as_str());
             cursor = Some(page.cursor);
             if page.end_of_stream || repeated {

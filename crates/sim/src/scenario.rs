@@ -224,7 +224,7 @@ impl Generator {
             if self.rng.gen_ratio(2, 5) {
                 t.assignee_id = Some(*self.agents.choose(&mut self.rng).unwrap());
             }
-            let turns = self.rng.gen_range(12..36);
+            let turns = self.rng.gen_range(14..40);
             for turn in 0..turns {
                 let customer = turn % 2 == 0;
                 let (author, text, role) = if customer {

@@ -128,13 +128,13 @@ impl Store {
         Ok(out)
     }
 
-    /// Writes one sync page and the cursor that follows it, atomically.
+    /// Writes conversations and, when given, the cursor that follows them, atomically.
     pub async fn commit_page(
         &self,
         account_id: &str,
         stream: &str,
         bundles: &[Bundle],
-        cursor: &str,
+        cursor: Option<&str>,
         now: Millis,
     ) -> Result<PageStats> {
         let mut stats = PageStats::default();
@@ -256,16 +256,18 @@ impl Store {
                 stats.drafts += done.rows_affected() as usize;
             }
         }
-        sqlx::query(
-            "INSERT INTO sync_cursors (account_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (account_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-        )
-        .bind(account_id)
-        .bind(stream)
-        .bind(cursor)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        if let Some(cursor) = cursor {
+            sqlx::query(
+                "INSERT INTO sync_cursors (account_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (account_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+            )
+            .bind(account_id)
+            .bind(stream)
+            .bind(cursor)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         if !bundles.is_empty() {
             self.announce(Change::Conversations {

@@ -82,7 +82,7 @@ async fn committing_the_same_page_twice_changes_nothing() {
         }),
     }];
     for _ in 0..2 {
-        store.commit_page("acme", "tickets", &page, "cur-1", 5).await.unwrap();
+        store.commit_page("acme", "tickets", &page, Some("cur-1"), 5).await.unwrap();
     }
     let queue = store.queue(&QueueFilter::default()).await.unwrap();
     assert_eq!(queue.len(), 1);
@@ -102,7 +102,7 @@ async fn committing_the_same_page_twice_changes_nothing() {
             ..Default::default()
         }),
     }];
-    store.commit_page("acme", "tickets", &later, "cur-2", 6).await.unwrap();
+    store.commit_page("acme", "tickets", &later, Some("cur-2"), 6).await.unwrap();
     let detail = store.detail(queue[0].id).await.unwrap();
     assert_eq!(detail.messages.len(), 2);
     assert_eq!(detail.handoff.unwrap().reason.as_deref(), Some("wants a refund"));
@@ -123,7 +123,7 @@ async fn search_finds_words_and_survives_syntax() {
             ..Default::default()
         }),
     }];
-    store.commit_page("acme", "tickets", &page, "c", 1).await.unwrap();
+    store.commit_page("acme", "tickets", &page, Some("c"), 1).await.unwrap();
     let hits = store.search("beschadigt", 10).await.unwrap();
     assert_eq!(hits.len(), 1, "diacritics are folded");
     assert_eq!(hits[0].external_id, "7");
@@ -135,7 +135,7 @@ async fn search_finds_words_and_survives_syntax() {
 async fn removing_an_account_removes_its_cache_and_reopening_keeps_data() {
     let (dir, store) = store_with_account().await;
     let page = vec![Bundle { conversation: conversation("1", 2), transcript: None }];
-    store.commit_page("acme", "tickets", &page, "c", 1).await.unwrap();
+    store.commit_page("acme", "tickets", &page, Some("c"), 1).await.unwrap();
     drop(store);
     let store = Store::open(&dir.path().join("nested/baton.db")).await.unwrap();
     assert_eq!(store.queue(&QueueFilter::default()).await.unwrap().len(), 1);
