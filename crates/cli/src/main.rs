@@ -13,7 +13,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "baton", version, about = "Baton: why the AI handed off, the whole transcript, and the Assist draft.")]
+#[command(
+    name = "baton",
+    version,
+    about = "Baton: why the AI handed off, the whole transcript, and the Assist draft."
+)]
 struct Cli {
     /// The cache database (default: the platform data dir).
     #[arg(long, env = "BATON_DB", global = true)]
@@ -99,7 +103,10 @@ struct AddArgs {
 pub const KEYCHAIN_SERVICE: &str = "baton";
 
 fn default_db(file: &str) -> PathBuf {
-    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("baton").join(file)
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("baton")
+        .join(file)
 }
 
 #[tokio::main]
@@ -121,7 +128,9 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         let path = cli.db.unwrap_or_else(|| default_db("demo.db"));
         return run::demo(&path, args).await;
     }
-    let store = Store::open(&cli.db.unwrap_or_else(|| default_db("baton.db"))).await.map_err(e)?;
+    let store = Store::open(&cli.db.unwrap_or_else(|| default_db("baton.db")))
+        .await
+        .map_err(e)?;
     let now = chrono::Utc::now().timestamp_millis();
     match cli.command {
         Command::Demo(_) => unreachable!("handled above"),
@@ -129,12 +138,21 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         Command::Account(AccountCommand::List { json }) => {
             let accounts = store.accounts().await.map_err(e)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&accounts).expect("serializes"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&accounts).expect("serializes")
+                );
             } else if accounts.is_empty() {
                 println!("No accounts. Add one with: baton account add zendesk --url https://SUBDOMAIN.zendesk.com --email YOU@EXAMPLE.COM");
             } else {
                 for a in accounts {
-                    println!("{:<16} {:<10} {:<40} {}", a.id, a.kind, a.base_url, a.login.unwrap_or_default());
+                    println!(
+                        "{:<16} {:<10} {:<40} {}",
+                        a.id,
+                        a.kind,
+                        a.base_url,
+                        a.login.unwrap_or_default()
+                    );
                 }
             }
             Ok(())
@@ -143,24 +161,59 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             let account = store.account(&name).await.map_err(e)?;
             store.remove_account(&name).await.map_err(e)?;
             if let Err(err) = Keychain::new(KEYCHAIN_SERVICE).delete(&account.secret_ref) {
-                eprintln!("baton: removed {name}, but its keychain entry could not be deleted: {err}");
+                eprintln!(
+                    "baton: removed {name}, but its keychain entry could not be deleted: {err}"
+                );
             }
             println!("Removed {name} and its cached conversations.");
             Ok(())
         }
-        Command::Sync { once, account } => run::sync(&store, &Keychain::new(KEYCHAIN_SERVICE), account.as_deref(), once).await,
-        Command::Queue { json, all, channel, limit } => {
+        Command::Sync { once, account } => {
+            run::sync(
+                &store,
+                &Keychain::new(KEYCHAIN_SERVICE),
+                account.as_deref(),
+                once,
+            )
+            .await
+        }
+        Command::Queue {
+            json,
+            all,
+            channel,
+            limit,
+        } => {
             let channel = match channel {
                 Some(c) => Some(Channel::parse(&c).ok_or_else(|| {
-                    format!("unknown channel {c:?}; one of: {}", Channel::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "unknown channel {c:?}; one of: {}",
+                        Channel::ALL
+                            .iter()
+                            .map(|c| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 })?),
                 None => None,
             };
-            let mut filter = QueueFilter { include_done: all, channel, limit, ..Default::default() };
-            filter.me_id = store.accounts().await.map_err(e)?.into_iter().find_map(|a| a.me_id);
+            let mut filter = QueueFilter {
+                include_done: all,
+                channel,
+                limit,
+                ..Default::default()
+            };
+            filter.me_id = store
+                .accounts()
+                .await
+                .map_err(e)?
+                .into_iter()
+                .find_map(|a| a.me_id);
             let items = store.queue(&filter).await.map_err(e)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&items).expect("serializes"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&items).expect("serializes")
+                );
             } else {
                 print!("{}", render::queue(&items, now));
             }
@@ -174,7 +227,10 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             let conv = store.conversation_id(account, ext).await.map_err(e)?;
             let detail = store.detail(conv).await.map_err(e)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&detail).expect("serializes"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&detail).expect("serializes")
+                );
             } else {
                 print!("{}", render::detail(&detail, now));
             }
@@ -183,7 +239,10 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         Command::Search { text, json, limit } => {
             let hits = store.search(&text, limit.clamp(1, 1000)).await.map_err(e)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&hits).expect("serializes"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&hits).expect("serializes")
+                );
             } else {
                 print!("{}", render::hits(&hits));
             }
@@ -197,7 +256,9 @@ fn read_secret(prompt: &str) -> Result<Sensitive<String>, String> {
         rpassword::prompt_password(prompt).map_err(|e| format!("cannot read the token: {e}"))?
     } else {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read the token from stdin: {e}"))?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| format!("cannot read the token from stdin: {e}"))?;
         s
     };
     let secret = secret.trim().to_string();
@@ -209,22 +270,39 @@ fn read_secret(prompt: &str) -> Result<Sensitive<String>, String> {
 
 async fn add_account(store: &Store, a: AddArgs) -> Result<(), String> {
     if a.kind != "zendesk" {
-        return Err(format!("unknown account kind {:?}: only `zendesk` can be added for now", a.kind));
+        return Err(format!(
+            "unknown account kind {:?}: only `zendesk` can be added for now",
+            a.kind
+        ));
     }
     let url = url_from(&a.url)?;
     let name = match a.name {
         Some(n) => n,
-        None => url.host_str().and_then(|h| h.split('.').next()).unwrap_or("zendesk").to_string(),
+        None => url
+            .host_str()
+            .and_then(|h| h.split('.').next())
+            .unwrap_or("zendesk")
+            .to_string(),
     };
-    let auth_kind = if a.oauth { AuthKind::Oauth } else { AuthKind::ApiToken };
+    let auth_kind = if a.oauth {
+        AuthKind::Oauth
+    } else {
+        AuthKind::ApiToken
+    };
     if auth_kind == AuthKind::ApiToken && a.email.is_none() {
         return Err("--email is required with an API token (or pass --oauth)".into());
     }
     if store.account(&name).await.is_ok() {
-        return Err(format!("an account named {name:?} already exists; pick another with --name"));
+        return Err(format!(
+            "an account named {name:?} already exists; pick another with --name"
+        ));
     }
     let base = url.as_str().trim_end_matches('/').to_string();
-    let secret = read_secret(&format!("Zendesk {} for {}: ", if a.oauth { "OAuth token" } else { "API token" }, a.email.as_deref().unwrap_or(&base)))?;
+    let secret = read_secret(&format!(
+        "Zendesk {} for {}: ",
+        if a.oauth { "OAuth token" } else { "API token" },
+        a.email.as_deref().unwrap_or(&base)
+    ))?;
     let mut record = AccountRecord {
         id: name.clone(),
         kind: SourceKind::Zendesk,
@@ -237,12 +315,20 @@ async fn add_account(store: &Store, a: AddArgs) -> Result<(), String> {
         created_at: chrono::Utc::now().timestamp_millis(),
     };
     // Check the credentials before keeping anything.
-    let status = baton_core::sync::StatusHandle::new(&name, std::sync::Arc::new(baton_core::sync::SystemClock));
-    let feed = baton_zendesk::connect(&record, secret.clone(), status, 0).map_err(|e| e.to_string())?;
-    let (me_id, me_name) = baton_zendesk::whoami(feed.client()).await.map_err(|e| format!("could not add {name}: {e}"))?;
+    let status = baton_core::sync::StatusHandle::new(
+        &name,
+        std::sync::Arc::new(baton_core::sync::SystemClock),
+    );
+    let feed =
+        baton_zendesk::connect(&record, secret.clone(), status, 0).map_err(|e| e.to_string())?;
+    let (me_id, me_name) = baton_zendesk::whoami(feed.client())
+        .await
+        .map_err(|e| format!("could not add {name}: {e}"))?;
     record.me_id = Some(me_id);
     let keychain = Keychain::new(KEYCHAIN_SERVICE);
-    keychain.put(&record.secret_ref, &secret).map_err(|e| e.to_string())?;
+    keychain
+        .put(&record.secret_ref, &secret)
+        .map_err(|e| e.to_string())?;
     if let Err(err) = store.add_account(&record).await {
         let _ = keychain.delete(&record.secret_ref);
         return Err(err.to_string());
@@ -252,7 +338,11 @@ async fn add_account(store: &Store, a: AddArgs) -> Result<(), String> {
 }
 
 fn url_from(raw: &str) -> Result<url::Url, String> {
-    let with_scheme = if raw.contains("://") { raw.to_string() } else { format!("https://{raw}") };
+    let with_scheme = if raw.contains("://") {
+        raw.to_string()
+    } else {
+        format!("https://{raw}")
+    };
     let url = url::Url::parse(&with_scheme).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
         return Err(format!("{raw:?} is not an http(s) URL"));

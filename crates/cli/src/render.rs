@@ -51,7 +51,10 @@ pub fn queue(items: &[QueueItem], now: Millis) -> String {
     if items.is_empty() {
         return "The queue is empty: no open handoffs and no pending Assist drafts.\n".into();
     }
-    let mut out = format!("{:>8}  {:<8} {:<7} {:<18} {:<22} {}\n", "WAITING", "TICKET", "CHANNEL", "MODE", "CUSTOMER", "REASON");
+    let mut out = format!(
+        "{:>8}  {:<8} {:<7} {:<18} {:<22} {}\n",
+        "WAITING", "TICKET", "CHANNEL", "MODE", "CUSTOMER", "REASON"
+    );
     for i in items {
         let mode = match (i.handoff_mode, i.has_pending_draft) {
             (Some(m), _) => m.to_string(),
@@ -91,7 +94,11 @@ pub fn detail(d: &ConversationDetail, now: Millis) -> String {
             plain(h.reason.as_deref().unwrap_or("(no summary yet)"), false)
         ));
     }
-    for (label, v) in [("org", &d.opencx_org_id), ("contact", &d.opencx_contact_id), ("session", &d.opencx_session_id)] {
+    for (label, v) in [
+        ("org", &d.opencx_org_id),
+        ("contact", &d.opencx_contact_id),
+        ("session", &d.opencx_session_id),
+    ] {
         if let Some(v) = v {
             out.push_str(&format!("OpenCX {label}: {}\n", plain(v, false)));
         }
@@ -113,11 +120,18 @@ pub fn detail(d: &ConversationDetail, now: Millis) -> String {
             out.push_str(&format!("      {line}\n"));
         }
         for a in &m.attachments {
-            out.push_str(&format!("      📎 {} <{}>\n", plain(&a.name, false), plain(&a.url, false)));
+            out.push_str(&format!(
+                "      📎 {} <{}>\n",
+                plain(&a.name, false),
+                plain(&a.url, false)
+            ));
         }
     }
     if !d.assist_skips.is_empty() {
-        out.push_str(&format!("\nAssist stayed quiet: {}\n", plain(&d.assist_skips.join(", "), false)));
+        out.push_str(&format!(
+            "\nAssist stayed quiet: {}\n",
+            plain(&d.assist_skips.join(", "), false)
+        ));
     }
     for draft in &d.drafts {
         out.push_str(&format!("\nAssist draft ({})\n", draft.state));
@@ -136,7 +150,15 @@ pub fn hits(hits: &[SearchHit]) -> String {
         return "No message matches.\n".into();
     }
     hits.iter()
-        .map(|h| format!("#{:<8} {:<8} {}  {}\n", one_line(&h.external_id, 8), h.role, local_time(h.created_at), one_line(&h.snippet, 90)))
+        .map(|h| {
+            format!(
+                "#{:<8} {:<8} {}  {}\n",
+                one_line(&h.external_id, 8),
+                h.role,
+                local_time(h.created_at),
+                one_line(&h.snippet, 90)
+            )
+        })
         .collect()
 }
 
@@ -147,7 +169,10 @@ mod tests {
     #[test]
     fn terminal_escapes_in_vendor_text_are_neutralised() {
         let evil = "hi\u{1b}[2J\u{1b}]0;pwned\u{7}there\nnext";
-        assert_eq!(plain(evil, true), "hi\u{fffd}[2J\u{fffd}]0;pwned\u{fffd}there\nnext");
+        assert_eq!(
+            plain(evil, true),
+            "hi\u{fffd}[2J\u{fffd}]0;pwned\u{fffd}there\nnext"
+        );
         assert!(!one_line(evil, 100).contains('\n'));
     }
 

@@ -19,21 +19,35 @@ use std::time::{Duration, Instant};
 const POLL_EVERY: Duration = Duration::from_secs(10);
 
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| "warn".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| "warn".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn syncer(store: &Store, account: &AccountRecord, secrets: &dyn SecretStore) -> Result<Syncer<ZendeskFeed>, String> {
+fn syncer(
+    store: &Store,
+    account: &AccountRecord,
+    secrets: &dyn SecretStore,
+) -> Result<Syncer<ZendeskFeed>, String> {
     if account.kind != baton_core::model::SourceKind::Zendesk {
-        return Err(format!("{}: {} accounts cannot be synced by this version", account.id, account.kind));
+        return Err(format!(
+            "{}: {} accounts cannot be synced by this version",
+            account.id, account.kind
+        ));
     }
-    let secret = secrets.get(&account.secret_ref).map_err(|e| format!("{}: {e}", account.id))?;
+    let secret = secrets
+        .get(&account.secret_ref)
+        .map_err(|e| format!("{}: {e}", account.id))?;
     let status = StatusHandle::new(&account.id, Arc::new(SystemClock));
-    let feed = baton_zendesk::connect(account, secret, status.clone(), now_secs()).map_err(|e| e.to_string())?;
+    let feed = baton_zendesk::connect(account, secret, status.clone(), now_secs())
+        .map_err(|e| e.to_string())?;
     Ok(Syncer::new(store.clone(), &account.id, feed, status))
 }
 
@@ -57,11 +71,9 @@ fn progress(status: &StatusHandle) -> (ProgressBar, tokio::task::JoinHandle<()>)
                     b.set_length(total.unwrap_or(done).max(done));
                     b.set_position(done);
                 }
-                SyncState::RateLimited { .. } => {
-                    // Said out loud even when no bar is drawn (not a terminal).
-                    if b.is_hidden() {
-                        eprintln!("{}: {}", s.account_id, s.message);
-                    }
+                // Said out loud even when no bar is drawn (not a terminal).
+                SyncState::RateLimited { .. } if b.is_hidden() => {
+                    eprintln!("{}: {}", s.account_id, s.message);
                 }
                 _ => {}
             }
@@ -71,7 +83,12 @@ fn progress(status: &StatusHandle) -> (ProgressBar, tokio::task::JoinHandle<()>)
     (bar, task)
 }
 
-pub async fn sync(store: &Store, secrets: &dyn SecretStore, only: Option<&str>, once: bool) -> Result<(), String> {
+pub async fn sync(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    only: Option<&str>,
+    once: bool,
+) -> Result<(), String> {
     let accounts: Vec<AccountRecord> = store
         .accounts()
         .await
@@ -85,7 +102,10 @@ pub async fn sync(store: &Store, secrets: &dyn SecretStore, only: Option<&str>, 
             None => "no accounts yet: add one with `baton account add zendesk --url … --email …`, or try `baton demo`".into(),
         });
     }
-    let syncers = accounts.iter().map(|a| syncer(store, a, secrets)).collect::<Result<Vec<_>, _>>()?;
+    let syncers = accounts
+        .iter()
+        .map(|a| syncer(store, a, secrets))
+        .collect::<Result<Vec<_>, _>>()?;
     let cancel = CancellationToken::new();
     let on_ctrl_c = {
         let cancel = cancel.clone();
@@ -174,10 +194,15 @@ pub async fn demo(path: &Path, args: DemoArgs) -> Result<(), String> {
         tickets: args.tickets,
         live_every: Some(Duration::from_secs_f64(args.live_every.max(0.2))),
         // Zendesk's account budget, with room for a poll every 2 s on the export.
-        limits: Limits { export_per_window: Some(30), ..Limits::default() },
+        limits: Limits {
+            export_per_window: Some(30),
+            ..Limits::default()
+        },
         ..Default::default()
     };
-    let sim = Sim::start(config.clone()).await.map_err(|e| format!("cannot start the simulator: {e}"))?;
+    let sim = Sim::start(config.clone())
+        .await
+        .map_err(|e| format!("cannot start the simulator: {e}"))?;
     let secrets = MemorySecrets::default();
     let account = AccountRecord {
         id: "demo".into(),
@@ -190,8 +215,13 @@ pub async fn demo(path: &Path, args: DemoArgs) -> Result<(), String> {
         me_id: sim.world(|w| Some(w.me.to_string())),
         created_at: chrono::Utc::now().timestamp_millis(),
     };
-    secrets.put(&account.secret_ref, &Sensitive::new(config.token.clone())).map_err(|e| e.to_string())?;
-    store.add_account(&account).await.map_err(|e| e.to_string())?;
+    secrets
+        .put(&account.secret_ref, &Sensitive::new(config.token.clone()))
+        .map_err(|e| e.to_string())?;
+    store
+        .add_account(&account)
+        .await
+        .map_err(|e| e.to_string())?;
     let s = syncer(&store, &account, &secrets)?;
     let cancel = CancellationToken::new();
     let stop = {
@@ -223,8 +253,14 @@ pub async fn demo(path: &Path, args: DemoArgs) -> Result<(), String> {
                 _ = status.changed() => {}
                 _ = tick.tick() => {}
             }
-            let filter = QueueFilter { me_id: account.me_id.clone(), limit: Some(25), ..Default::default() };
-            let Ok(items) = store.queue(&filter).await else { continue };
+            let filter = QueueFilter {
+                me_id: account.me_id.clone(),
+                limit: Some(25),
+                ..Default::default()
+            };
+            let Ok(items) = store.queue(&filter).await else {
+                continue;
+            };
             let now = chrono::Utc::now().timestamp_millis();
             let body = render::queue(&items, now);
             let st = s.status().current();
@@ -238,7 +274,11 @@ pub async fn demo(path: &Path, args: DemoArgs) -> Result<(), String> {
             } else if render::queue(&items, 0) != last {
                 // Piped: print only when the queue itself changed, not every tick.
                 last = render::queue(&items, 0);
-                println!("--- demo data · {} · {} in queue ---\n{body}", st.message, items.len());
+                println!(
+                    "--- demo data · {} · {} in queue ---\n{body}",
+                    st.message,
+                    items.len()
+                );
             }
         }
     };

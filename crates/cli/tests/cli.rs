@@ -25,7 +25,11 @@ fn baton(db: &Path, args: &[&str], stdin: Option<&str>) -> Output {
 }
 
 fn ok(out: Output) -> String {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -35,7 +39,21 @@ fn json(out: Output) -> Value {
 
 /// A unique account name per test: they share the keychain.
 fn add(db: &Path, sim: &Sim, name: &str, token: &str) -> Output {
-    baton(db, &["account", "add", "zendesk", "--url", &sim.url(), "--email", "alex@acme.test", "--name", name], Some(token))
+    baton(
+        db,
+        &[
+            "account",
+            "add",
+            "zendesk",
+            "--url",
+            &sim.url(),
+            "--email",
+            "alex@acme.test",
+            "--name",
+            name,
+        ],
+        Some(token),
+    )
 }
 
 fn strip_ids(mut v: Value) -> Value {
@@ -64,74 +82,155 @@ fn everything(db: &Path) -> Value {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| strip_ids(json(baton(db, &["show", i["external_id"].as_str().unwrap(), "--json"], None))))
+        .map(|i| {
+            strip_ids(json(baton(
+                db,
+                &["show", i["external_id"].as_str().unwrap(), "--json"],
+                None,
+            )))
+        })
         .collect();
     serde_json::json!({ "queue": strip_ids(queue), "details": details })
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn add_sync_queue_show_search_remove() {
-    let sim = Sim::start(SimConfig { tickets: 40, limits: Limits::unlimited(), ..Default::default() }).await.unwrap();
+    let sim = Sim::start(SimConfig {
+        tickets: 40,
+        limits: Limits::unlimited(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("b.db");
     let out = ok(add(&db, &sim, "cli-flow", "sim-token\n"));
-    assert!(out.contains("Added cli-flow") && out.contains("Alex Rivera"), "{out}");
+    assert!(
+        out.contains("Added cli-flow") && out.contains("Alex Rivera"),
+        "{out}"
+    );
     let list = ok(baton(&db, &["account", "list"], None));
-    assert!(list.contains("cli-flow") && !list.contains("sim-token"), "{list}");
+    assert!(
+        list.contains("cli-flow") && !list.contains("sim-token"),
+        "{list}"
+    );
 
     let out = ok(baton(&db, &["sync", "--once"], None));
     assert!(out.contains("40 conversations"), "{out}");
 
     let queue = json(baton(&db, &["queue", "--json"], None));
     let items = queue.as_array().unwrap();
-    let open_handoffs = sim.world(|w| w.tickets.values().filter(|t| t.kind.is_handoff() && !matches!(t.status, "solved" | "closed")).count());
+    let open_handoffs = sim.world(|w| {
+        w.tickets
+            .values()
+            .filter(|t| t.kind.is_handoff() && !matches!(t.status, "solved" | "closed"))
+            .count()
+    });
     assert!(items.len() >= open_handoffs && open_handoffs > 0);
     let me = sim.world(|w| w.me.to_string());
-    let mine = items.iter().take_while(|i| i["assignee_id"] == me.as_str()).count();
-    assert!(items[mine..].iter().all(|i| i["assignee_id"] != me.as_str()), "the rep's own conversations come first");
+    let mine = items
+        .iter()
+        .take_while(|i| i["assignee_id"] == me.as_str())
+        .count();
+    assert!(
+        items[mine..]
+            .iter()
+            .all(|i| i["assignee_id"] != me.as_str()),
+        "the rep's own conversations come first"
+    );
 
     // Show a handoff with a script payload in its transcript: printed as text.
     let (id, payload) = sim.world(|w| {
         w.tickets
             .values()
             .filter(|t| t.kind.is_handoff())
-            .find_map(|t| t.events.iter().find(|e| e.text.contains("<script>")).map(|e| (t.id, e.text.clone())))
+            .find_map(|t| {
+                t.events
+                    .iter()
+                    .find(|e| e.text.contains("<script>"))
+                    .map(|e| (t.id, e.text.clone()))
+            })
             .expect("the scenario has a script payload")
     });
     let shown = ok(baton(&db, &["show", &id.to_string()], None));
-    assert!(shown.contains(&payload), "the payload shows literally:\n{shown}");
+    assert!(
+        shown.contains(&payload),
+        "the payload shows literally:\n{shown}"
+    );
     assert!(shown.contains("Reason: "), "{shown}");
-    let detail = json(baton(&db, &["show", &format!("cli-flow:{id}"), "--json"], None));
+    let detail = json(baton(
+        &db,
+        &["show", &format!("cli-flow:{id}"), "--json"],
+        None,
+    ));
     assert!(detail["handoff"]["reason"].as_str().unwrap().len() > 10);
 
     let hits = json(baton(&db, &["search", "pwned", "--json"], None));
-    assert!(hits.as_array().unwrap().iter().any(|h| h["external_id"] == id.to_string().as_str()));
+    assert!(hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["external_id"] == id.to_string().as_str()));
 
     let missing = baton(&db, &["show", "999999"], None);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no conversation 999999"));
 
     ok(baton(&db, &["account", "remove", "cli-flow"], None));
-    assert_eq!(json(baton(&db, &["queue", "--json", "--all"], None)), serde_json::json!([]));
+    assert_eq!(
+        json(baton(&db, &["queue", "--json", "--all"], None)),
+        serde_json::json!([])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_credentials_and_bad_hosts_fail_clearly_and_store_nothing() {
-    let sim = Sim::start(SimConfig { tickets: 3, ..Default::default() }).await.unwrap();
+    let sim = Sim::start(SimConfig {
+        tickets: 3,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("b.db");
     let out = add(&db, &sim, "cli-badtoken", "not-the-token");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cli-badtoken") && err.contains("rejected the credentials"), "{err}");
+    assert!(
+        err.contains("cli-badtoken") && err.contains("rejected the credentials"),
+        "{err}"
+    );
     assert!(!err.contains("not-the-token"));
     assert!(!ok(baton(&db, &["account", "list"], None)).contains("cli-badtoken"));
 
-    let out = baton(&db, &["account", "add", "zendesk", "--url", "http://127.0.0.1:1", "--email", "a@b.c", "--name", "cli-dead"], Some("t"));
+    let out = baton(
+        &db,
+        &[
+            "account",
+            "add",
+            "zendesk",
+            "--url",
+            "http://127.0.0.1:1",
+            "--email",
+            "a@b.c",
+            "--name",
+            "cli-dead",
+        ],
+        Some("t"),
+    );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("127.0.0.1:1") && err.contains("unreachable"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("127.0.0.1:1") && err.contains("unreachable"),
+        "{err}"
+    );
 
-    let out = baton(&db, &["account", "add", "zendesk", "--url", "ftp://x", "--email", "a@b.c"], Some("t"));
+    let out = baton(
+        &db,
+        &[
+            "account", "add", "zendesk", "--url", "ftp://x", "--email", "a@b.c",
+        ],
+        Some("t"),
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an http(s) URL"));
 
     let out = baton(&db, &["sync", "--once"], None);
@@ -140,14 +239,24 @@ async fn bad_credentials_and_bad_hosts_fail_clearly_and_store_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_during_sync_then_resume_equals_an_uninterrupted_sync() {
-    let sim = Sim::start(SimConfig { tickets: 150, limits: Limits::unlimited(), ..Default::default() }).await.unwrap();
+    let sim = Sim::start(SimConfig {
+        tickets: 150,
+        limits: Limits::unlimited(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let reference = with_small_pages(&dir, &sim, "cli-ref").await;
     ok(baton(&reference, &["sync", "--once"], None));
     let want = everything(&reference);
 
     let db = with_small_pages(&dir, &sim, "cli-killed").await;
-    sim.set_faults(Faults { slow: u32::MAX, slow_ms: 25, ..Default::default() });
+    sim.set_faults(Faults {
+        slow: u32::MAX,
+        slow_ms: 25,
+        ..Default::default()
+    });
     for delay in [150, 250, 350, 450] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
             .arg("--db")
@@ -163,10 +272,16 @@ async fn sigkill_during_sync_then_resume_equals_an_uninterrupted_sync() {
     }
     let partial = json(baton(&db, &["queue", "--json", "--all"], None));
     let full = want["queue"].as_array().unwrap().len();
-    assert!(partial.as_array().unwrap().len() < full, "the kills landed before the end");
+    assert!(
+        partial.as_array().unwrap().len() < full,
+        "the kills landed before the end"
+    );
     sim.set_faults(Faults::default());
     ok(baton(&db, &["sync", "--once"], None));
-    assert!(everything(&db) == want, "the resumed cache differs from the uninterrupted one");
+    assert!(
+        everything(&db) == want,
+        "the resumed cache differs from the uninterrupted one"
+    );
 }
 
 /// A database with the account added, set to small pages (the settings are the

@@ -227,11 +227,26 @@ pub fn reason_category(reason: &str) -> &'static str {
     let r = reason.to_lowercase();
     const RULES: &[(&str, &[&str])] = &[
         ("refund", &["refund", "money back", "chargeback"]),
-        ("billing", &["invoice", "billing", "charge", "payment", "subscription"]),
-        ("account_access", &["login", "password", "log in", "locked", "2fa", "sign in"]),
-        ("human_requested", &["human", "person", "agent", "supervisor", "manager"]),
-        ("shipping", &["order", "delivery", "shipping", "package", "tracking"]),
-        ("technical", &["error", "bug", "crash", "not working", "broken"]),
+        (
+            "billing",
+            &["invoice", "billing", "charge", "payment", "subscription"],
+        ),
+        (
+            "account_access",
+            &["login", "password", "log in", "locked", "2fa", "sign in"],
+        ),
+        (
+            "human_requested",
+            &["human", "person", "agent", "supervisor", "manager"],
+        ),
+        (
+            "shipping",
+            &["order", "delivery", "shipping", "package", "tracking"],
+        ),
+        (
+            "technical",
+            &["error", "bug", "crash", "not working", "broken"],
+        ),
     ];
     RULES
         .iter()
@@ -254,8 +269,14 @@ mod tests {
 
     #[test]
     fn reasons_fall_into_categories() {
-        assert_eq!(reason_category("Customer wants a REFUND for order 12"), "refund");
-        assert_eq!(reason_category("asked to speak with a supervisor"), "human_requested");
+        assert_eq!(
+            reason_category("Customer wants a REFUND for order 12"),
+            "refund"
+        );
+        assert_eq!(
+            reason_category("asked to speak with a supervisor"),
+            "human_requested"
+        );
         assert_eq!(reason_category("unclear"), "other");
     }
 }

@@ -109,7 +109,10 @@ mod tests {
 
     #[test]
     fn ordinary_notes_and_custom_markers() {
-        assert_eq!(NoteMarkers::default().classify("call back at 5"), Note::Other);
+        assert_eq!(
+            NoteMarkers::default().classify("call back at 5"),
+            Note::Other
+        );
         let m = NoteMarkers {
             draft_footer: "[ai]".into(),
             ..Default::default()

@@ -22,7 +22,10 @@ pub enum FeedError {
     #[error("cannot reach {message}")]
     Unreachable { message: String },
     #[error("rate-limited: {message}")]
-    RateLimited { message: String, retry_after_secs: u64 },
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("server error: {message}")]
     Server { message: String },
     #[error("unexpected response: {message}")]
@@ -150,13 +153,18 @@ impl StatusHandle {
         let (state, message) = match e {
             FeedError::Auth { message } => (
                 SyncState::AuthFailed,
-                format!("{} rejected the credentials: {message}. Update the token in settings.", self.account_id),
+                format!(
+                    "{} rejected the credentials: {message}. Update the token in settings.",
+                    self.account_id
+                ),
             ),
             FeedError::Unreachable { message } => (
                 SyncState::Unreachable,
                 format!("offline: cannot reach {message}; retrying"),
             ),
-            FeedError::RateLimited { retry_after_secs, .. } => (
+            FeedError::RateLimited {
+                retry_after_secs, ..
+            } => (
                 SyncState::RateLimited {
                     until: self.clock.now() + *retry_after_secs as i64 * 1000,
                 },
@@ -224,7 +232,11 @@ impl<F: Feed> Syncer<F> {
         let mut report = SyncReport::default();
         self.status.set(
             SyncState::Syncing { done: 0, total },
-            if cursor.is_none() { "first sync" } else { "syncing" },
+            if cursor.is_none() {
+                "first sync"
+            } else {
+                "syncing"
+            },
         );
         loop {
             let page = match cancellable(cancel, self.feed.changes(cursor.as_deref())).await? {
@@ -235,11 +247,21 @@ impl<F: Feed> Syncer<F> {
             // page's transcripts take minutes under the account's rate limit. Only the
             // last chunk moves the cursor; a restart mid-page fetches the page again but
             // not the transcripts already stored (their version matches).
-            let chunks: Vec<Vec<Conversation>> = page.conversations.chunks(self.chunk).map(<[_]>::to_vec).collect();
+            let chunks: Vec<Vec<Conversation>> = page
+                .conversations
+                .chunks(self.chunk)
+                .map(<[_]>::to_vec)
+                .collect();
             let last = chunks.len().saturating_sub(1);
             if chunks.is_empty() {
                 self.store
-                    .commit_page(&self.account_id, &stream, &[], Some(&page.cursor), self.status.now())
+                    .commit_page(
+                        &self.account_id,
+                        &stream,
+                        &[],
+                        Some(&page.cursor),
+                        self.status.now(),
+                    )
                     .await?;
             }
             for (i, chunk) in chunks.into_iter().enumerate() {
@@ -256,7 +278,8 @@ impl<F: Feed> Syncer<F> {
                     .commit_page(&self.account_id, &stream, &bundles, next, self.status.now())
                     .await?;
                 report.conversations += stats.conversations as u64;
-                report.transcripts += bundles.iter().filter(|b| b.transcript.is_some()).count() as u64;
+                report.transcripts +=
+                    bundles.iter().filter(|b| b.transcript.is_some()).count() as u64;
                 report.messages += stats.messages as u64;
                 report.drafts += stats.drafts as u64;
                 self.status.set(
@@ -289,13 +312,14 @@ impl<F: Feed> Syncer<F> {
                     interval
                 }
                 Err(Error::Cancelled) => return,
-                Err(Error::Feed(FeedError::RateLimited { retry_after_secs, .. })) => {
-                    Duration::from_secs(retry_after_secs.max(1))
-                }
+                Err(Error::Feed(FeedError::RateLimited {
+                    retry_after_secs, ..
+                })) => Duration::from_secs(retry_after_secs.max(1)),
                 Err(e) => {
                     tracing::warn!(account = %self.account_id, error = %e, "sync failed");
                     if !matches!(e, Error::Feed(_)) {
-                        self.status.set(SyncState::Error, format!("sync failed: {e}"));
+                        self.status
+                            .set(SyncState::Error, format!("sync failed: {e}"));
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(60));
                     backoff
@@ -316,19 +340,31 @@ impl<F: Feed> Syncer<F> {
     /// Fetches the transcripts a page needs: only conversations that want one and whose
     /// content changed since the stored transcript, each from its stored cursor.
     async fn bundles(&self, conversations: Vec<Conversation>) -> Result<Vec<Bundle>, FeedError> {
-        let ids: Vec<String> = conversations.iter().map(|c| c.external_id.clone()).collect();
+        let ids: Vec<String> = conversations
+            .iter()
+            .map(|c| c.external_id.clone())
+            .collect();
         let states = self
             .store
             .transcript_states(&self.account_id, &ids)
             .await
-            .map_err(|e| FeedError::Invalid { message: e.to_string() })?;
+            .map_err(|e| FeedError::Invalid {
+                message: e.to_string(),
+            })?;
         futures::stream::iter(conversations)
             .map(|conversation| {
-                let state = states.get(&conversation.external_id).cloned().unwrap_or_default();
+                let state = states
+                    .get(&conversation.external_id)
+                    .cloned()
+                    .unwrap_or_default();
                 async move {
                     let stale = state.version.as_deref() != Some(conversation.version.as_str());
                     let transcript = if conversation.wants_transcript && stale {
-                        Some(self.feed.transcript(&conversation, state.cursor.as_deref()).await?)
+                        Some(
+                            self.feed
+                                .transcript(&conversation, state.cursor.as_deref())
+                                .await?,
+                        )
                     } else {
                         None
                     };

@@ -8,8 +8,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures::StreamExt;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -25,7 +25,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v2/incremental/tickets/cursor", get(export))
         .route("/api/v2/tickets/{id}", get(show_ticket).put(update_ticket))
         .route("/api/v2/tickets/{id}/comments", get(comments))
-        .route("/api/v2/tickets/{id}/conversation_log", get(conversation_log))
+        .route(
+            "/api/v2/tickets/{id}/conversation_log",
+            get(conversation_log),
+        )
         .layer(middleware::from_fn_with_state(shared.clone(), gate));
     Router::new()
         .merge(api)
@@ -37,7 +40,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 fn endpoint(method: &Method, path: &str) -> String {
     let shape: Vec<&str> = path
         .split('/')
-        .map(|seg| if seg.chars().all(|c| c.is_ascii_digit()) && !seg.is_empty() { "{id}" } else { seg })
+        .map(|seg| {
+            if seg.chars().all(|c| c.is_ascii_digit()) && !seg.is_empty() {
+                "{id}"
+            } else {
+                seg
+            }
+        })
         .collect();
     format!("{method} {}", shape.join("/"))
 }
@@ -56,8 +65,13 @@ async fn gate(State(s): S, req: Request, next: Next) -> Response {
     let (limit, remaining) = match verdict {
         Verdict::Throttled { retry_after_secs } => {
             lock(&s.stats).throttled += 1;
-            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "APIRateLimitExceeded", "Number of allowed API requests per minute exceeded");
-            r.headers_mut().insert(header::RETRY_AFTER, retry_after_secs.into());
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "APIRateLimitExceeded",
+                "Number of allowed API requests per minute exceeded",
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
             return r;
         }
         Verdict::Allowed { limit, remaining } => (limit, remaining),
@@ -67,10 +81,17 @@ async fn gate(State(s): S, req: Request, next: Next) -> Response {
         stats.max_served_in_window = stats.max_served_in_window.max(used);
     }
 
-    let auth = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let auth = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     if auth != Some(s.auth_basic.as_str()) && auth != Some(s.auth_bearer.as_str()) {
         lock(&s.stats).unauthorized += 1;
-        return error(StatusCode::UNAUTHORIZED, "Unauthorized", "Couldn't authenticate you");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "Couldn't authenticate you",
+        );
     }
 
     let fault = lock(&s.faults).take();
@@ -79,17 +100,29 @@ async fn gate(State(s): S, req: Request, next: Next) -> Response {
     }
     let mut resp = match fault {
         Some(Fault::RateLimit(secs)) => {
-            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "APIRateLimitExceeded", "Rate limited");
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "APIRateLimitExceeded",
+                "Rate limited",
+            );
             r.headers_mut().insert(header::RETRY_AFTER, secs.into());
             return r;
         }
         Some(Fault::ServerError) => {
-            let mut r = error(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "Maintenance");
+            let mut r = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "Maintenance",
+            );
             r.headers_mut().insert(header::RETRY_AFTER, 1.into());
             return r;
         }
         Some(Fault::InternalError) => {
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "Something went wrong")
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "Something went wrong",
+            )
         }
         Some(Fault::Slow(ms)) => {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
@@ -104,23 +137,31 @@ async fn gate(State(s): S, req: Request, next: Next) -> Response {
         Some(Fault::Truncate) => {
             let resp = next.run(req).await;
             let (mut parts, body) = resp.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
             let half = bytes.slice(..bytes.len() / 2);
-            parts.headers.insert(header::CONTENT_LENGTH, bytes.len().into());
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, bytes.len().into());
             // Let the headers and the first half reach the client before the cut.
-            let stream = futures::stream::iter([Ok::<Bytes, std::io::Error>(half)]).chain(futures::stream::once(async {
-                tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-                Err(std::io::Error::other("connection reset"))
-            }));
+            let stream = futures::stream::iter([Ok::<Bytes, std::io::Error>(half)]).chain(
+                futures::stream::once(async {
+                    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                    Err(std::io::Error::other("connection reset"))
+                }),
+            );
             return Response::from_parts(parts, Body::from_stream(stream));
         }
         None => next.run(req).await,
     };
     if let (Some(limit), Some(remaining)) = (limit, remaining) {
         resp.headers_mut().insert("x-rate-limit", limit.into());
-        resp.headers_mut().insert("x-rate-limit-remaining", remaining.into());
+        resp.headers_mut()
+            .insert("x-rate-limit-remaining", remaining.into());
     }
-    resp.headers_mut().insert("x-zendesk-api-version", HeaderValue::from_static("v2"));
+    resp.headers_mut()
+        .insert("x-zendesk-api-version", HeaderValue::from_static("v2"));
     resp
 }
 
@@ -163,8 +204,14 @@ fn encode_cursor(generation: u64) -> String {
 
 fn decode_cursor(cursor: &str) -> Option<u64> {
     use base64::Engine;
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    String::from_utf8(raw).ok()?.strip_prefix("gen:")?.parse().ok()
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    String::from_utf8(raw)
+        .ok()?
+        .strip_prefix("gen:")?
+        .parse()
+        .ok()
 }
 
 async fn export(State(s): S, Query(q): Query<ExportQuery>) -> Response {
@@ -173,10 +220,22 @@ async fn export(State(s): S, Query(q): Query<ExportQuery>) -> Response {
     let (after_generation, min_time) = match (&q.cursor, q.start_time) {
         (Some(c), _) => match decode_cursor(c) {
             Some(g) => (g, None),
-            None => return error(StatusCode::BAD_REQUEST, "InvalidCursor", "The cursor is not valid"),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidCursor",
+                    "The cursor is not valid",
+                )
+            }
         },
         (None, Some(t)) => (0, DateTime::from_timestamp(t, 0)),
-        (None, None) => return error(StatusCode::BAD_REQUEST, "InvalidPaginationParameter", "start_time or cursor is required"),
+        (None, None) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidPaginationParameter",
+                "start_time or cursor is required",
+            )
+        }
     };
     let mut changed: Vec<&crate::world::Ticket> = w
         .tickets
@@ -186,7 +245,14 @@ async fn export(State(s): S, Query(q): Query<ExportQuery>) -> Response {
     changed.sort_by_key(|t| t.generation);
     let end_of_stream = changed.len() <= per_page;
     changed.truncate(per_page);
-    let last = changed.last().map(|t| t.generation).unwrap_or(if q.cursor.is_some() { after_generation } else { w.generation });
+    let last = changed
+        .last()
+        .map(|t| t.generation)
+        .unwrap_or(if q.cursor.is_some() {
+            after_generation
+        } else {
+            w.generation
+        });
     let after = encode_cursor(last);
     let mut body = json!({
         "tickets": changed.iter().map(|t| json::ticket(&s.base_url, t)).collect::<Vec<_>>(),
@@ -202,11 +268,19 @@ async fn export(State(s): S, Query(q): Query<ExportQuery>) -> Response {
             .iter()
             .flat_map(|t| [Some(t.requester_id), t.assignee_id].into_iter().flatten())
             .collect();
-        body["users"] = ids.iter().filter_map(|id| w.users.get(id)).map(|u| json::user(&s.base_url, u)).collect();
+        body["users"] = ids
+            .iter()
+            .filter_map(|id| w.users.get(id))
+            .map(|u| json::user(&s.base_url, u))
+            .collect();
     }
     if include.split(',').any(|i| i == "groups") {
         let ids: BTreeSet<u64> = changed.iter().filter_map(|t| t.group_id).collect();
-        body["groups"] = ids.iter().filter_map(|id| w.groups.get(id)).map(json::group).collect();
+        body["groups"] = ids
+            .iter()
+            .filter_map(|id| w.groups.get(id))
+            .map(json::group)
+            .collect();
     }
     Json(body).into_response()
 }
@@ -225,17 +299,20 @@ async fn show_ticket(State(s): S, Path(id): Path<String>) -> Response {
 
 /// Cursor paging over a ticket's events: `page[size]` and `page[after]`, as the spec's
 /// `CursorPaginationPage` parameter describes.
-fn page<'a>(events: impl Iterator<Item = &'a Event>, q: &HashMap<String, String>) -> Result<(Vec<&'a Event>, bool), Response> {
+fn page<'a>(
+    events: impl Iterator<Item = &'a Event>,
+    q: &HashMap<String, String>,
+) -> Result<(Vec<&'a Event>, bool), &'static str> {
     let size = match q.get("page[size]").map(|s| s.parse::<usize>()) {
         None => 100,
         Some(Ok(n)) if (1..=100).contains(&n) => n,
-        Some(_) => return Err(error(StatusCode::BAD_REQUEST, "InvalidPaginationParameter", "page[size] must be 1 to 100")),
+        Some(_) => return Err("page[size] must be 1 to 100"),
     };
     let after = match q.get("page[after]") {
         None => 0,
         Some(c) => match decode_cursor(c) {
             Some(id) => id,
-            None => return Err(error(StatusCode::BAD_REQUEST, "InvalidPaginationParameter", "page[after] is not a valid cursor")),
+            None => return Err("page[after] is not a valid cursor"),
         },
     };
     let mut rest: Vec<&Event> = events.filter(|e| e.id > after).collect();
@@ -261,15 +338,22 @@ fn page_meta(base: &str, path: &str, events: &[&Event], has_more: bool) -> (Valu
     (meta, links)
 }
 
-async fn comments(State(s): S, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn comments(
+    State(s): S,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let w = lock(&s.world);
     let Some(t) = ticket_id(&id).and_then(|id| w.tickets.get(&id)) else {
         return error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found");
     };
-    let all = t.events.iter().filter(|e| matches!(e.wire, Wire::Comment { .. }));
+    let all = t
+        .events
+        .iter()
+        .filter(|e| matches!(e.wire, Wire::Comment { .. }));
     let (events, has_more) = match page(all, &q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(why) => return error(StatusCode::BAD_REQUEST, "InvalidPaginationParameter", why),
     };
     let path = format!("/api/v2/tickets/{}/comments", t.id);
     let (meta, links) = page_meta(&s.base_url, &path, &events, has_more);
@@ -278,7 +362,9 @@ async fn comments(State(s): S, Path(id): Path<String>, Query(q): Query<HashMap<S
         "meta": meta,
         "links": links,
     });
-    if q.get("include").is_some_and(|i| i.split(',').any(|i| i == "users")) {
+    if q.get("include")
+        .is_some_and(|i| i.split(',').any(|i| i == "users"))
+    {
         let ids: BTreeSet<u64> = events
             .iter()
             .filter_map(|e| match e.wire {
@@ -286,19 +372,27 @@ async fn comments(State(s): S, Path(id): Path<String>, Query(q): Query<HashMap<S
                 _ => None,
             })
             .collect();
-        body["users"] = ids.iter().filter_map(|id| w.users.get(id)).map(|u| json::user(&s.base_url, u)).collect();
+        body["users"] = ids
+            .iter()
+            .filter_map(|id| w.users.get(id))
+            .map(|u| json::user(&s.base_url, u))
+            .collect();
     }
     Json(body).into_response()
 }
 
-async fn conversation_log(State(s): S, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn conversation_log(
+    State(s): S,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let w = lock(&s.world);
     let Some(t) = ticket_id(&id).and_then(|id| w.tickets.get(&id)) else {
         return error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found");
     };
     let (events, has_more) = match page(t.events.iter(), &q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(why) => return error(StatusCode::BAD_REQUEST, "InvalidPaginationParameter", why),
     };
     let path = format!("/api/v2/tickets/{}/conversation_log", t.id);
     let (meta, links) = page_meta(&s.base_url, &path, &events, has_more);
@@ -340,7 +434,13 @@ async fn update_ticket(State(s): S, Path(id): Path<String>, body: Bytes) -> Resp
     lock(&s.stats).ticket_updates.push(raw.clone());
     let req: UpdateRequest = match serde_json::from_value(raw) {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, "RecordInvalid", &e.to_string()),
+        Err(e) => {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "RecordInvalid",
+                &e.to_string(),
+            )
+        }
     };
     let mut w = lock(&s.world);
     let me = w.me;
@@ -364,26 +464,47 @@ async fn update_ticket(State(s): S, Path(id): Path<String>, body: Bytes) -> Resp
     let status = match req.ticket.status.as_deref() {
         None => None,
         Some(s @ ("new" | "open" | "pending" | "hold" | "solved" | "closed")) => Some(s),
-        Some(_) => return error(StatusCode::UNPROCESSABLE_ENTITY, "RecordInvalid", "unknown status"),
+        Some(_) => {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "RecordInvalid",
+                "unknown status",
+            )
+        }
     };
     let mut audit_events = vec![];
     let mut new_event = None;
     if let Some(c) = req.ticket.comment {
         let text = c.body.or(c.html_body).unwrap_or_default();
         if text.trim().is_empty() {
-            return error(StatusCode::UNPROCESSABLE_ENTITY, "RecordInvalid", "Comment: body cannot be blank");
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "RecordInvalid",
+                "Comment: body cannot be blank",
+            );
         }
         // Zendesk's default for `public` depends on the ticket; Baton always sends it.
         let public = c.public.unwrap_or(true);
         let author_id = c.author_id.unwrap_or(me);
         // On messaging tickets a public reply goes to the customer as a message.
         let wire = if w.tickets[&tid].kind.is_messaging() && public {
-            Wire::Message { author: AuthorType::Agent, author_name: w.user_name(author_id), author_id: Some(author_id) }
+            Wire::Message {
+                author: AuthorType::Agent,
+                author_name: w.user_name(author_id),
+                author_id: Some(author_id),
+            }
         } else {
             Wire::Comment { author_id, public }
         };
         audit_events.push(json!({ "id": event_id, "type": "Comment", "body": text, "public": public, "author_id": author_id }));
-        new_event = Some(Event { id: event_id, created_at: now, text, attachments: vec![], wire, truth: Truth::Turn { role: "agent" } });
+        new_event = Some(Event {
+            id: event_id,
+            created_at: now,
+            text,
+            attachments: vec![],
+            wire,
+            truth: Truth::Turn { role: "agent" },
+        });
     }
     let t = w.tickets.get_mut(&tid).expect("checked above");
     if let Some(status) = status {

@@ -126,7 +126,10 @@ pub fn html_body(text: &str) -> String {
             format!("<p dir=\"auto\">{}</p>", lines.join("<br>"))
         })
         .collect();
-    format!("<div class=\"zd-comment\" dir=\"auto\">{}</div>", paragraphs.join(""))
+    format!(
+        "<div class=\"zd-comment\" dir=\"auto\">{}</div>",
+        paragraphs.join("")
+    )
 }
 
 pub fn comment(base: &str, t: &Ticket, e: &Event) -> Option<Value> {
@@ -152,7 +155,11 @@ pub fn comment(base: &str, t: &Ticket, e: &Event) -> Option<Value> {
 pub fn log_event(base: &str, w: &World, e: &Event) -> Value {
     let attachments: Vec<Value> = e.attachments.iter().map(|a| attachment(base, a)).collect();
     match &e.wire {
-        Wire::Message { author, author_name, author_id } => {
+        Wire::Message {
+            author,
+            author_name,
+            author_id,
+        } => {
             let mut a = json!({ "type": author, "display_name": author_name });
             if let Some(id) = author_id {
                 a["zen:support:user_id"] = json!(id);

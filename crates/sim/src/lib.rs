@@ -128,7 +128,12 @@ impl Sim {
                 }
             })
         });
-        Ok(Sim { shared, addr, server, live })
+        Ok(Sim {
+            shared,
+            addr,
+            server,
+            live,
+        })
     }
 
     pub fn url(&self) -> String {

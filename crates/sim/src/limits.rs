@@ -113,8 +113,13 @@ pub(crate) struct Limiter {
 }
 
 pub(crate) enum Verdict {
-    Allowed { limit: Option<u32>, remaining: Option<u32> },
-    Throttled { retry_after_secs: u64 },
+    Allowed {
+        limit: Option<u32>,
+        remaining: Option<u32>,
+    },
+    Throttled {
+        retry_after_secs: u64,
+    },
 }
 
 impl Limiter {

@@ -29,13 +29,21 @@ struct Args {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let a = Args::parse();
     let config = SimConfig {
         seed: a.seed,
         tickets: a.tickets,
-        live_every: a.live.then(|| Duration::from_secs_f64(a.live_every.max(0.05))),
-        limits: if a.unlimited { Limits::unlimited() } else { Limits::default() },
+        live_every: a
+            .live
+            .then(|| Duration::from_secs_f64(a.live_every.max(0.05))),
+        limits: if a.unlimited {
+            Limits::unlimited()
+        } else {
+            Limits::default()
+        },
         email: a.email,
         token: a.token,
         port: a.port,
@@ -48,6 +56,9 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    println!("baton-sim listening on {} (faults: POST /__sim/faults, stats: GET /__sim/stats)", sim.url());
+    println!(
+        "baton-sim listening on {} (faults: POST /__sim/faults, stats: GET /__sim/stats)",
+        sim.url()
+    );
     sim.wait().await;
 }

@@ -12,8 +12,18 @@ const FIRST_NAMES: &[&str] = &[
     "Ivan", "Léa", "Noah", "Hana", "Diego", "Amara",
 ];
 const LAST_NAMES: &[&str] = &[
-    "López", "Okafor", "Chen", "Tanaka", "Müller", "Nguyen", "Ødegaard", "Silva", "Khan",
-    "O'Brien", "Kowalski", "Haddad",
+    "López",
+    "Okafor",
+    "Chen",
+    "Tanaka",
+    "Müller",
+    "Nguyen",
+    "Ødegaard",
+    "Silva",
+    "Khan",
+    "O'Brien",
+    "Kowalski",
+    "Haddad",
 ];
 const TOPICS: &[(&str, &str)] = &[
     ("Refund for order {n}", "The customer wants a refund for order {n}; the AI could not find the refund policy for opened items."),
@@ -71,7 +81,9 @@ pub struct Generator {
 }
 
 fn fill(template: &str, n: u64, name: &str) -> String {
-    template.replace("{n}", &n.to_string()).replace("{name}", name)
+    template
+        .replace("{n}", &n.to_string())
+        .replace("{name}", name)
 }
 
 impl Generator {
@@ -90,34 +102,64 @@ impl Generator {
             next_id: 1000,
             ..Default::default()
         };
-        for (i, name) in ["Alex Rivera", "Sam Okoro", "Jordan Lee", "Riley Park"].iter().enumerate() {
+        for (i, name) in ["Alex Rivera", "Sam Okoro", "Jordan Lee", "Riley Park"]
+            .iter()
+            .enumerate()
+        {
             let id = w.next_id();
-            w.users.insert(id, User {
+            w.users.insert(
                 id,
-                name: name.to_string(),
-                email: format!("{}@acme.test", name.split(' ').next().unwrap().to_lowercase()),
-                role: if i == 0 { "admin" } else { "agent" },
-            });
+                User {
+                    id,
+                    name: name.to_string(),
+                    email: format!(
+                        "{}@acme.test",
+                        name.split(' ').next().unwrap().to_lowercase()
+                    ),
+                    role: if i == 0 { "admin" } else { "agent" },
+                },
+            );
             self.agents.push(id);
         }
         w.me = self.agents[0];
         let integration = w.next_id();
-        w.users.insert(integration, User {
-            id: integration,
-            name: "OpenCX".into(),
-            email: "integration@opencx.test".into(),
-            role: "agent",
-        });
+        w.users.insert(
+            integration,
+            User {
+                id: integration,
+                name: "OpenCX".into(),
+                email: "integration@opencx.test".into(),
+                role: "agent",
+            },
+        );
         w.integration_user = integration;
         for name in ["Tier 1", "Billing", "Escalations"] {
             let id = w.next_id();
-            w.groups.insert(id, Group { id, name: name.into() });
+            w.groups.insert(
+                id,
+                Group {
+                    id,
+                    name: name.into(),
+                },
+            );
             self.groups.push(id);
         }
         w.fields = vec![
-            TicketField { id: FIELD_ORG, key: "opencx_org_id", title: "OpenCX org id" },
-            TicketField { id: FIELD_CONTACT, key: "opencx_contact_id", title: "OpenCX contact id" },
-            TicketField { id: FIELD_SESSION, key: "opencx_session_id", title: "OpenCX session id" },
+            TicketField {
+                id: FIELD_ORG,
+                key: "opencx_org_id",
+                title: "OpenCX org id",
+            },
+            TicketField {
+                id: FIELD_CONTACT,
+                key: "opencx_contact_id",
+                title: "OpenCX contact id",
+            },
+            TicketField {
+                id: FIELD_SESSION,
+                key: "opencx_session_id",
+                title: "OpenCX session id",
+            },
         ];
         for i in 0..tickets {
             // Spread seeded tickets over the three days before the base time, oldest first.
@@ -168,12 +210,15 @@ impl Generator {
         let id = w.next_id();
         let first = FIRST_NAMES.choose(&mut self.rng).unwrap();
         let last = LAST_NAMES.choose(&mut self.rng).unwrap();
-        w.users.insert(id, User {
+        w.users.insert(
             id,
-            name: format!("{first} {last}"),
-            email: format!("customer{id}@example.test"),
-            role: "end-user",
-        });
+            User {
+                id,
+                name: format!("{first} {last}"),
+                email: format!("customer{id}@example.test"),
+                role: "end-user",
+            },
+        );
         id
     }
 
@@ -181,7 +226,12 @@ impl Generator {
     pub fn ticket(&mut self, w: &mut World, kind: Kind, at: DateTime<Utc>) -> u64 {
         let id = w.next_id();
         let requester = self.new_customer(w);
-        let name = w.user_name(requester).split(' ').next().unwrap_or("there").to_string();
+        let name = w
+            .user_name(requester)
+            .split(' ')
+            .next()
+            .unwrap_or("there")
+            .to_string();
         let order = self.rng.gen_range(1000..99_999);
         let (subject_t, reason_t) = *TOPICS.choose(&mut self.rng).unwrap();
         let subject = fill(subject_t, order, &name);
@@ -190,7 +240,10 @@ impl Generator {
             kind,
             subject,
             status: "open",
-            priority: [None, Some("normal"), Some("high"), Some("urgent")].choose(&mut self.rng).copied().flatten(),
+            priority: [None, Some("normal"), Some("high"), Some("urgent")]
+                .choose(&mut self.rng)
+                .copied()
+                .flatten(),
             requester_id: requester,
             assignee_id: None,
             group_id: Some(*self.groups.choose(&mut self.rng).unwrap()),
@@ -217,10 +270,20 @@ impl Generator {
             ];
             t.tags = match kind {
                 Kind::WebHandoff => vec!["opencx".into(), "opencx_channel_web".into()],
-                Kind::PhoneLiveTransfer => vec!["opencx".into(), "opencx_channel_phone".into(), "opencx_phone_live_transfer".into()],
-                _ => vec!["opencx".into(), "opencx_channel_phone".into(), "opencx_phone_logged_escalation".into()],
+                Kind::PhoneLiveTransfer => vec![
+                    "opencx".into(),
+                    "opencx_channel_phone".into(),
+                    "opencx_phone_live_transfer".into(),
+                ],
+                _ => vec![
+                    "opencx".into(),
+                    "opencx_channel_phone".into(),
+                    "opencx_phone_logged_escalation".into(),
+                ],
             };
-            t.status = ["new", "open", "open", "pending"].choose(&mut self.rng).unwrap();
+            t.status = ["new", "open", "open", "pending"]
+                .choose(&mut self.rng)
+                .unwrap();
             if self.rng.gen_ratio(2, 5) {
                 t.assignee_id = Some(*self.agents.choose(&mut self.rng).unwrap());
             }
@@ -230,17 +293,33 @@ impl Generator {
                 let (author, text, role) = if customer {
                     (AuthorType::User, self.customer_text(order), "customer")
                 } else {
-                    (AuthorType::Bot, fill(AI_LINES.choose(&mut self.rng).unwrap(), order, &name), "ai")
+                    (
+                        AuthorType::Bot,
+                        fill(AI_LINES.choose(&mut self.rng).unwrap(), order, &name),
+                        "ai",
+                    )
                 };
-                let attachments = if customer { self.attachments(w) } else { vec![] };
+                let attachments = if customer {
+                    self.attachments(w)
+                } else {
+                    vec![]
+                };
                 let eid = w.next_id();
-                let author_name = if customer { w.user_name(requester) } else { "OpenCX AI".into() };
+                let author_name = if customer {
+                    w.user_name(requester)
+                } else {
+                    "OpenCX AI".into()
+                };
                 t.events.push(Event {
                     id: eid,
                     created_at: tick(&mut self.rng),
                     text,
                     attachments,
-                    wire: Wire::Message { author, author_name, author_id: customer.then_some(requester) },
+                    wire: Wire::Message {
+                        author,
+                        author_name,
+                        author_id: customer.then_some(requester),
+                    },
                     truth: Truth::Turn { role },
                 });
             }
@@ -269,12 +348,20 @@ impl Generator {
                     created_at: tick(&mut self.rng),
                     text: fill(AGENT_LINES.choose(&mut self.rng).unwrap(), order, &name),
                     attachments: vec![],
-                    wire: Wire::Message { author: AuthorType::Agent, author_name: w.user_name(agent), author_id: Some(agent) },
+                    wire: Wire::Message {
+                        author: AuthorType::Agent,
+                        author_name: w.user_name(agent),
+                        author_id: Some(agent),
+                    },
                     truth: Truth::Turn { role: "agent" },
                 });
             }
         } else {
-            t.via_channel = if self.rng.gen_ratio(1, 2) { "email" } else { "web" };
+            t.via_channel = if self.rng.gen_ratio(1, 2) {
+                "email"
+            } else {
+                "web"
+            };
             let first = self.customer_text(order);
             let attachments = self.attachments(w);
             let eid = w.next_id();
@@ -283,15 +370,22 @@ impl Generator {
                 created_at: tick(&mut self.rng),
                 text: first,
                 attachments,
-                wire: Wire::Comment { author_id: requester, public: true },
+                wire: Wire::Comment {
+                    author_id: requester,
+                    public: true,
+                },
                 truth: Truth::Turn { role: "customer" },
             });
             if kind == Kind::Assist {
                 if self.rng.gen_ratio(1, 5) {
-                    t.tags.push(SKIP_TAGS.choose(&mut self.rng).unwrap().to_string());
+                    t.tags
+                        .push(SKIP_TAGS.choose(&mut self.rng).unwrap().to_string());
                 } else {
                     let draft = fill(DRAFTS.choose(&mut self.rng).unwrap(), order, &name);
-                    let url = format!("https://app.opencx.test/training/answers/{}", self.rng.gen_range(100..999));
+                    let url = format!(
+                        "https://app.opencx.test/training/answers/{}",
+                        self.rng.gen_range(100..999)
+                    );
                     // Zendesk sometimes re-fires the webhook: the same note posted twice.
                     let copies = if self.rng.gen_ratio(1, 10) { 2 } else { 1 };
                     for _ in 0..copies {
@@ -307,12 +401,18 @@ impl Generator {
                     }
                 }
             } else {
-                t.status = ["open", "pending", "solved", "closed"].choose(&mut self.rng).unwrap();
+                t.status = ["open", "pending", "solved", "closed"]
+                    .choose(&mut self.rng)
+                    .unwrap();
                 let agent = *self.agents.choose(&mut self.rng).unwrap();
                 t.assignee_id = Some(agent);
                 for k in 0..self.rng.gen_range(1..6) {
                     let (author_id, text, role) = if k % 2 == 0 {
-                        (agent, fill(AGENT_LINES.choose(&mut self.rng).unwrap(), order, &name), "agent")
+                        (
+                            agent,
+                            fill(AGENT_LINES.choose(&mut self.rng).unwrap(), order, &name),
+                            "agent",
+                        )
                     } else {
                         (requester, self.customer_text(order), "customer")
                     };
@@ -322,7 +422,10 @@ impl Generator {
                         created_at: tick(&mut self.rng),
                         text,
                         attachments: vec![],
-                        wire: Wire::Comment { author_id, public: true },
+                        wire: Wire::Comment {
+                            author_id,
+                            public: true,
+                        },
                         truth: Truth::Turn { role },
                     });
                 }
@@ -343,7 +446,11 @@ impl Generator {
             .map(|t| t.id)
             .collect();
         if open.is_empty() || self.rng.gen_ratio(1, 2) {
-            let kind = if self.rng.gen_ratio(2, 3) { Kind::WebHandoff } else { Kind::PhoneLiveTransfer };
+            let kind = if self.rng.gen_ratio(2, 3) {
+                Kind::WebHandoff
+            } else {
+                Kind::PhoneLiveTransfer
+            };
             let id = self.ticket(w, kind, now - Duration::minutes(3));
             // The whole history is back-dated; the change itself is now.
             w.touch(id, now);
@@ -358,11 +465,19 @@ impl Generator {
             created_at: now,
             text,
             attachments: vec![],
-            wire: Wire::Message { author: AuthorType::User, author_name: String::new(), author_id: Some(t.requester_id) },
+            wire: Wire::Message {
+                author: AuthorType::User,
+                author_name: String::new(),
+                author_id: Some(t.requester_id),
+            },
             truth: Truth::Turn { role: "customer" },
         });
         if let Wire::Message { author_name, .. } = &mut t.events.last_mut().unwrap().wire {
-            *author_name = w.users.get(&t.requester_id).map(|u| u.name.clone()).unwrap_or_default();
+            *author_name = w
+                .users
+                .get(&t.requester_id)
+                .map(|u| u.name.clone())
+                .unwrap_or_default();
         }
         w.touch(id, now);
         id
@@ -375,7 +490,9 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_world() {
-        let base = DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z").unwrap().to_utc();
+        let base = DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z")
+            .unwrap()
+            .to_utc();
         let a = serde_json::to_string(&Generator::new(7, base).world(50)).unwrap();
         let b = serde_json::to_string(&Generator::new(7, base).world(50)).unwrap();
         let c = serde_json::to_string(&Generator::new(8, base).world(50)).unwrap();
@@ -386,13 +503,26 @@ mod tests {
     #[test]
     fn a_scenario_has_every_kind_and_hard_text() {
         let w = Generator::new(1, Utc::now()).world(200);
-        for kind in [Kind::WebHandoff, Kind::PhoneLiveTransfer, Kind::PhoneLoggedEscalation, Kind::Assist, Kind::Ordinary] {
+        for kind in [
+            Kind::WebHandoff,
+            Kind::PhoneLiveTransfer,
+            Kind::PhoneLoggedEscalation,
+            Kind::Assist,
+            Kind::Ordinary,
+        ] {
             assert!(w.tickets.values().any(|t| t.kind == kind), "{kind:?}");
         }
-        let texts: Vec<&str> = w.tickets.values().flat_map(|t| t.events.iter().map(|e| e.text.as_str())).collect();
+        let texts: Vec<&str> = w
+            .tickets
+            .values()
+            .flat_map(|t| t.events.iter().map(|e| e.text.as_str()))
+            .collect();
         assert!(texts.iter().any(|t| t.contains("<script>")));
         assert!(texts.iter().any(|t| t.len() > 2_000));
         assert!(texts.iter().any(|t| t.contains('📦')));
-        assert!(w.tickets.values().any(|t| t.events.iter().any(|e| !e.attachments.is_empty())));
+        assert!(w
+            .tickets
+            .values()
+            .any(|t| t.events.iter().any(|e| !e.attachments.is_empty())));
     }
 }

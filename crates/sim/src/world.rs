@@ -67,15 +67,26 @@ pub struct Attachment {
 #[serde(rename_all = "snake_case", tag = "truth")]
 pub enum Truth {
     /// A transcript turn: customer, ai, agent or system.
-    Turn { role: &'static str },
-    Draft { text: String, training_url: String },
-    Summary { reason: String },
+    Turn {
+        role: &'static str,
+    },
+    Draft {
+        text: String,
+        training_url: String,
+    },
+    Summary {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Wire {
     /// `Messaging::ConversationMessage` in the conversation log (plain text content).
-    Message { author: AuthorType, author_name: String, author_id: Option<u64> },
+    Message {
+        author: AuthorType,
+        author_name: String,
+        author_id: Option<u64>,
+    },
     /// A ticket comment (`Comment`): in the comments API, and in the log with HTML content.
     Comment { author_id: u64, public: bool },
 }
@@ -162,6 +173,9 @@ impl World {
     }
 
     pub fn user_name(&self, id: u64) -> String {
-        self.users.get(&id).map(|u| u.name.clone()).unwrap_or_default()
+        self.users
+            .get(&id)
+            .map(|u| u.name.clone())
+            .unwrap_or_default()
     }
 }

@@ -47,8 +47,13 @@ impl Checker {
     }
 
     fn check(&self, path: &str, method: &str, status: &str, body: &Value) {
-        let mut schema = self.spec["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"].clone();
-        assert!(schema.is_object(), "the spec has a {status} schema for {method} {path}");
+        let mut schema = self.spec["paths"][path][method]["responses"][status]["content"]
+            ["application/json"]["schema"]
+            .clone();
+        assert!(
+            schema.is_object(),
+            "the spec has a {status} schema for {method} {path}"
+        );
         to_json_schema(&mut schema);
         schema["components"] = self.components.clone();
         let validator = jsonschema::validator_for(&schema).expect("schema compiles");
@@ -74,7 +79,12 @@ async fn get(client: &reqwest::Client, url: &str) -> Value {
 #[tokio::test]
 async fn every_endpoint_answers_as_the_spec_says() {
     let checker = Checker::new();
-    let sim = Sim::start(SimConfig { tickets: 40, ..Default::default() }).await.unwrap();
+    let sim = Sim::start(SimConfig {
+        tickets: 40,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let base = sim.url();
     let c = reqwest::Client::new();
 
@@ -94,14 +104,33 @@ async fn every_endpoint_answers_as_the_spec_says() {
     for id in ids.iter().take(15) {
         let t = get(&c, &format!("{base}/api/v2/tickets/{id}")).await;
         checker.check("/api/v2/tickets/{ticket_id}", "get", "200", &t);
-        let comments = get(&c, &format!("{base}/api/v2/tickets/{id}/comments?page[size]=2&include=users")).await;
-        checker.check("/api/v2/tickets/{ticket_id}/comments", "get", "200", &comments);
-        let log = get(&c, &format!("{base}/api/v2/tickets/{id}/conversation_log?page[size]=5")).await;
-        checker.check("/api/v2/tickets/{ticket_id}/conversation_log", "get", "200", &log);
+        let comments = get(
+            &c,
+            &format!("{base}/api/v2/tickets/{id}/comments?page[size]=2&include=users"),
+        )
+        .await;
+        checker.check(
+            "/api/v2/tickets/{ticket_id}/comments",
+            "get",
+            "200",
+            &comments,
+        );
+        let log = get(
+            &c,
+            &format!("{base}/api/v2/tickets/{id}/conversation_log?page[size]=5"),
+        )
+        .await;
+        checker.check(
+            "/api/v2/tickets/{ticket_id}/conversation_log",
+            "get",
+            "200",
+            &log,
+        );
     }
 
     let id = ids[0];
-    let stamp = get(&c, &format!("{base}/api/v2/tickets/{id}")).await["ticket"]["updated_at"].clone();
+    let stamp =
+        get(&c, &format!("{base}/api/v2/tickets/{id}")).await["ticket"]["updated_at"].clone();
     let update = c
         .put(format!("{base}/api/v2/tickets/{id}"))
         .basic_auth("alex@acme.test/token", Some("sim-token"))
@@ -110,13 +139,23 @@ async fn every_endpoint_answers_as_the_spec_says() {
         .await
         .unwrap();
     assert_eq!(update.status(), 200);
-    checker.check("/api/v2/tickets/{ticket_id}", "put", "200", &update.json().await.unwrap());
+    checker.check(
+        "/api/v2/tickets/{ticket_id}",
+        "put",
+        "200",
+        &update.json().await.unwrap(),
+    );
 }
 
 #[test]
 fn the_checker_rejects_a_wrong_shape() {
     let checker = Checker::new();
     let wrong = json!({ "tickets": [{ "id": "not-a-number" }], "end_of_stream": "yes" });
-    let result = std::panic::catch_unwind(|| checker.check("/api/v2/incremental/tickets/cursor", "get", "200", &wrong));
-    assert!(result.is_err(), "a string id and a string end_of_stream must fail the check");
+    let result = std::panic::catch_unwind(|| {
+        checker.check("/api/v2/incremental/tickets/cursor", "get", "200", &wrong)
+    });
+    assert!(
+        result.is_err(),
+        "a string id and a string end_of_stream must fail the check"
+    );
 }

@@ -15,8 +15,13 @@ use std::time::Duration;
 #[derive(Clone)]
 pub enum Auth {
     /// `{email}/token:{token}` basic auth.
-    ApiToken { email: String, token: Sensitive<String> },
-    OAuth { token: Sensitive<String> },
+    ApiToken {
+        email: String,
+        token: Sensitive<String>,
+    },
+    OAuth {
+        token: Sensitive<String>,
+    },
 }
 
 impl std::fmt::Debug for Auth {
@@ -64,7 +69,13 @@ pub struct Client {
 fn endpoint_name(method: &Method, path: &str) -> String {
     let shape: Vec<&str> = path
         .split('/')
-        .map(|s| if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) { "{id}" } else { s })
+        .map(|s| {
+            if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+                "{id}"
+            } else {
+                s
+            }
+        })
         .collect();
     format!("{method} {}", shape.join("/"))
 }
@@ -135,10 +146,12 @@ impl Client {
     fn host(&self) -> String {
         url::Url::parse(&self.base)
             .ok()
-            .and_then(|u| u.host_str().map(|h| match u.port() {
-                Some(p) => format!("{h}:{p}"),
-                None => h.to_string(),
-            }))
+            .and_then(|u| {
+                u.host_str().map(|h| match u.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.to_string(),
+                })
+            })
             .unwrap_or_else(|| self.base.clone())
     }
 
@@ -153,11 +166,19 @@ impl Client {
         Some((self.rate_window / remaining.max(1) as u32).min(Duration::from_secs(5)))
     }
 
-    pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, ZendeskError> {
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ZendeskError> {
         self.send(Method::GET, path, query, None).await
     }
 
-    pub async fn put<T: DeserializeOwned>(&self, path: &str, body: &serde_json::Value) -> Result<T, ZendeskError> {
+    pub async fn put<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, ZendeskError> {
         self.send(Method::PUT, path, &[], Some(body)).await
     }
 
@@ -187,7 +208,9 @@ impl Client {
                 Err(e) => e,
             };
             let wait = match &err {
-                ZendeskError::RateLimited { retry_after_secs, .. } if rate_waits < self.max_rate_limit_waits => {
+                ZendeskError::RateLimited {
+                    retry_after_secs, ..
+                } if rate_waits < self.max_rate_limit_waits => {
                     rate_waits += 1;
                     self.usage.lock().expect("usage lock").rate_limited += 1;
                     let d = Duration::from_secs(*retry_after_secs);
@@ -197,7 +220,10 @@ impl Client {
                     d
                 }
                 // Writes are not retried blindly: the outbox decides (it checks first).
-                e if e.is_transient() && method == Method::GET && !matches!(e, ZendeskError::RateLimited { .. }) => {
+                e if e.is_transient()
+                    && method == Method::GET
+                    && !matches!(e, ZendeskError::RateLimited { .. }) =>
+                {
                     match backoff.next() {
                         Some(d) => d,
                         None => return Err(err),
@@ -226,17 +252,31 @@ impl Client {
         };
         let mut req = self.http.request(method.clone(), &url).query(query);
         req = match &self.auth {
-            Auth::ApiToken { email, token } => req.basic_auth(format!("{email}/token"), Some(token.expose())),
+            Auth::ApiToken { email, token } => {
+                req.basic_auth(format!("{email}/token"), Some(token.expose()))
+            }
             Auth::OAuth { token } => req.bearer_auth(token.expose()),
         };
         if let Some(b) = body {
             req = req.json(b);
         }
-        *self.usage.lock().expect("usage lock").requests.entry(endpoint.to_string()).or_default() += 1;
+        *self
+            .usage
+            .lock()
+            .expect("usage lock")
+            .requests
+            .entry(endpoint.to_string())
+            .or_default() += 1;
         let resp = req.send().await.map_err(|e| ZendeskError::Unreachable {
             host: self.host(),
             // reqwest's text can contain the URL, never the auth header.
-            reason: if e.is_timeout() { "timed out".into() } else if e.is_connect() { "connection refused or failed".into() } else { "connection broken".into() },
+            reason: if e.is_timeout() {
+                "timed out".into()
+            } else if e.is_connect() {
+                "connection refused or failed".into()
+            } else {
+                "connection broken".into()
+            },
         })?;
         {
             let mut u = self.usage.lock().expect("usage lock");
@@ -252,32 +292,56 @@ impl Client {
         match status {
             s if s.is_success() => {}
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                return Err(ZendeskError::Auth { account: self.account.clone(), status: status.as_u16() })
+                return Err(ZendeskError::Auth {
+                    account: self.account.clone(),
+                    status: status.as_u16(),
+                })
             }
             StatusCode::TOO_MANY_REQUESTS => {
-                return Err(ZendeskError::RateLimited { endpoint, retry_after_secs: retry_after(&resp).unwrap_or(60) })
+                return Err(ZendeskError::RateLimited {
+                    endpoint,
+                    retry_after_secs: retry_after(&resp).unwrap_or(60),
+                })
             }
             StatusCode::SERVICE_UNAVAILABLE if retry_after(&resp).is_some() => {
-                return Err(ZendeskError::RateLimited { endpoint, retry_after_secs: retry_after(&resp).unwrap_or(1) })
+                return Err(ZendeskError::RateLimited {
+                    endpoint,
+                    retry_after_secs: retry_after(&resp).unwrap_or(1),
+                })
             }
             StatusCode::NOT_FOUND => return Err(ZendeskError::NotFound { endpoint }),
             StatusCode::CONFLICT => {
                 let body: serde_json::Value = resp.json().await.unwrap_or_default();
                 return Err(ZendeskError::Conflict {
-                    current_updated_at: body["details"]["updated_at"].as_str().unwrap_or("").to_string(),
+                    current_updated_at: body["details"]["updated_at"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
                 });
             }
-            s if s.is_server_error() => return Err(ZendeskError::Server { endpoint, status: s.as_u16() }),
+            s if s.is_server_error() => {
+                return Err(ZendeskError::Server {
+                    endpoint,
+                    status: s.as_u16(),
+                })
+            }
             s => {
                 let body: serde_json::Value = resp.json().await.unwrap_or_default();
-                return Err(ZendeskError::Rejected { endpoint, status: s.as_u16(), reason: wire::error_text(&body) });
+                return Err(ZendeskError::Rejected {
+                    endpoint,
+                    status: s.as_u16(),
+                    reason: wire::error_text(&body),
+                });
             }
         }
         let bytes = resp.bytes().await.map_err(|_| ZendeskError::Invalid {
             endpoint: endpoint.clone(),
             reason: "the response body was cut off".into(),
         })?;
-        serde_json::from_slice(&bytes).map_err(|e| ZendeskError::Invalid { endpoint, reason: format!("malformed JSON: {e}") })
+        serde_json::from_slice(&bytes).map_err(|e| ZendeskError::Invalid {
+            endpoint,
+            reason: format!("malformed JSON: {e}"),
+        })
     }
 }
 
@@ -287,8 +351,14 @@ mod tests {
 
     #[test]
     fn endpoints_group_by_shape_and_auth_debug_hides_the_token() {
-        assert_eq!(endpoint_name(&Method::GET, "/api/v2/tickets/4812/comments"), "GET /api/v2/tickets/{id}/comments");
-        let auth = Auth::ApiToken { email: "a@b.c".into(), token: Sensitive::new("canary-123".into()) };
+        assert_eq!(
+            endpoint_name(&Method::GET, "/api/v2/tickets/4812/comments"),
+            "GET /api/v2/tickets/{id}/comments"
+        );
+        let auth = Auth::ApiToken {
+            email: "a@b.c".into(),
+            token: Sensitive::new("canary-123".into()),
+        };
         assert!(!format!("{auth:?}").contains("canary-123"));
     }
 }

@@ -11,7 +11,10 @@ pub enum ZendeskError {
     #[error("{host} is unreachable: {reason}")]
     Unreachable { host: String, reason: String },
     #[error("Zendesk is rate-limiting {endpoint}; retry in {retry_after_secs} s")]
-    RateLimited { endpoint: String, retry_after_secs: u64 },
+    RateLimited {
+        endpoint: String,
+        retry_after_secs: u64,
+    },
     #[error("Zendesk answered {status} to {endpoint}")]
     Server { endpoint: String, status: u16 },
     #[error("{endpoint}: not found")]
@@ -21,7 +24,11 @@ pub enum ZendeskError {
     #[error("{endpoint}: unexpected response: {reason}")]
     Invalid { endpoint: String, reason: String },
     #[error("Zendesk refused the request to {endpoint} ({status}): {reason}")]
-    Rejected { endpoint: String, status: u16, reason: String },
+    Rejected {
+        endpoint: String,
+        status: u16,
+        reason: String,
+    },
 }
 
 impl ZendeskError {
@@ -43,7 +50,9 @@ impl From<ZendeskError> for FeedError {
         match e {
             ZendeskError::Auth { .. } => FeedError::Auth { message },
             ZendeskError::Unreachable { .. } => FeedError::Unreachable { message },
-            ZendeskError::RateLimited { retry_after_secs, .. } => FeedError::RateLimited {
+            ZendeskError::RateLimited {
+                retry_after_secs, ..
+            } => FeedError::RateLimited {
                 message,
                 retry_after_secs,
             },

@@ -50,7 +50,11 @@ pub struct ZendeskFeed {
 }
 
 fn invalid(endpoint: &str, reason: String) -> FeedError {
-    ZendeskError::Invalid { endpoint: endpoint.into(), reason }.into()
+    ZendeskError::Invalid {
+        endpoint: endpoint.into(),
+        reason,
+    }
+    .into()
 }
 
 impl ZendeskFeed {
@@ -74,7 +78,8 @@ impl ZendeskFeed {
     async fn field_ids(&self) -> Result<&FieldIds, FeedError> {
         self.fields
             .get_or_try_init(|| async {
-                let r: wire::TicketFieldsResponse = self.client.get("/api/v2/ticket_fields", &[]).await?;
+                let r: wire::TicketFieldsResponse =
+                    self.client.get("/api/v2/ticket_fields", &[]).await?;
                 Ok::<_, FeedError>(FieldIds::resolve(&self.settings.mapping, &r.ticket_fields))
             })
             .await
@@ -83,7 +88,12 @@ impl ZendeskFeed {
     /// Messaging tickets (by `via.channel`, or an AI handoff) keep their transcript in
     /// the conversation log; other tickets in their comments.
     fn is_messaging(&self, c: &Conversation) -> bool {
-        c.handoff.is_some() || self.messaging.lock().expect("messaging lock").contains(&c.external_id)
+        c.handoff.is_some()
+            || self
+                .messaging
+                .lock()
+                .expect("messaging lock")
+                .contains(&c.external_id)
     }
 }
 
@@ -107,7 +117,10 @@ impl Feed for ZendeskFeed {
         *self.messaging.lock().expect("messaging lock") = page
             .tickets
             .iter()
-            .filter(|t| mapping::via_channel(t).is_some_and(|v| self.settings.mapping.messaging_via.contains(&v)))
+            .filter(|t| {
+                mapping::via_channel(t)
+                    .is_some_and(|v| self.settings.mapping.messaging_via.contains(&v))
+            })
             .map(|t| t.id.to_string())
             .collect();
         let mut dir = self.directory.lock().expect("directory lock");
@@ -115,17 +128,33 @@ impl Feed for ZendeskFeed {
         let conversations = page
             .tickets
             .iter()
-            .map(|t| mapping::conversation(&self.settings.mapping, &fields, &dir, self.client.base_url(), t))
+            .map(|t| {
+                mapping::conversation(
+                    &self.settings.mapping,
+                    &fields,
+                    &dir,
+                    self.client.base_url(),
+                    t,
+                )
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| invalid(EP, e))?;
         let cursor = page
             .after_cursor
             .or_else(|| cursor.map(str::to_string))
             .ok_or_else(|| invalid(EP, "the export gave no cursor to continue from".into()))?;
-        Ok(ChangePage { conversations, cursor, end_of_stream: page.end_of_stream })
+        Ok(ChangePage {
+            conversations,
+            cursor,
+            end_of_stream: page.end_of_stream,
+        })
     }
 
-    async fn transcript(&self, c: &Conversation, cursor: Option<&str>) -> Result<TranscriptPage, FeedError> {
+    async fn transcript(
+        &self,
+        c: &Conversation,
+        cursor: Option<&str>,
+    ) -> Result<TranscriptPage, FeedError> {
         let messaging = self.is_messaging(c);
         let path = if messaging {
             format!("/api/v2/tickets/{}/conversation_log", c.external_id)
@@ -141,14 +170,16 @@ impl Feed for ZendeskFeed {
             }
             let meta = if messaging {
                 let page: wire::LogPage = self.client.get(&path, &query).await?;
-                mapping::log_events(&self.settings.mapping, &mut out, &page.events).map_err(|e| invalid(&path, e))?;
+                mapping::log_events(&self.settings.mapping, &mut out, &page.events)
+                    .map_err(|e| invalid(&path, e))?;
                 page.meta
             } else {
                 query.push(("include", "users".into()));
                 let page: wire::CommentsPage = self.client.get(&path, &query).await?;
                 let mut dir = self.directory.lock().expect("directory lock");
                 dir.learn(&page.users, &[]);
-                mapping::comments(&self.settings.mapping, &dir, &mut out, &page.comments).map_err(|e| invalid(&path, e))?;
+                mapping::comments(&self.settings.mapping, &dir, &mut out, &page.comments)
+                    .map_err(|e| invalid(&path, e))?;
                 page.meta
             };
             if let Some(a) = meta.after_cursor {

@@ -25,10 +25,11 @@ pub fn connect(
     status: baton_core::sync::StatusHandle,
     now_secs: i64,
 ) -> Result<ZendeskFeed, ZendeskError> {
-    let settings: Settings = serde_json::from_value(account.settings.clone()).map_err(|e| ZendeskError::Invalid {
-        endpoint: format!("account {}", account.id),
-        reason: format!("settings: {e}"),
-    })?;
+    let settings: Settings =
+        serde_json::from_value(account.settings.clone()).map_err(|e| ZendeskError::Invalid {
+            endpoint: format!("account {}", account.id),
+            reason: format!("settings: {e}"),
+        })?;
     let auth = match account.auth_kind {
         baton_core::store::AuthKind::Oauth => Auth::OAuth { token: secret },
         baton_core::store::AuthKind::ApiToken => Auth::ApiToken {

@@ -82,7 +82,11 @@ impl FieldIds {
             fields
                 .iter()
                 .find(|f| by(f, |f| f.key.as_deref()))
-                .or_else(|| fields.iter().find(|f| by(f, |f| Some(f.title.as_str())) || by(f, |f| f.raw_title.as_deref())))
+                .or_else(|| {
+                    fields.iter().find(|f| {
+                        by(f, |f| Some(f.title.as_str())) || by(f, |f| f.raw_title.as_deref())
+                    })
+                })
                 .map(|f| f.id)
         };
         Self {
@@ -111,7 +115,8 @@ impl Directory {
     }
 
     fn name(&self, id: Option<i64>) -> Option<String> {
-        id.and_then(|id| self.users.get(&id)).map(|u| u.name.clone())
+        id.and_then(|id| self.users.get(&id))
+            .map(|u| u.name.clone())
     }
 }
 
@@ -156,8 +161,10 @@ pub fn conversation(
     base_url: &str,
     t: &wire::Ticket,
 ) -> Result<Conversation, String> {
-    let created_at = parse_time("created_at", &t.created_at).map_err(|e| format!("ticket {}: {e}", t.id))?;
-    let updated_at = parse_time("updated_at", &t.updated_at).map_err(|e| format!("ticket {}: {e}", t.id))?;
+    let created_at =
+        parse_time("created_at", &t.created_at).map_err(|e| format!("ticket {}: {e}", t.id))?;
+    let updated_at =
+        parse_time("updated_at", &t.updated_at).map_err(|e| format!("ticket {}: {e}", t.id))?;
     let handoff_channel = t
         .tags
         .iter()
@@ -176,7 +183,11 @@ pub fn conversation(
         },
         handed_off_at: None,
     });
-    let status = t.status.as_deref().and_then(Status::parse).unwrap_or(Status::Open);
+    let status = t
+        .status
+        .as_deref()
+        .and_then(Status::parse)
+        .unwrap_or(Status::Open);
     let session = field_text(t, fields.session);
     Ok(Conversation {
         external_id: t.id.to_string(),
@@ -193,7 +204,9 @@ pub fn conversation(
         created_at,
         updated_at,
         ticket_url: Some(format!("{base_url}/agent/tickets/{}", t.id)),
-        session_url: session.as_ref().map(|s| m.session_url_template.replace("{session_id}", s)),
+        session_url: session
+            .as_ref()
+            .map(|s| m.session_url_template.replace("{session_id}", s)),
         opencx_org_id: field_text(t, fields.org),
         opencx_contact_id: field_text(t, fields.contact),
         opencx_session_id: session,
@@ -222,7 +235,10 @@ pub fn html_to_text(html: &str) -> String {
             break;
         };
         let tag = rest[start + 1..start + end].trim().to_ascii_lowercase();
-        let name: String = tag.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '/').collect();
+        let name: String = tag
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '/')
+            .collect();
         match name.as_str() {
             "br" | "br/" => out.push('\n'),
             "/p" => out.push_str("\n\n"),
@@ -269,7 +285,12 @@ fn add_entry(
     if !public {
         match m.notes.classify(&text) {
             Note::Draft { text, training_url } => {
-                page.drafts.push(DraftFacts { source_note_id: id, text, training_url, created_at });
+                page.drafts.push(DraftFacts {
+                    source_note_id: id,
+                    text,
+                    training_url,
+                    created_at,
+                });
                 return;
             }
             Note::HandoffSummary { reason } => {
@@ -302,9 +323,14 @@ fn add_entry(
     });
 }
 
-pub fn log_events(m: &Mapping, page: &mut TranscriptPage, events: &[wire::LogEvent]) -> Result<(), String> {
+pub fn log_events(
+    m: &Mapping,
+    page: &mut TranscriptPage,
+    events: &[wire::LogEvent],
+) -> Result<(), String> {
     for e in events {
-        let created_at = parse_time("created_at", &e.created_at).map_err(|err| format!("event {}: {err}", e.id))?;
+        let created_at = parse_time("created_at", &e.created_at)
+            .map_err(|err| format!("event {}: {err}", e.id))?;
         let role = match e.author.kind.as_deref() {
             Some("user") => Role::Customer,
             Some("bot") => Role::Ai,
@@ -324,21 +350,41 @@ pub fn log_events(m: &Mapping, page: &mut TranscriptPage, events: &[wire::LogEve
         if e.kind != "Comment" && !e.kind.starts_with("Messaging::") {
             continue;
         }
-        add_entry(m, page, e.id.clone(), role, e.author.display_name.clone(), text, public, created_at, attachments(&e.attachments));
+        add_entry(
+            m,
+            page,
+            e.id.clone(),
+            role,
+            e.author.display_name.clone(),
+            text,
+            public,
+            created_at,
+            attachments(&e.attachments),
+        );
     }
     Ok(())
 }
 
-pub fn comments(m: &Mapping, dir: &Directory, page: &mut TranscriptPage, list: &[wire::Comment]) -> Result<(), String> {
+pub fn comments(
+    m: &Mapping,
+    dir: &Directory,
+    page: &mut TranscriptPage,
+    list: &[wire::Comment],
+) -> Result<(), String> {
     for c in list {
-        let created_at = parse_time("created_at", &c.created_at).map_err(|err| format!("comment {}: {err}", c.id))?;
+        let created_at = parse_time("created_at", &c.created_at)
+            .map_err(|err| format!("comment {}: {err}", c.id))?;
         let author = c.author_id.and_then(|a| dir.users.get(&a));
         let role = match author.and_then(|u| u.role.as_deref()) {
             Some("end-user") => Role::Customer,
             Some(_) => Role::Agent,
             None => Role::System,
         };
-        let text = c.body.clone().or_else(|| c.plain_body.clone()).unwrap_or_default();
+        let text = c
+            .body
+            .clone()
+            .or_else(|| c.plain_body.clone())
+            .unwrap_or_default();
         add_entry(
             m,
             page,
@@ -361,7 +407,10 @@ mod tests {
     #[test]
     fn html_comments_become_the_text_that_was_written() {
         let html = "<div class=\"zd-comment\" dir=\"auto\"><p dir=\"auto\">Hi &lt;b&gt;Maria&lt;/b&gt;,<br>line two</p><p dir=\"auto\">Tom &amp; Jerry &quot;q&quot;</p></div>";
-        assert_eq!(html_to_text(html), "Hi <b>Maria</b>,\nline two\n\nTom & Jerry \"q\"");
+        assert_eq!(
+            html_to_text(html),
+            "Hi <b>Maria</b>,\nline two\n\nTom & Jerry \"q\""
+        );
         assert_eq!(html_to_text("a < b"), "a < b");
     }
 
@@ -377,16 +426,46 @@ mod tests {
     #[test]
     fn tags_say_channel_and_mode() {
         let m = Mapping::default();
-        let ids = FieldIds { session: Some(3), ..Default::default() };
+        let ids = FieldIds {
+            session: Some(3),
+            ..Default::default()
+        };
         let d = Directory::default();
-        let phone = conversation(&m, &ids, &d, "https://x", &ticket(&["opencx_channel_phone", "opencx_phone_logged_escalation"], "api")).unwrap();
+        let phone = conversation(
+            &m,
+            &ids,
+            &d,
+            "https://x",
+            &ticket(
+                &["opencx_channel_phone", "opencx_phone_logged_escalation"],
+                "api",
+            ),
+        )
+        .unwrap();
         assert_eq!(phone.channel, Channel::Phone);
         assert_eq!(phone.handoff.unwrap().mode, HandoffMode::LoggedEscalation);
         assert_eq!(phone.opencx_session_id.as_deref(), Some("sess_1"));
-        let web = conversation(&m, &ids, &d, "https://x", &ticket(&["opencx_channel_web"], "native_messaging")).unwrap();
+        let web = conversation(
+            &m,
+            &ids,
+            &d,
+            "https://x",
+            &ticket(&["opencx_channel_web"], "native_messaging"),
+        )
+        .unwrap();
         assert_eq!(web.handoff.unwrap().mode, HandoffMode::LiveChat);
-        let plain = conversation(&m, &ids, &d, "https://x", &ticket(&["opencx_skipped_not_helpful_answer"], "email")).unwrap();
-        assert_eq!((plain.channel, plain.handoff.is_none()), (Channel::Email, true));
+        let plain = conversation(
+            &m,
+            &ids,
+            &d,
+            "https://x",
+            &ticket(&["opencx_skipped_not_helpful_answer"], "email"),
+        )
+        .unwrap();
+        assert_eq!(
+            (plain.channel, plain.handoff.is_none()),
+            (Channel::Email, true)
+        );
         assert_eq!(plain.assist_skips, vec!["not_helpful_answer".to_string()]);
     }
 
@@ -399,14 +478,28 @@ mod tests {
         ]))
         .unwrap();
         let ids = FieldIds::resolve(&Mapping::default(), &fields);
-        assert_eq!(ids, FieldIds { org: Some(2), contact: None, session: Some(1) });
+        assert_eq!(
+            ids,
+            FieldIds {
+                org: Some(2),
+                contact: None,
+                session: Some(1)
+            }
+        );
     }
 
     #[test]
     fn a_bad_time_is_a_clear_error() {
         let mut t = ticket(&[], "web");
         t.updated_at = "yesterday".into();
-        let e = conversation(&Mapping::default(), &FieldIds::default(), &Directory::default(), "https://x", &t).unwrap_err();
+        let e = conversation(
+            &Mapping::default(),
+            &FieldIds::default(),
+            &Directory::default(),
+            "https://x",
+            &t,
+        )
+        .unwrap_err();
         assert!(e.contains("ticket 7") && e.contains("yesterday"), "{e}");
     }
 }

@@ -185,7 +185,11 @@ pub struct LogPage {
 /// Zendesk error bodies come in several shapes; find the human text in any of them.
 pub fn error_text(body: &Value) -> String {
     if let Some(e) = body["errors"].as_array().and_then(|a| a.first()) {
-        return e["title"].as_str().or(e["detail"].as_str()).unwrap_or("error").to_string();
+        return e["title"]
+            .as_str()
+            .or(e["detail"].as_str())
+            .unwrap_or("error")
+            .to_string();
     }
     body["description"]
         .as_str()

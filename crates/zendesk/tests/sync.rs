@@ -14,7 +14,14 @@ use std::time::{Duration, Instant};
 const ACCOUNT: &str = "acme";
 
 async fn sim(tickets: usize, limits: Limits) -> Sim {
-    Sim::start(SimConfig { seed: 42, tickets, limits, ..Default::default() }).await.unwrap()
+    Sim::start(SimConfig {
+        seed: 42,
+        tickets,
+        limits,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
 }
 
 async fn store(dir: &tempfile::TempDir, name: &str, base_url: &str) -> Store {
@@ -38,13 +45,22 @@ async fn store(dir: &tempfile::TempDir, name: &str, base_url: &str) -> Store {
 
 fn settings() -> Settings {
     // Small pages, so a small scenario still spans many pages of each kind.
-    Settings { export_page_size: 25, transcript_page_size: 10, ..Default::default() }
+    Settings {
+        export_page_size: 25,
+        transcript_page_size: 10,
+        ..Default::default()
+    }
 }
 
 fn syncer(store: &Store, url: &str, token: &str) -> Syncer<ZendeskFeed> {
     let status = StatusHandle::new(ACCOUNT, Arc::new(SystemClock));
-    let auth = Auth::ApiToken { email: "alex@acme.test".into(), token: Sensitive::new(token.into()) };
-    let mut client = Client::new(url, ACCOUNT, auth).unwrap().with_status(status.clone());
+    let auth = Auth::ApiToken {
+        email: "alex@acme.test".into(),
+        token: Sensitive::new(token.into()),
+    };
+    let mut client = Client::new(url, ACCOUNT, auth)
+        .unwrap()
+        .with_status(status.clone());
     // The tests' simulator counts its budget per second, not per minute.
     client.rate_window = Duration::from_secs(1);
     let feed = ZendeskFeed::new(client, settings(), chrono::Utc::now().timestamp());
@@ -67,7 +83,10 @@ async fn dump(store: &Store) -> Vec<String> {
                 .map(|i| {
                     row.try_get::<Option<String>, _>(i)
                         .map(|v| v.unwrap_or_default())
-                        .or_else(|_| row.try_get::<Option<i64>, _>(i).map(|v| v.map(|n| n.to_string()).unwrap_or_default()))
+                        .or_else(|_| {
+                            row.try_get::<Option<i64>, _>(i)
+                                .map(|v| v.map(|n| n.to_string()).unwrap_or_default())
+                        })
                         .unwrap()
                 })
                 .collect();
@@ -82,7 +101,10 @@ async fn assert_matches_scenario(store: &Store, sim: &Sim) {
     let tickets = sim.world(|w| w.tickets.clone());
     let mut queue_expected = 0;
     for t in tickets.values() {
-        let id = store.conversation_id(Some(ACCOUNT), &t.id.to_string()).await.unwrap();
+        let id = store
+            .conversation_id(Some(ACCOUNT), &t.id.to_string())
+            .await
+            .unwrap();
         let d = store.detail(id).await.unwrap();
         assert_eq!(d.item.subject, t.subject);
         let wanted = t.kind.is_handoff() || !matches!(t.status, "solved" | "closed");
@@ -103,18 +125,32 @@ async fn assert_matches_scenario(store: &Store, sim: &Sim) {
                 }
             }
         }
-        let got: Vec<(String, String)> = d.messages.iter().map(|m| (m.role.to_string(), m.body.clone())).collect();
+        let got: Vec<(String, String)> = d
+            .messages
+            .iter()
+            .map(|m| (m.role.to_string(), m.body.clone()))
+            .collect();
         if wanted {
             assert_eq!(got, turns, "transcript of ticket {}", t.id);
-            let got_drafts: Vec<(String, String)> =
-                d.drafts.iter().map(|d| (d.text.clone(), d.training_url.clone().unwrap_or_default())).collect();
+            let got_drafts: Vec<(String, String)> = d
+                .drafts
+                .iter()
+                .map(|d| (d.text.clone(), d.training_url.clone().unwrap_or_default()))
+                .collect();
             assert_eq!(got_drafts, drafts, "drafts of ticket {}", t.id);
         } else {
-            assert!(got.is_empty(), "ticket {} is done; its transcript is not fetched", t.id);
+            assert!(
+                got.is_empty(),
+                "ticket {} is done; its transcript is not fetched",
+                t.id
+            );
         }
         match t.kind {
             k if k.is_handoff() => {
-                let h = d.handoff.as_ref().unwrap_or_else(|| panic!("ticket {} is a handoff", t.id));
+                let h = d
+                    .handoff
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("ticket {} is a handoff", t.id));
                 let mode = match k {
                     Kind::WebHandoff => HandoffMode::LiveChat,
                     Kind::PhoneLiveTransfer => HandoffMode::LiveTransfer,
@@ -122,7 +158,11 @@ async fn assert_matches_scenario(store: &Store, sim: &Sim) {
                 };
                 assert_eq!(h.mode, mode);
                 assert_eq!(h.reason, reason, "reason of ticket {}", t.id);
-                assert!(d.opencx_session_id.as_deref().unwrap_or("").starts_with("sess_"));
+                assert!(d
+                    .opencx_session_id
+                    .as_deref()
+                    .unwrap_or("")
+                    .starts_with("sess_"));
                 if !matches!(t.status, "solved" | "closed") {
                     queue_expected += 1;
                 }
@@ -134,13 +174,26 @@ async fn assert_matches_scenario(store: &Store, sim: &Sim) {
                 }
             }
         }
-        let skips: Vec<String> = t.tags.iter().filter_map(|g| g.strip_prefix("opencx_skipped_")).map(String::from).collect();
+        let skips: Vec<String> = t
+            .tags
+            .iter()
+            .filter_map(|g| g.strip_prefix("opencx_skipped_"))
+            .map(String::from)
+            .collect();
         assert_eq!(d.assist_skips, skips);
     }
     let queue = store.queue(&QueueFilter::default()).await.unwrap();
     assert_eq!(queue.len(), queue_expected);
-    assert!(queue.windows(2).all(|w| w[0].waiting_since <= w[1].waiting_since), "longest waiting first");
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations").fetch_one(store.pool()).await.unwrap();
+    assert!(
+        queue
+            .windows(2)
+            .all(|w| w[0].waiting_since <= w[1].waiting_since),
+        "longest waiting first"
+    );
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
     assert_eq!(total as usize, tickets.len());
 }
 
@@ -153,7 +206,10 @@ async fn a_sync_caches_the_scenario_exactly_and_spends_few_requests() {
     let report = s.run_once(&CancellationToken::new()).await.unwrap();
     assert_eq!(report.conversations, 120);
     assert_matches_scenario(&store, &sim).await;
-    assert!(matches!(s.status().current().state, SyncState::Synced { .. }));
+    assert!(matches!(
+        s.status().current().state,
+        SyncState::Synced { .. }
+    ));
 
     // Requests: ticket fields, count, the export pages, and one request per 10 events
     // (the page size) of each transcript Baton needs, nothing per ticket it does not.
@@ -163,24 +219,48 @@ async fn a_sync_caches_the_scenario_exactly_and_spends_few_requests() {
             .values()
             .filter(|t| t.kind.is_handoff() || !matches!(t.status, "solved" | "closed"))
             .map(|t| {
-                let n = if t.kind.is_messaging() { t.events.len() } else { t.events.iter().filter(|e| matches!(e.wire, baton_sim::world::Wire::Comment { .. })).count() };
+                let n = if t.kind.is_messaging() {
+                    t.events.len()
+                } else {
+                    t.events
+                        .iter()
+                        .filter(|e| matches!(e.wire, baton_sim::world::Wire::Comment { .. }))
+                        .count()
+                };
                 (n as u64).div_ceil(10).max(1)
             })
             .sum()
     });
-    let transcript_requests: u64 = usage.requests.iter().filter(|(k, _)| k.contains("/tickets/{id}/")).map(|(_, v)| v).sum();
+    let transcript_requests: u64 = usage
+        .requests
+        .iter()
+        .filter(|(k, _)| k.contains("/tickets/{id}/"))
+        .map(|(_, v)| v)
+        .sum();
     assert_eq!(transcript_requests, expected_transcript, "{usage:?}");
-    assert_eq!(usage.requests["GET /api/v2/incremental/tickets/cursor"], 120u64.div_ceil(25));
-    assert_eq!(usage.total(), sim.stats().total(), "the client counts what the server saw");
+    assert_eq!(
+        usage.requests["GET /api/v2/incremental/tickets/cursor"],
+        120u64.div_ceil(25)
+    );
+    assert_eq!(
+        usage.total(),
+        sim.stats().total(),
+        "the client counts what the server saw"
+    );
 
     // Incremental: a customer writes on one handoff and a new handoff arrives.
-    let changed: Vec<u64> = sim.world_mut(|w, g| (0..2).map(|_| g.live_step(w, chrono::Utc::now())).collect());
+    let changed: Vec<u64> =
+        sim.world_mut(|w, g| (0..2).map(|_| g.live_step(w, chrono::Utc::now())).collect());
     let before = s.feed().client().usage();
     let report = s.run_once(&CancellationToken::new()).await.unwrap();
     let after = s.feed().client().usage();
     let unique: std::collections::BTreeSet<_> = changed.iter().collect();
     assert_eq!(report.conversations, unique.len() as u64);
-    assert_eq!(after.requests["GET /api/v2/incremental/tickets/cursor"] - before.requests["GET /api/v2/incremental/tickets/cursor"], 1);
+    assert_eq!(
+        after.requests["GET /api/v2/incremental/tickets/cursor"]
+            - before.requests["GET /api/v2/incremental/tickets/cursor"],
+        1
+    );
     assert_matches_scenario(&store, &sim).await;
 
     // Nothing changed: one export request, nothing written.
@@ -193,7 +273,10 @@ async fn stopping_between_any_two_pages_then_resuming_gives_the_same_cache() {
     let sim = sim(100, Limits::unlimited()).await;
     let dir = tempfile::tempdir().unwrap();
     let reference = store(&dir, "ref.db", &sim.url()).await;
-    syncer(&reference, &sim.url(), "sim-token").run_once(&CancellationToken::new()).await.unwrap();
+    syncer(&reference, &sim.url(), "sim-token")
+        .run_once(&CancellationToken::new())
+        .await
+        .unwrap();
     let want = dump(&reference).await;
     // Commits of 10 conversations inside pages of 25: stops land between pages and
     // inside them (after a chunk whose cursor is not yet stored).
@@ -216,22 +299,44 @@ async fn stopping_between_any_two_pages_then_resuming_gives_the_same_cache() {
         let result = s.run_once(&cancel).await;
         watcher.await.unwrap();
         assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
-        let partial: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations").fetch_one(interrupted.pool()).await.unwrap();
+        let partial: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations")
+            .fetch_one(interrupted.pool())
+            .await
+            .unwrap();
         assert!(partial > 0 && partial < 100, "stopped mid-way ({partial})");
         drop(s);
         drop(interrupted);
         // A new process: reopen the file and sync again.
         let reopened = Store::open(&dir.path().join(&db)).await.unwrap();
-        syncer(&reopened, &sim.url(), "sim-token").run_once(&CancellationToken::new()).await.unwrap();
-        assert_eq!(dump(&reopened).await, want, "stopped after commit {stop_after}");
+        syncer(&reopened, &sim.url(), "sim-token")
+            .run_once(&CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(
+            dump(&reopened).await,
+            want,
+            "stopped after commit {stop_after}"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_rate_limit_storm_and_server_errors_end_in_a_complete_sync() {
-    let limits = Limits { account_per_window: Some(40), export_per_window: Some(1), window: Duration::from_secs(1) };
+    let limits = Limits {
+        account_per_window: Some(40),
+        export_per_window: Some(1),
+        window: Duration::from_secs(1),
+    };
     let sim = sim(60, limits).await;
-    sim.set_faults(Faults { rate_limits: 6, rate_limit_secs: 1, server_errors: 3, internal_errors: 3, drops: 2, truncations: 2, ..Default::default() });
+    sim.set_faults(Faults {
+        rate_limits: 6,
+        rate_limit_secs: 1,
+        server_errors: 3,
+        internal_errors: 3,
+        drops: 2,
+        truncations: 2,
+        ..Default::default()
+    });
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir, "storm.db", &sim.url()).await;
     let s = syncer(&store, &sim.url(), "sim-token");
@@ -249,24 +354,43 @@ async fn a_rate_limit_storm_and_server_errors_end_in_a_complete_sync() {
         }
         cancel.cancel();
     };
-    tokio::time::timeout(Duration::from_secs(120), async { tokio::join!(s.run(&cancel, Duration::from_millis(100)), done) })
-        .await
-        .expect("the sync completes");
+    tokio::time::timeout(Duration::from_secs(120), async {
+        tokio::join!(s.run(&cancel, Duration::from_millis(100)), done)
+    })
+    .await
+    .expect("the sync completes");
     let elapsed = started.elapsed();
     assert_matches_scenario(&store, &sim).await;
     let stats = sim.stats();
-    assert_eq!(sim.faults(), Faults { rate_limit_secs: 1, ..Default::default() }, "every fault was served");
+    assert_eq!(
+        sim.faults(),
+        Faults {
+            rate_limit_secs: 1,
+            ..Default::default()
+        },
+        "every fault was served"
+    );
     assert!(stats.max_served_in_window <= 40);
     // Honouring Retry-After: at most one throttled answer per request in flight per window.
     let windows = elapsed.as_secs_f64().ceil() as u64 + 1;
-    assert!(stats.throttled <= windows * (s.concurrency as u64 + 1), "{} throttled in {windows} windows", stats.throttled);
-    assert!(s.feed().client().usage().rate_limited >= stats.throttled + 6, "every 429 was waited out");
+    assert!(
+        stats.throttled <= windows * (s.concurrency as u64 + 1),
+        "{} throttled in {windows} windows",
+        stats.throttled
+    );
+    assert!(
+        s.feed().client().usage().rate_limited >= stats.throttled + 6,
+        "every 429 was waited out"
+    );
 }
 
 #[tokio::test]
 async fn a_truncated_body_commits_nothing_and_says_why() {
     let sim = sim(30, Limits::unlimited()).await;
-    sim.set_faults(Faults { truncations: 50, ..Default::default() });
+    sim.set_faults(Faults {
+        truncations: 50,
+        ..Default::default()
+    });
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir, "t.db", &sim.url()).await;
     let s = syncer(&store, &sim.url(), "sim-token");
@@ -286,11 +410,18 @@ async fn bad_credentials_and_a_dead_host_are_named_clearly() {
     let store = store(&dir, "auth.db", &sim.url()).await;
     let s = syncer(&store, &sim.url(), "wrong-token");
     let err = s.run_once(&CancellationToken::new()).await.unwrap_err();
-    assert!(matches!(err, Error::Feed(FeedError::Auth { .. })), "{err:?}");
+    assert!(
+        matches!(err, Error::Feed(FeedError::Auth { .. })),
+        "{err:?}"
+    );
     let status = s.status().current();
     assert_eq!(status.state, SyncState::AuthFailed);
     assert!(status.message.contains(ACCOUNT), "{}", status.message);
-    assert_eq!(sim.stats().unauthorized, 1, "a rejected credential is not retried");
+    assert_eq!(
+        sim.stats().unauthorized,
+        1,
+        "a rejected credential is not retried"
+    );
 
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let dead = format!("http://{}", closed.local_addr().unwrap());
@@ -298,7 +429,10 @@ async fn bad_credentials_and_a_dead_host_are_named_clearly() {
     let mut s = syncer(&store, &dead, "sim-token");
     s.concurrency = 1;
     let err = s.run_once(&CancellationToken::new()).await.unwrap_err();
-    assert!(matches!(err, Error::Feed(FeedError::Unreachable { .. })), "{err:?}");
+    assert!(
+        matches!(err, Error::Feed(FeedError::Unreachable { .. })),
+        "{err:?}"
+    );
     assert_eq!(s.status().current().state, SyncState::Unreachable);
     assert!(err.to_string().contains("127.0.0.1"), "{err}");
 }
@@ -327,14 +461,27 @@ async fn the_secret_canary_appears_in_no_log_row_or_error() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let sim = Sim::start(SimConfig { tickets: 20, token: CANARY.into(), limits: Limits::unlimited(), ..Default::default() }).await.unwrap();
-    sim.set_faults(Faults { server_errors: 2, ..Default::default() });
+    let sim = Sim::start(SimConfig {
+        tickets: 20,
+        token: CANARY.into(),
+        limits: Limits::unlimited(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    sim.set_faults(Faults {
+        server_errors: 2,
+        ..Default::default()
+    });
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir, "canary.db", &sim.url()).await;
     let ok = syncer(&store, &sim.url(), CANARY);
     ok.run_once(&CancellationToken::new()).await.unwrap();
     let rejected = syncer(&store, &sim.url(), &format!("{CANARY}-wrong"));
-    let err = rejected.run_once(&CancellationToken::new()).await.unwrap_err();
+    let err = rejected
+        .run_once(&CancellationToken::new())
+        .await
+        .unwrap_err();
 
     let mut texts = vec![
         err.to_string(),
@@ -346,7 +493,10 @@ async fn the_secret_canary_appears_in_no_log_row_or_error() {
     texts.extend(dump(&store).await);
     texts.push(String::from_utf8(capture.0.lock().unwrap().clone()).unwrap());
     let raw = std::fs::read(dir.path().join("canary.db")).unwrap();
-    assert!(!raw.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()), "the database file");
+    assert!(
+        !raw.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
+        "the database file"
+    );
     for t in &texts {
         assert!(!t.contains(CANARY), "leaked: {t}");
     }

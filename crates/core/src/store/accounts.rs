@@ -79,10 +79,9 @@ impl Store {
         .execute(self.pool())
         .await;
         match res {
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::Invalid(format!(
-                "an account named {:?} already exists",
-                a.id
-            ))),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::Invalid(
+                format!("an account named {:?} already exists", a.id),
+            )),
             other => {
                 other?;
                 self.announce(Change::Accounts);

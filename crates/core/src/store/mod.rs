@@ -89,11 +89,12 @@ impl Store {
     }
 
     pub async fn cursor(&self, account_id: &str, stream: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT cursor FROM sync_cursors WHERE account_id = ? AND stream = ?")
-            .bind(account_id)
-            .bind(stream)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT cursor FROM sync_cursors WHERE account_id = ? AND stream = ?")
+                .bind(account_id)
+                .bind(stream)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|r| r.get(0)))
     }
 
@@ -192,7 +193,9 @@ impl Store {
 
             if let Some(facts) = &c.handoff {
                 let reason = transcript.and_then(|t| t.handoff_reason.as_deref());
-                let explicit_at = transcript.and_then(|t| t.handoff_at).or(facts.handed_off_at);
+                let explicit_at = transcript
+                    .and_then(|t| t.handoff_at)
+                    .or(facts.handed_off_at);
                 sqlx::query(
                     "INSERT INTO handoffs (conversation_id, mode, reason, reason_category, handed_off_at)
                      VALUES (?, ?, ?, ?, COALESCE(?, ?))

@@ -23,9 +23,11 @@ const QUEUE_SELECT: &str = "
     SELECT c.id, c.account_id, c.external_id, c.source, c.channel, c.status, c.subject,
            c.requester_name, c.assignee_id, c.assignee_name, c.group_name,
            h.mode AS handoff_mode, h.reason, COALESCE(h.handed_off_at, c.created_at) AS waiting_since,
-           EXISTS (SELECT 1 FROM assist_drafts d WHERE d.conversation_id = c.id AND d.state = 'pending')
-               AS has_pending_draft
-    FROM conversations c LEFT JOIN handoffs h ON h.conversation_id = c.id";
+           d.conversation_id IS NOT NULL AS has_pending_draft
+    FROM conversations c
+    LEFT JOIN handoffs h ON h.conversation_id = c.id
+    LEFT JOIN (SELECT DISTINCT conversation_id FROM assist_drafts WHERE state = 'pending') d
+           ON d.conversation_id = c.id";
 
 fn enum_col<T>(r: &SqliteRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
     let s: String = r.get(col);
@@ -58,8 +60,7 @@ impl Store {
     pub async fn queue(&self, f: &QueueFilter) -> Result<Vec<QueueItem>> {
         let sql = format!(
             "{QUEUE_SELECT}
-             WHERE (h.conversation_id IS NOT NULL
-                    OR EXISTS (SELECT 1 FROM assist_drafts d WHERE d.conversation_id = c.id AND d.state = 'pending'))
+             WHERE (h.conversation_id IS NOT NULL OR d.conversation_id IS NOT NULL)
                AND (?1 IS NULL OR c.account_id = ?1)
                AND (?2 OR c.status NOT IN ('solved', 'closed'))
                AND (?3 IS NULL OR c.channel = ?3)
@@ -78,7 +79,11 @@ impl Store {
     }
 
     /// Looks a conversation up by the vendor's id (e.g. the ticket number).
-    pub async fn conversation_id(&self, account_id: Option<&str>, external_id: &str) -> Result<i64> {
+    pub async fn conversation_id(
+        &self,
+        account_id: Option<&str>,
+        external_id: &str,
+    ) -> Result<i64> {
         sqlx::query_scalar(
             "SELECT id FROM conversations WHERE external_id = ? AND (? IS NULL OR account_id = ?)
              ORDER BY id LIMIT 1",
@@ -92,13 +97,11 @@ impl Store {
     }
 
     pub async fn detail(&self, id: i64) -> Result<ConversationDetail> {
-        let r = sqlx::query(&format!(
-            "{QUEUE_SELECT} WHERE c.id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no conversation with id {id}")))?;
+        let r = sqlx::query(&format!("{QUEUE_SELECT} WHERE c.id = ?"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no conversation with id {id}")))?;
         let item = queue_item(&r)?;
         let c = sqlx::query(
             "SELECT c.priority, c.created_at, c.updated_at, c.ticket_url, c.session_url,
@@ -220,7 +223,13 @@ fn fts_query(text: &str) -> Option<String> {
         terms
             .iter()
             .enumerate()
-            .map(|(i, t)| if i == last { format!("{t}*") } else { t.clone() })
+            .map(|(i, t)| {
+                if i == last {
+                    format!("{t}*")
+                } else {
+                    t.clone()
+                }
+            })
             .collect::<Vec<_>>()
             .join(" "),
     )
@@ -232,7 +241,10 @@ mod tests {
 
     #[test]
     fn user_text_never_becomes_fts_syntax() {
-        assert_eq!(fts_query("refund OR \"x"), Some("\"refund\" \"OR\" \"x\"*".into()));
+        assert_eq!(
+            fts_query("refund OR \"x"),
+            Some("\"refund\" \"OR\" \"x\"*".into())
+        );
         assert_eq!(fts_query("  ** () "), None);
         assert_eq!(fts_query("café"), Some("\"café\"*".into()));
     }

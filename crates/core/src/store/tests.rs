@@ -46,7 +46,9 @@ fn message(id: &str, body: &str, at: Millis) -> Message {
 
 async fn store_with_account() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("nested/baton.db")).await.unwrap();
+    let store = Store::open(&dir.path().join("nested/baton.db"))
+        .await
+        .unwrap();
     store
         .add_account(&AccountRecord {
             id: "acme".into(),
@@ -72,9 +74,19 @@ async fn committing_the_same_page_twice_changes_nothing() {
         transcript: Some(TranscriptPage {
             messages: vec![message("m1", "I want a refund", 1_100)],
             drafts: vec![
-                DraftFacts { source_note_id: "n1".into(), text: "Sure".into(), training_url: None, created_at: 1_200 },
+                DraftFacts {
+                    source_note_id: "n1".into(),
+                    text: "Sure".into(),
+                    training_url: None,
+                    created_at: 1_200,
+                },
                 // The same suggestion re-posted (a webhook retry) is one draft, not two.
-                DraftFacts { source_note_id: "n2".into(), text: "Sure".into(), training_url: None, created_at: 1_300 },
+                DraftFacts {
+                    source_note_id: "n2".into(),
+                    text: "Sure".into(),
+                    training_url: None,
+                    created_at: 1_300,
+                },
             ],
             handoff_reason: Some("wants a refund".into()),
             handoff_at: Some(1_150),
@@ -82,7 +94,10 @@ async fn committing_the_same_page_twice_changes_nothing() {
         }),
     }];
     for _ in 0..2 {
-        store.commit_page("acme", "tickets", &page, Some("cur-1"), 5).await.unwrap();
+        store
+            .commit_page("acme", "tickets", &page, Some("cur-1"), 5)
+            .await
+            .unwrap();
     }
     let queue = store.queue(&QueueFilter::default()).await.unwrap();
     assert_eq!(queue.len(), 1);
@@ -91,7 +106,10 @@ async fn committing_the_same_page_twice_changes_nothing() {
     let detail = store.detail(queue[0].id).await.unwrap();
     assert_eq!(detail.messages.len(), 1);
     assert_eq!(detail.drafts.len(), 1);
-    assert_eq!(store.cursor("acme", "tickets").await.unwrap().as_deref(), Some("cur-1"));
+    assert_eq!(
+        store.cursor("acme", "tickets").await.unwrap().as_deref(),
+        Some("cur-1")
+    );
 
     // A later page without the summary keeps the reason, and adds the new message.
     let later = vec![Bundle {
@@ -102,12 +120,27 @@ async fn committing_the_same_page_twice_changes_nothing() {
             ..Default::default()
         }),
     }];
-    store.commit_page("acme", "tickets", &later, Some("cur-2"), 6).await.unwrap();
+    store
+        .commit_page("acme", "tickets", &later, Some("cur-2"), 6)
+        .await
+        .unwrap();
     let detail = store.detail(queue[0].id).await.unwrap();
     assert_eq!(detail.messages.len(), 2);
-    assert_eq!(detail.handoff.unwrap().reason.as_deref(), Some("wants a refund"));
-    let states = store.transcript_states("acme", &["1".into()]).await.unwrap();
-    assert_eq!(states["1"], TranscriptState { version: Some("3000".into()), cursor: Some("c1".into()) });
+    assert_eq!(
+        detail.handoff.unwrap().reason.as_deref(),
+        Some("wants a refund")
+    );
+    let states = store
+        .transcript_states("acme", &["1".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        states["1"],
+        TranscriptState {
+            version: Some("3000".into()),
+            cursor: Some("c1".into())
+        }
+    );
 }
 
 #[tokio::test]
@@ -123,7 +156,10 @@ async fn search_finds_words_and_survives_syntax() {
             ..Default::default()
         }),
     }];
-    store.commit_page("acme", "tickets", &page, Some("c"), 1).await.unwrap();
+    store
+        .commit_page("acme", "tickets", &page, Some("c"), 1)
+        .await
+        .unwrap();
     let hits = store.search("beschadigt", 10).await.unwrap();
     assert_eq!(hits.len(), 1, "diacritics are folded");
     assert_eq!(hits[0].external_id, "7");
@@ -134,12 +170,65 @@ async fn search_finds_words_and_survives_syntax() {
 #[tokio::test]
 async fn removing_an_account_removes_its_cache_and_reopening_keeps_data() {
     let (dir, store) = store_with_account().await;
-    let page = vec![Bundle { conversation: conversation("1", 2), transcript: None }];
-    store.commit_page("acme", "tickets", &page, Some("c"), 1).await.unwrap();
+    let page = vec![Bundle {
+        conversation: conversation("1", 2),
+        transcript: None,
+    }];
+    store
+        .commit_page("acme", "tickets", &page, Some("c"), 1)
+        .await
+        .unwrap();
     drop(store);
-    let store = Store::open(&dir.path().join("nested/baton.db")).await.unwrap();
+    let store = Store::open(&dir.path().join("nested/baton.db"))
+        .await
+        .unwrap();
     assert_eq!(store.queue(&QueueFilter::default()).await.unwrap().len(), 1);
     store.remove_account("acme").await.unwrap();
-    assert!(store.queue(&QueueFilter::default()).await.unwrap().is_empty());
-    assert!(matches!(store.remove_account("acme").await, Err(crate::Error::NotFound(_))));
+    assert!(store
+        .queue(&QueueFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(matches!(
+        store.remove_account("acme").await,
+        Err(crate::Error::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_database_from_an_older_build_opens_and_keeps_its_data() {
+    let (dir, store) = store_with_account().await;
+    let page = vec![Bundle {
+        conversation: conversation("9", 2),
+        transcript: None,
+    }];
+    store
+        .commit_page("acme", "tickets", &page, Some("c"), 1)
+        .await
+        .unwrap();
+    // Roll the file back to the first schema, as the first release left it.
+    sqlx::query("DROP INDEX assist_drafts_pending")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version > 20261122000001")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    drop(store);
+    let store = Store::open(&dir.path().join("nested/baton.db"))
+        .await
+        .unwrap();
+    let index: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE name = 'assist_drafts_pending'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(index, 1, "the newer migration ran");
+    assert_eq!(store.queue(&QueueFilter::default()).await.unwrap().len(), 1);
+    assert_eq!(
+        store.cursor("acme", "tickets").await.unwrap().as_deref(),
+        Some("c")
+    );
 }
