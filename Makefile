@@ -18,7 +18,7 @@ lint: setup
 # Every test. The keychain tests need a Secret Service: they run inside a private
 # D-Bus session with a throwaway, unlocked GNOME Keyring.
 test: lint
-	bash scripts/with-keyring.sh $(CARGO) test --workspace --locked
+	bash scripts/test-summary.sh bash scripts/with-keyring.sh $(CARGO) test --workspace --locked
 
 # The 10,000-ticket sync benchmark (figures in BENCHMARKS.md).
 bench: setup
