@@ -338,25 +338,49 @@ fn page_meta(base: &str, path: &str, events: &[&Event], has_more: bool) -> (Valu
     (meta, links)
 }
 
+/// A ticket's events, one cursor page of them (`comments_only` for the comments API),
+/// with the `meta` and `links` of the answer.
+fn ticket_page<'w>(
+    w: &'w crate::world::World,
+    base: &str,
+    id: &str,
+    endpoint: &str,
+    comments_only: bool,
+    q: &HashMap<String, String>,
+) -> Result<(&'w crate::world::Ticket, Vec<&'w Event>, Value, Value), Box<Response>> {
+    let Some(t) = ticket_id(id).and_then(|id| w.tickets.get(&id)) else {
+        return Err(Box::new(error(
+            StatusCode::NOT_FOUND,
+            "RecordNotFound",
+            "Not found",
+        )));
+    };
+    let all = t
+        .events
+        .iter()
+        .filter(|e| !comments_only || matches!(e.wire, Wire::Comment { .. }));
+    let (events, has_more) = page(all, q).map_err(|why| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "InvalidPaginationParameter",
+            why,
+        ))
+    })?;
+    let path = format!("/api/v2/tickets/{}/{endpoint}", t.id);
+    let (meta, links) = page_meta(base, &path, &events, has_more);
+    Ok((t, events, meta, links))
+}
+
 async fn comments(
     State(s): S,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let w = lock(&s.world);
-    let Some(t) = ticket_id(&id).and_then(|id| w.tickets.get(&id)) else {
-        return error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found");
-    };
-    let all = t
-        .events
-        .iter()
-        .filter(|e| matches!(e.wire, Wire::Comment { .. }));
-    let (events, has_more) = match page(all, &q) {
+    let (t, events, meta, links) = match ticket_page(&w, &s.base_url, &id, "comments", true, &q) {
         Ok(p) => p,
-        Err(why) => return error(StatusCode::BAD_REQUEST, "InvalidPaginationParameter", why),
+        Err(r) => return *r,
     };
-    let path = format!("/api/v2/tickets/{}/comments", t.id);
-    let (meta, links) = page_meta(&s.base_url, &path, &events, has_more);
     let mut body = json!({
         "comments": events.iter().filter_map(|e| json::comment(&s.base_url, t, e)).collect::<Vec<_>>(),
         "meta": meta,
@@ -387,15 +411,11 @@ async fn conversation_log(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let w = lock(&s.world);
-    let Some(t) = ticket_id(&id).and_then(|id| w.tickets.get(&id)) else {
-        return error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found");
-    };
-    let (events, has_more) = match page(t.events.iter(), &q) {
-        Ok(p) => p,
-        Err(why) => return error(StatusCode::BAD_REQUEST, "InvalidPaginationParameter", why),
-    };
-    let path = format!("/api/v2/tickets/{}/conversation_log", t.id);
-    let (meta, links) = page_meta(&s.base_url, &path, &events, has_more);
+    let (_, events, meta, links) =
+        match ticket_page(&w, &s.base_url, &id, "conversation_log", false, &q) {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
     Json(json!({
         "events": events.iter().map(|e| json::log_event(&s.base_url, &w, e)).collect::<Vec<_>>(),
         "meta": meta,

@@ -44,6 +44,18 @@ fn message(id: &str, body: &str, at: Millis) -> Message {
     }
 }
 
+/// Commits one conversation without a transcript, and the cursor "c".
+async fn commit_bare(store: &Store, id: &str) {
+    let page = vec![Bundle {
+        conversation: conversation(id, 2),
+        transcript: None,
+    }];
+    store
+        .commit_page("acme", "tickets", &page, Some("c"), 1)
+        .await
+        .unwrap();
+}
+
 async fn store_with_account() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("nested/baton.db"))
@@ -170,14 +182,7 @@ async fn search_finds_words_and_survives_syntax() {
 #[tokio::test]
 async fn removing_an_account_removes_its_cache_and_reopening_keeps_data() {
     let (dir, store) = store_with_account().await;
-    let page = vec![Bundle {
-        conversation: conversation("1", 2),
-        transcript: None,
-    }];
-    store
-        .commit_page("acme", "tickets", &page, Some("c"), 1)
-        .await
-        .unwrap();
+    commit_bare(&store, "1").await;
     drop(store);
     let store = Store::open(&dir.path().join("nested/baton.db"))
         .await
@@ -198,14 +203,7 @@ async fn removing_an_account_removes_its_cache_and_reopening_keeps_data() {
 #[tokio::test]
 async fn a_database_from_an_older_build_opens_and_keeps_its_data() {
     let (dir, store) = store_with_account().await;
-    let page = vec![Bundle {
-        conversation: conversation("9", 2),
-        transcript: None,
-    }];
-    store
-        .commit_page("acme", "tickets", &page, Some("c"), 1)
-        .await
-        .unwrap();
+    commit_bare(&store, "9").await;
     // Roll the file back to the first schema, as the first release left it.
     sqlx::query("DROP INDEX assist_drafts_pending")
         .execute(store.pool())
