@@ -414,7 +414,7 @@ async fn conversation_log(
     let (_, events, meta, links) =
         match ticket_page(&w, &s.base_url, &id, "conversation_log", false, &q) {
             Ok(p) => p,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
     Json(json!({
         "events": events.iter().map(|e| json::log_event(&s.base_url, &w, e)).collect::<Vec<_>>(),
