@@ -123,6 +123,7 @@ async fn main() {
     let feed = baton_zendesk::connect(
         &account,
         Sensitive::new("sim-token".into()),
+        None,
         status.clone(),
         chrono::Utc::now().timestamp(),
     )

@@ -98,6 +98,16 @@ struct AddArgs {
     /// The secret is an OAuth access token, not an API token.
     #[arg(long)]
     oauth: bool,
+    /// Sunshine Conversations app id: read messaging transcripts there when a ticket's
+    /// conversation log is not available. Its key secret is the second line on stdin
+    /// (or a second prompt).
+    #[arg(long, requires = "sunco_key_id")]
+    sunco_app_id: Option<String>,
+    #[arg(long, requires = "sunco_app_id")]
+    sunco_key_id: Option<String>,
+    /// Default: {url}/sc
+    #[arg(long, requires = "sunco_app_id")]
+    sunco_url: Option<String>,
 }
 
 pub const KEYCHAIN_SERVICE: &str = "baton";
@@ -160,10 +170,16 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         Command::Account(AccountCommand::Remove { name }) => {
             let account = store.account(&name).await.map_err(e)?;
             store.remove_account(&name).await.map_err(e)?;
-            if let Err(err) = Keychain::new(KEYCHAIN_SERVICE).delete(&account.secret_ref) {
-                eprintln!(
-                    "baton: removed {name}, but its keychain entry could not be deleted: {err}"
-                );
+            let keychain = Keychain::new(KEYCHAIN_SERVICE);
+            for entry in [
+                account.secret_ref.clone(),
+                format!("{}:sunco", account.secret_ref),
+            ] {
+                if let Err(err) = keychain.delete(&entry) {
+                    eprintln!(
+                        "baton: removed {name}, but a keychain entry could not be deleted: {err}"
+                    );
+                }
             }
             println!("Removed {name} and its cached conversations.");
             Ok(())
@@ -251,21 +267,31 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn read_secret(prompt: &str) -> Result<Sensitive<String>, String> {
-    let secret = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(prompt).map_err(|e| format!("cannot read the token: {e}"))?
+/// Reads the secrets named by `prompts`: one prompt each on a terminal, else one line
+/// each from stdin.
+fn read_secrets(prompts: &[String]) -> Result<Vec<Sensitive<String>>, String> {
+    let lines: Vec<String> = if std::io::stdin().is_terminal() {
+        prompts
+            .iter()
+            .map(|p| {
+                rpassword::prompt_password(p).map_err(|e| format!("cannot read the secret: {e}"))
+            })
+            .collect::<Result<_, _>>()?
     } else {
         let mut s = String::new();
         std::io::stdin()
             .read_to_string(&mut s)
-            .map_err(|e| format!("cannot read the token from stdin: {e}"))?;
-        s
+            .map_err(|e| format!("cannot read the secrets from stdin: {e}"))?;
+        s.lines().map(str::to_string).collect()
     };
-    let secret = secret.trim().to_string();
-    if secret.is_empty() {
-        return Err("no token given".into());
-    }
-    Ok(Sensitive::new(secret))
+    prompts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match lines.get(i).map(|l| l.trim()) {
+            Some(l) if !l.is_empty() => Ok(Sensitive::new(l.to_string())),
+            _ => Err(format!("no value given for: {}", p.trim_end_matches(": "))),
+        })
+        .collect()
 }
 
 async fn add_account(store: &Store, a: AddArgs) -> Result<(), String> {
@@ -298,11 +324,33 @@ async fn add_account(store: &Store, a: AddArgs) -> Result<(), String> {
         ));
     }
     let base = url.as_str().trim_end_matches('/').to_string();
-    let secret = read_secret(&format!(
+    let mut prompts = vec![format!(
         "Zendesk {} for {}: ",
         if a.oauth { "OAuth token" } else { "API token" },
         a.email.as_deref().unwrap_or(&base)
-    ))?;
+    )];
+    let sunco = a
+        .sunco_app_id
+        .clone()
+        .zip(a.sunco_key_id.clone())
+        .map(|(app_id, key_id)| baton_zendesk::SuncoSettings {
+            app_id,
+            key_id,
+            base_url: a.sunco_url.clone(),
+        });
+    if let Some(sc) = &sunco {
+        prompts.push(format!(
+            "Sunshine Conversations secret for key {}: ",
+            sc.key_id
+        ));
+    }
+    let mut secrets = read_secrets(&prompts)?.into_iter();
+    let secret = secrets.next().expect("one per prompt");
+    let sunco_secret = secrets.next();
+    let settings = baton_zendesk::Settings {
+        sunco,
+        ..Default::default()
+    };
     let mut record = AccountRecord {
         id: name.clone(),
         kind: SourceKind::Zendesk,
@@ -310,7 +358,7 @@ async fn add_account(store: &Store, a: AddArgs) -> Result<(), String> {
         login: a.email,
         auth_kind,
         secret_ref: format!("zendesk:{name}"),
-        settings: serde_json::to_value(baton_zendesk::Settings::default()).expect("serializes"),
+        settings: serde_json::to_value(&settings).expect("serializes"),
         me_id: None,
         created_at: chrono::Utc::now().timestamp_millis(),
     };
@@ -319,18 +367,29 @@ async fn add_account(store: &Store, a: AddArgs) -> Result<(), String> {
         &name,
         std::sync::Arc::new(baton_core::sync::SystemClock),
     );
-    let feed =
-        baton_zendesk::connect(&record, secret.clone(), status, 0).map_err(|e| e.to_string())?;
+    let feed = baton_zendesk::connect(&record, secret.clone(), None, status, 0)
+        .map_err(|e| e.to_string())?;
     let (me_id, me_name) = baton_zendesk::whoami(feed.client())
         .await
         .map_err(|e| format!("could not add {name}: {e}"))?;
     record.me_id = Some(me_id);
     let keychain = Keychain::new(KEYCHAIN_SERVICE);
+    let sunco_ref = format!("{}:sunco", record.secret_ref);
+    let forget = || {
+        let _ = keychain.delete(&record.secret_ref);
+        let _ = keychain.delete(&sunco_ref);
+    };
     keychain
         .put(&record.secret_ref, &secret)
         .map_err(|e| e.to_string())?;
+    if let Some(s) = &sunco_secret {
+        if let Err(e) = keychain.put(&sunco_ref, s) {
+            forget();
+            return Err(e.to_string());
+        }
+    }
     if let Err(err) = store.add_account(&record).await {
-        let _ = keychain.delete(&record.secret_ref);
+        forget();
         return Err(err.to_string());
     }
     println!("Added {name} ({base}) as {me_name}. Run `baton sync` to fetch the queue.");

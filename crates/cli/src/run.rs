@@ -46,7 +46,9 @@ fn syncer(
         .get(&account.secret_ref)
         .map_err(|e| format!("{}: {e}", account.id))?;
     let status = StatusHandle::new(&account.id, Arc::new(SystemClock));
-    let feed = baton_zendesk::connect(account, secret, status.clone(), now_secs())
+    // The Sunshine Conversations secret, when the account has one, sits beside the token.
+    let sunco_secret = secrets.get(&format!("{}:sunco", account.secret_ref)).ok();
+    let feed = baton_zendesk::connect(account, secret, sunco_secret, status.clone(), now_secs())
         .map_err(|e| e.to_string())?;
     Ok(Syncer::new(store.clone(), &account.id, feed, status))
 }

@@ -296,3 +296,60 @@ async fn with_small_pages(dir: &tempfile::TempDir, sim: &Sim, name: &str) -> Pat
         .unwrap();
     db
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_with_sunshine_conversations_reads_transcripts_there() {
+    let config = SimConfig {
+        tickets: 20,
+        limits: Limits::unlimited(),
+        ..Default::default()
+    };
+    let sim = Sim::start(config.clone()).await.unwrap();
+    sim.set_faults(Faults {
+        no_conversation_log: true,
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sunco.db");
+    let secrets = format!("sim-token\n{}\n", config.sunco_secret);
+    let args = [
+        "account",
+        "add",
+        "zendesk",
+        "--url",
+        &sim.url(),
+        "--email",
+        "alex@acme.test",
+        "--name",
+        "cli-sunco",
+        "--sunco-app-id",
+        &config.sunco_app_id,
+        "--sunco-key-id",
+        &config.sunco_key_id,
+    ];
+    ok(baton(&db, &args, Some(&secrets)));
+    ok(baton(&db, &["sync", "--once"], None));
+    let handoff = sim.world(|w| {
+        w.tickets
+            .values()
+            .find(|t| t.kind.is_handoff())
+            .map(|t| (t.id, t.events[0].text.clone()))
+            .unwrap()
+    });
+    let detail = json(baton(
+        &db,
+        &["show", &handoff.0.to_string(), "--json"],
+        None,
+    ));
+    assert_eq!(detail["messages"][0]["body"], handoff.1.as_str());
+    assert!(
+        detail["handoff"]["reason"].is_string(),
+        "the summary note still comes from the comments"
+    );
+    ok(baton(&db, &["account", "remove", "cli-sunco"], None));
+
+    // Only one secret given for two: a clear error, nothing stored.
+    let out = baton(&db, &args, Some("sim-token\n"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Sunshine Conversations secret"));
+    assert!(!ok(baton(&db, &["account", "list"], None)).contains("cli-sunco"));
+}

@@ -29,6 +29,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/api/v2/tickets/{id}/conversation_log",
             get(conversation_log),
         )
+        .route(
+            "/sc/v2/apps/{app}/conversations/{conversation}/messages",
+            get(sunco_messages),
+        )
         .layer(middleware::from_fn_with_state(shared.clone(), gate));
     Router::new()
         .merge(api)
@@ -85,7 +89,13 @@ async fn gate(State(s): S, req: Request, next: Next) -> Response {
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    if auth != Some(s.auth_basic.as_str()) && auth != Some(s.auth_bearer.as_str()) {
+    // Sunshine Conversations takes its own key; the Support API the agent's token.
+    let authorized = if req.uri().path().starts_with("/sc/") {
+        auth == Some(s.sunco_auth.as_str())
+    } else {
+        auth == Some(s.auth_basic.as_str()) || auth == Some(s.auth_bearer.as_str())
+    };
+    if !authorized {
         lock(&s.stats).unauthorized += 1;
         return error(
             StatusCode::UNAUTHORIZED,
@@ -410,6 +420,9 @@ async fn conversation_log(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    if lock(&s.faults).no_conversation_log {
+        return error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found");
+    }
     let w = lock(&s.world);
     let (_, events, meta, links) =
         match ticket_page(&w, &s.base_url, &id, "conversation_log", false, &q) {
@@ -418,6 +431,87 @@ async fn conversation_log(
         };
     Json(json!({
         "events": events.iter().map(|e| json::log_event(&s.base_url, &w, e)).collect::<Vec<_>>(),
+        "meta": meta,
+        "links": links,
+    }))
+    .into_response()
+}
+
+/// Sunshine Conversations `listMessages`: newest page first, `page[before]` (or
+/// `page[after]`) a message id, 100 messages a page at most.
+async fn sunco_messages(
+    State(s): S,
+    Path((app, conversation)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let not_found = || {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "errors": [{ "code": "conversation_not_found", "title": "Conversation not found" }] })),
+        )
+            .into_response()
+    };
+    if app != s.sunco_app_id {
+        return not_found();
+    }
+    let w = lock(&s.world);
+    let Some(t) = w.tickets.values().find(|t| {
+        t.custom_fields.iter().any(|(f, v)| {
+            *f == crate::world::FIELD_SUNCO && v.as_deref() == Some(conversation.as_str())
+        })
+    }) else {
+        return not_found();
+    };
+    let all: Vec<&Event> = t
+        .events
+        .iter()
+        .filter(|e| matches!(e.wire, Wire::Message { .. }))
+        .collect();
+    let id_of = |raw: &String| u64::from_str_radix(raw, 16).ok();
+    let (page, has_more): (Vec<&Event>, bool) = match (q.get("page[before]"), q.get("page[after]"))
+    {
+        (Some(b), _) => {
+            let Some(before) = id_of(b) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "invalid page[before]",
+                );
+            };
+            let older: Vec<&Event> = all.iter().copied().filter(|e| e.id < before).collect();
+            let from = older.len().saturating_sub(100);
+            (older[from..].to_vec(), from > 0)
+        }
+        (None, Some(a)) => {
+            let Some(after) = id_of(a) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "invalid page[after]",
+                );
+            };
+            let newer: Vec<&Event> = all.iter().copied().filter(|e| e.id > after).collect();
+            (newer.iter().take(100).copied().collect(), newer.len() > 100)
+        }
+        (None, None) => {
+            let from = all.len().saturating_sub(100);
+            (all[from..].to_vec(), from > 0)
+        }
+    };
+    let mut meta = json!({ "hasMore": has_more });
+    let mut links = json!({});
+    if let (Some(first), Some(last)) = (page.first(), page.last()) {
+        meta["beforeCursor"] = json!(format!("{:024x}", first.id));
+        meta["afterCursor"] = json!(format!("{:024x}", last.id));
+        if has_more {
+            links["prev"] = json!(format!(
+                "{}/sc/v2/apps/{app}/conversations/{conversation}/messages?page%5Bbefore%5D={:024x}",
+                s.base_url, first.id
+            ));
+        }
+    }
+    Json(json!({
+        "messages": page.iter().filter_map(|e| json::sunco_message(&s.base_url, e)).collect::<Vec<_>>(),
         "meta": meta,
         "links": links,
     }))

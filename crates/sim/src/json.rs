@@ -199,3 +199,44 @@ pub fn log_event(base: &str, w: &World, e: &Event) -> Value {
 pub fn error(code: &str, title: &str) -> Value {
     json!({ "errors": [{ "code": code, "title": title }] })
 }
+
+/// A Sunshine Conversations message (`message` in the Sunco spec).
+pub fn sunco_message(base: &str, e: &Event) -> Option<Value> {
+    let Wire::Message {
+        author,
+        author_name,
+        ..
+    } = &e.wire
+    else {
+        return None;
+    };
+    let author = match author {
+        AuthorType::User => {
+            json!({ "type": "user", "displayName": author_name, "userId": format!("{:024x}", e.id % 9973) })
+        }
+        AuthorType::Bot => {
+            json!({ "type": "business", "displayName": author_name, "subtypes": ["AI"] })
+        }
+        AuthorType::Agent => {
+            json!({ "type": "business", "displayName": author_name, "subtypes": ["agent"] })
+        }
+    };
+    let content = match e.attachments.first() {
+        Some(a) => json!({
+            "type": "file",
+            "text": e.text,
+            "mediaUrl": format!("{base}/sc/attachments/{}/{}", a.id, a.file_name),
+            "mediaType": a.content_type,
+            "mediaSize": a.size,
+            "altText": a.file_name,
+        }),
+        None => json!({ "type": "text", "text": e.text }),
+    };
+    Some(json!({
+        "id": format!("{:024x}", e.id),
+        "received": e.created_at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        "author": author,
+        "content": content,
+        "source": { "type": "api:conversations" },
+    }))
+}

@@ -29,6 +29,10 @@ pub struct SimConfig {
     pub limits: Limits,
     pub email: String,
     pub token: String,
+    /// Sunshine Conversations: the app and the key its API accepts (basic auth).
+    pub sunco_app_id: String,
+    pub sunco_key_id: String,
+    pub sunco_secret: String,
     /// Seeded times are offsets back from this.
     pub base_time: DateTime<Utc>,
     pub port: u16,
@@ -43,6 +47,9 @@ impl Default for SimConfig {
             limits: Limits::default(),
             email: "alex@acme.test".into(),
             token: "sim-token".into(),
+            sunco_app_id: "5f1e6d4c3b2a190817263544".into(),
+            sunco_key_id: "app_5f1e6d4c3b2a1908".into(),
+            sunco_secret: "sim-sunco-secret".into(),
             base_time: Utc::now(),
             port: 0,
         }
@@ -77,6 +84,8 @@ pub(crate) struct Shared {
     pub base_url: String,
     pub auth_basic: String,
     pub auth_bearer: String,
+    pub sunco_app_id: String,
+    pub sunco_auth: String,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -109,6 +118,12 @@ impl Sim {
             base_url: format!("http://{addr}"),
             auth_basic: format!("Basic {basic}"),
             auth_bearer: format!("Bearer {}", config.token),
+            sunco_app_id: config.sunco_app_id.clone(),
+            sunco_auth: format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD
+                    .encode(format!("{}:{}", config.sunco_key_id, config.sunco_secret))
+            ),
         });
         let app = api::router(shared.clone());
         let server = tokio::spawn(async move {

@@ -65,6 +65,8 @@ pub struct Faults {
     pub drops: u32,
     /// Send half the body, then close the connection.
     pub truncations: u32,
+    /// Answer 404 on the conversation log (an account without it), until switched back.
+    pub no_conversation_log: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -160,6 +160,11 @@ impl Generator {
                 key: "opencx_session_id",
                 title: "OpenCX session id",
             },
+            TicketField {
+                id: FIELD_SUNCO,
+                key: "sunco_conversation_id",
+                title: "Sunco conversation id",
+            },
         ];
         for i in 0..tickets {
             // Spread seeded tickets over the three days before the base time, oldest first.
@@ -267,6 +272,7 @@ impl Generator {
                 (FIELD_ORG, Some("org_acme".into())),
                 (FIELD_CONTACT, Some(format!("contact_{requester}"))),
                 (FIELD_SESSION, Some(session)),
+                (FIELD_SUNCO, Some(sunco_conversation_id(id))),
             ];
             t.tags = match kind {
                 Kind::WebHandoff => vec!["opencx".into(), "opencx_channel_web".into()],

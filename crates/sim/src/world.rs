@@ -134,6 +134,13 @@ impl Ticket {
 pub const FIELD_ORG: u64 = 360_000_101;
 pub const FIELD_CONTACT: u64 = 360_000_102;
 pub const FIELD_SESSION: u64 = 360_000_103;
+/// Captured at handoff: the Sunshine Conversations conversation behind a messaging ticket.
+pub const FIELD_SUNCO: u64 = 360_000_104;
+
+/// The Sunshine Conversations id of a messaging ticket's conversation (24 hex digits).
+pub fn sunco_conversation_id(ticket_id: u64) -> String {
+    format!("{:024x}", ticket_id.wrapping_mul(0x9e37_79b9))
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TicketField {

@@ -5,19 +5,37 @@ use baton_sim::{Sim, SimConfig};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
-fn spec() -> Value {
+fn spec(file: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/specs/zendesk/zendesk-support-oas.yaml");
+        .join("../../../shared/specs/zendesk")
+        .join(file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("the spec must be at {}: {e}", path.display()));
     serde_yaml::from_str(&text).expect("the spec parses")
 }
 
 /// OpenAPI 3.0 says `nullable: true`; JSON Schema says `type: [T, "null"]` (and, for an
-/// enum, null among its values).
+/// enum, null among its values). An OpenAPI `discriminator` picks one `oneOf` branch by a
+/// property; JSON Schema says that as "if the property is K, then the branch for K".
 fn to_json_schema(v: &mut Value) {
     match v {
         Value::Object(map) => {
+            if let (Some(d), Some(_)) = (map.get("discriminator").cloned(), map.get("oneOf")) {
+                if let (Some(prop), Some(Value::Object(mapping))) =
+                    (d["propertyName"].as_str(), d.get("mapping"))
+                {
+                    let branches: Vec<Value> = mapping
+                        .iter()
+                        .map(|(k, r)| json!({ "if": { "properties": { prop: { "const": k } }, "required": [prop] }, "then": { "$ref": r } }))
+                        .collect();
+                    let keys: Vec<&String> = mapping.keys().collect();
+                    map.remove("oneOf");
+                    map.remove("discriminator");
+                    map.insert("allOf".into(), json!(branches));
+                    map.insert("properties".into(), json!({ prop: { "enum": keys } }));
+                    map.insert("required".into(), json!([prop]));
+                }
+            }
             if map.get("nullable") == Some(&Value::Bool(true)) {
                 if let Some(Value::String(t)) = map.get("type").cloned() {
                     map.insert("type".into(), json!([t, "null"]));
@@ -40,7 +58,11 @@ struct Checker {
 
 impl Checker {
     fn new() -> Self {
-        let spec = spec();
+        Self::of("zendesk-support-oas.yaml")
+    }
+
+    fn of(file: &str) -> Self {
+        let spec = spec(file);
         let mut components = spec["components"].clone();
         to_json_schema(&mut components);
         Self { spec, components }
@@ -157,5 +179,67 @@ fn the_checker_rejects_a_wrong_shape() {
     assert!(
         result.is_err(),
         "a string id and a string end_of_stream must fail the check"
+    );
+}
+
+#[tokio::test]
+async fn sunshine_conversations_messages_answer_as_the_spec_says() {
+    let checker = Checker::of("sunshine-conversations-openapi.yaml");
+    let config = SimConfig {
+        tickets: 30,
+        ..Default::default()
+    };
+    let sim = Sim::start(config.clone()).await.unwrap();
+    let c = reqwest::Client::new();
+    let conversation = sim.world(|w| {
+        let t = w.tickets.values().find(|t| t.kind.is_messaging()).unwrap();
+        baton_sim::world::sunco_conversation_id(t.id)
+    });
+    let url = format!(
+        "{}/sc/v2/apps/{}/conversations/{conversation}/messages",
+        sim.url(),
+        config.sunco_app_id
+    );
+    let get = |url: String| {
+        c.get(url)
+            .basic_auth(&config.sunco_key_id, Some(&config.sunco_secret))
+            .send()
+    };
+    let newest: Value = get(url.clone()).await.unwrap().json().await.unwrap();
+    checker.check(
+        "/v2/apps/{appId}/conversations/{conversationId}/messages",
+        "get",
+        "200",
+        &newest,
+    );
+    let messages = newest["messages"].as_array().unwrap();
+    assert!(!messages.is_empty());
+    let before = messages[messages.len() - 1]["id"].as_str().unwrap();
+    let older: Value = get(format!("{url}?page[before]={before}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    checker.check(
+        "/v2/apps/{appId}/conversations/{conversationId}/messages",
+        "get",
+        "200",
+        &older,
+    );
+    assert_eq!(
+        older["messages"].as_array().unwrap().len(),
+        messages.len() - 1
+    );
+    let wrong = c
+        .get(&url)
+        .basic_auth("alex@acme.test/token", Some("sim-token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        wrong.status(),
+        401,
+        "Sunco takes its own key, not the agent's token"
     );
 }

@@ -22,6 +22,11 @@ pub enum Auth {
     OAuth {
         token: Sensitive<String>,
     },
+    /// Sunshine Conversations: an app key id and its secret.
+    Basic {
+        user: String,
+        secret: Sensitive<String>,
+    },
 }
 
 impl std::fmt::Debug for Auth {
@@ -29,6 +34,7 @@ impl std::fmt::Debug for Auth {
         match self {
             Auth::ApiToken { email, .. } => write!(f, "ApiToken({email})"),
             Auth::OAuth { .. } => f.write_str("OAuth"),
+            Auth::Basic { user, .. } => write!(f, "Basic({user})"),
         }
     }
 }
@@ -256,6 +262,7 @@ impl Client {
                 req.basic_auth(format!("{email}/token"), Some(token.expose()))
             }
             Auth::OAuth { token } => req.bearer_auth(token.expose()),
+            Auth::Basic { user, secret } => req.basic_auth(user, Some(secret.expose())),
         };
         if let Some(b) = body {
             req = req.json(b);

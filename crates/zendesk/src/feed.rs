@@ -10,7 +10,7 @@ use crate::wire;
 use baton_core::model::{Conversation, TranscriptPage};
 use baton_core::sync::{ChangePage, Feed, FeedError};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::sync::OnceCell;
 
@@ -25,6 +25,18 @@ pub struct Settings {
     pub transcript_page_size: u32,
     /// The first sync starts this many days back.
     pub backfill_days: u32,
+    /// Sunshine Conversations, when the account has its credentials: read messaging
+    /// transcripts there when the ticket's conversation log is not available.
+    pub sunco: Option<SuncoSettings>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuncoSettings {
+    pub app_id: String,
+    pub key_id: String,
+    /// Defaults to `{zendesk url}/sc`.
+    #[serde(default)]
+    pub base_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -34,6 +46,7 @@ impl Default for Settings {
             export_page_size: 1000,
             transcript_page_size: 100,
             backfill_days: 30,
+            sunco: None,
         }
     }
 }
@@ -45,8 +58,11 @@ pub struct ZendeskFeed {
     start_time: i64,
     fields: OnceCell<FieldIds>,
     directory: Mutex<Directory>,
-    /// Messaging tickets of the latest export page (their transcripts are fetched next).
-    messaging: Mutex<HashSet<String>>,
+    /// Messaging tickets of the latest export page (their transcripts are fetched next),
+    /// with their Sunshine Conversations conversation id when the ticket carries one.
+    messaging: Mutex<HashMap<String, Option<String>>>,
+    /// The Sunshine Conversations client and app id, when configured.
+    sunco: Option<(Client, String)>,
 }
 
 fn invalid(endpoint: &str, reason: String) -> FeedError {
@@ -62,6 +78,7 @@ impl ZendeskFeed {
     pub fn new(client: Client, settings: Settings, now_secs: i64) -> Self {
         let start_time = now_secs - i64::from(settings.backfill_days) * 86_400;
         Self {
+            sunco: None,
             client,
             settings,
             start_time: start_time.max(0),
@@ -73,6 +90,17 @@ impl ZendeskFeed {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Reads messaging transcripts from Sunshine Conversations when the conversation
+    /// log is not available (`sunco` is a client for `{base}/v2/apps/...`).
+    pub fn with_sunco(mut self, sunco: Client, app_id: &str) -> Self {
+        self.sunco = Some((sunco, app_id.to_string()));
+        self
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     async fn field_ids(&self) -> Result<&FieldIds, FeedError> {
@@ -93,7 +121,128 @@ impl ZendeskFeed {
                 .messaging
                 .lock()
                 .expect("messaging lock")
-                .contains(&c.external_id)
+                .contains_key(&c.external_id)
+    }
+}
+
+/// A transcript cursor kept for the Sunshine Conversations path:
+/// `sunco:{newest message id}|{comments cursor}`.
+const SUNCO_CURSOR: &str = "sunco:";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Source {
+    ConversationLog,
+    Comments,
+}
+
+impl ZendeskFeed {
+    /// The ticket's conversation log or comments, from `cursor` to the end.
+    async fn paged(
+        &self,
+        c: &Conversation,
+        source: Source,
+        cursor: Option<&str>,
+    ) -> Result<TranscriptPage, ZendeskError> {
+        let path = match source {
+            Source::ConversationLog => {
+                format!("/api/v2/tickets/{}/conversation_log", c.external_id)
+            }
+            Source::Comments => format!("/api/v2/tickets/{}/comments", c.external_id),
+        };
+        let bad = |reason: String| ZendeskError::Invalid {
+            endpoint: path.clone(),
+            reason,
+        };
+        let mut out = TranscriptPage::default();
+        let mut after = cursor.map(str::to_string);
+        loop {
+            let mut query = vec![("page[size]", self.settings.transcript_page_size.to_string())];
+            if let Some(a) = &after {
+                query.push(("page[after]", a.clone()));
+            }
+            let meta = match source {
+                Source::ConversationLog => {
+                    let page: wire::LogPage = self.client.get(&path, &query).await?;
+                    mapping::log_events(&self.settings.mapping, &mut out, &page.events)
+                        .map_err(bad)?;
+                    page.meta
+                }
+                Source::Comments => {
+                    query.push(("include", "users".into()));
+                    let page: wire::CommentsPage = self.client.get(&path, &query).await?;
+                    let mut dir = self.directory.lock().expect("directory lock");
+                    dir.learn(&page.users, &[]);
+                    mapping::comments(&self.settings.mapping, &dir, &mut out, &page.comments)
+                        .map_err(bad)?;
+                    page.meta
+                }
+            };
+            if let Some(a) = meta.after_cursor {
+                after = Some(a);
+            }
+            if !meta.has_more {
+                break;
+            }
+        }
+        out.cursor = after;
+        Ok(out)
+    }
+
+    /// Messages from Sunshine Conversations (newest page first, paging back until the
+    /// newest message already stored), and the notes from the ticket's comments.
+    async fn sunco_transcript(
+        &self,
+        c: &Conversation,
+        ((client, app), conversation): &(&(Client, String), String),
+        cursor: Option<&str>,
+    ) -> Result<TranscriptPage, ZendeskError> {
+        let (known, comments_cursor) = match cursor.and_then(|c| c.split_once('|')) {
+            Some((m, rest)) => (
+                Some(m).filter(|m| !m.is_empty()),
+                Some(rest).filter(|r| !r.is_empty()),
+            ),
+            None => (None, None),
+        };
+        let path = format!("/v2/apps/{app}/conversations/{conversation}/messages");
+        let mut newest_first: Vec<wire::SuncoMessage> = vec![];
+        let mut before: Option<String> = None;
+        'pages: loop {
+            let query: Vec<(&str, String)> =
+                before.iter().map(|b| ("page[before]", b.clone())).collect();
+            let page: wire::SuncoPage = client.get(&path, &query).await?;
+            for m in page.messages.iter().rev() {
+                if Some(m.id.as_str()) == known {
+                    break 'pages;
+                }
+                newest_first.push(m.clone());
+            }
+            let next = page
+                .meta
+                .before_cursor
+                .or_else(|| page.messages.first().map(|m| m.id.clone()));
+            match next {
+                Some(b) if page.meta.has_more => before = Some(b),
+                _ => break,
+            }
+        }
+        newest_first.reverse();
+        let mut out = self.paged(c, Source::Comments, comments_cursor).await?;
+        let notes = std::mem::take(&mut out.messages);
+        mapping::sunco_messages(&mut out, &newest_first).map_err(|reason| {
+            ZendeskError::Invalid {
+                endpoint: path.clone(),
+                reason,
+            }
+        })?;
+        out.messages.extend(notes);
+        let newest = newest_first
+            .last()
+            .map(|m| m.id.as_str())
+            .or(known)
+            .unwrap_or("");
+        let comments = out.cursor.as_deref().or(comments_cursor).unwrap_or("");
+        out.cursor = Some(format!("{SUNCO_CURSOR}{newest}|{comments}"));
+        Ok(out)
     }
 }
 
@@ -117,11 +266,12 @@ impl Feed for ZendeskFeed {
         *self.messaging.lock().expect("messaging lock") = page
             .tickets
             .iter()
-            .filter(|t| {
-                mapping::via_channel(t)
-                    .is_some_and(|v| self.settings.mapping.messaging_via.contains(&v))
+            .filter_map(|t| {
+                let via = mapping::via_channel(t)
+                    .is_some_and(|v| self.settings.mapping.messaging_via.contains(&v));
+                let sunco = mapping::field_text(t, fields.sunco);
+                (via || sunco.is_some()).then(|| (t.id.to_string(), sunco))
             })
-            .map(|t| t.id.to_string())
             .collect();
         let mut dir = self.directory.lock().expect("directory lock");
         dir.learn(&page.users, &page.groups);
@@ -155,42 +305,30 @@ impl Feed for ZendeskFeed {
         c: &Conversation,
         cursor: Option<&str>,
     ) -> Result<TranscriptPage, FeedError> {
-        let messaging = self.is_messaging(c);
-        let path = if messaging {
-            format!("/api/v2/tickets/{}/conversation_log", c.external_id)
-        } else {
-            format!("/api/v2/tickets/{}/comments", c.external_id)
-        };
-        let mut out = TranscriptPage::default();
-        let mut after = cursor.map(str::to_string);
-        loop {
-            let mut query = vec![("page[size]", self.settings.transcript_page_size.to_string())];
-            if let Some(a) = &after {
-                query.push(("page[after]", a.clone()));
-            }
-            let meta = if messaging {
-                let page: wire::LogPage = self.client.get(&path, &query).await?;
-                mapping::log_events(&self.settings.mapping, &mut out, &page.events)
-                    .map_err(|e| invalid(&path, e))?;
-                page.meta
-            } else {
-                query.push(("include", "users".into()));
-                let page: wire::CommentsPage = self.client.get(&path, &query).await?;
-                let mut dir = self.directory.lock().expect("directory lock");
-                dir.learn(&page.users, &[]);
-                mapping::comments(&self.settings.mapping, &dir, &mut out, &page.comments)
-                    .map_err(|e| invalid(&path, e))?;
-                page.meta
-            };
-            if let Some(a) = meta.after_cursor {
-                after = Some(a);
-            }
-            if !meta.has_more {
-                break;
-            }
+        let sunco_conversation = self
+            .messaging
+            .lock()
+            .expect("messaging lock")
+            .get(&c.external_id)
+            .cloned()
+            .flatten();
+        let sunco = self.sunco.as_ref().zip(sunco_conversation);
+        if let (Some(rest), Some(sunco)) =
+            (cursor.and_then(|c| c.strip_prefix(SUNCO_CURSOR)), &sunco)
+        {
+            return Ok(self.sunco_transcript(c, sunco, Some(rest)).await?);
         }
-        out.cursor = after;
-        Ok(out)
+        if !self.is_messaging(c) {
+            return Ok(self.paged(c, Source::Comments, cursor).await?);
+        }
+        match (self.paged(c, Source::ConversationLog, cursor).await, &sunco) {
+            // An account without the conversation log: the same transcript from
+            // Sunshine Conversations, the notes from the ticket's comments.
+            (Err(ZendeskError::NotFound { .. }), Some(sunco)) => {
+                Ok(self.sunco_transcript(c, sunco, None).await?)
+            }
+            (other, _) => Ok(other?),
+        }
     }
 
     async fn estimate_total(&self) -> Result<Option<u64>, FeedError> {

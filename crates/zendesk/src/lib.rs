@@ -9,7 +9,7 @@ pub mod wire;
 
 pub use client::{Auth, Client, Usage};
 pub use error::ZendeskError;
-pub use feed::{Settings, ZendeskFeed};
+pub use feed::{Settings, SuncoSettings, ZendeskFeed};
 
 /// Who the credentials belong to: checks them, and gives the rep's own user id.
 pub async fn whoami(client: &Client) -> Result<(String, String), ZendeskError> {
@@ -19,9 +19,12 @@ pub async fn whoami(client: &Client) -> Result<(String, String), ZendeskError> {
 
 /// The feed for a stored account, with its secret from the keychain. `now_secs` says
 /// where a first sync starts (the account's `backfill_days` before it).
+/// `sunco_secret` is the Sunshine Conversations key secret, used when the settings name
+/// a Sunco app.
 pub fn connect(
     account: &baton_core::store::AccountRecord,
     secret: baton_core::Sensitive<String>,
+    sunco_secret: Option<baton_core::Sensitive<String>>,
     status: baton_core::sync::StatusHandle,
     now_secs: i64,
 ) -> Result<ZendeskFeed, ZendeskError> {
@@ -37,6 +40,27 @@ pub fn connect(
             token: secret,
         },
     };
-    let client = Client::new(&account.base_url, &account.id, auth)?.with_status(status);
-    Ok(ZendeskFeed::new(client, settings, now_secs))
+    let client = Client::new(&account.base_url, &account.id, auth)?.with_status(status.clone());
+    let sunco = match (&settings.sunco, sunco_secret) {
+        (Some(sc), Some(secret)) => {
+            let base = sc
+                .base_url
+                .clone()
+                .unwrap_or_else(|| format!("{}/sc", account.base_url.trim_end_matches('/')));
+            let auth = Auth::Basic {
+                user: sc.key_id.clone(),
+                secret,
+            };
+            Some((
+                Client::new(&base, &account.id, auth)?.with_status(status),
+                sc.app_id.clone(),
+            ))
+        }
+        _ => None,
+    };
+    let feed = ZendeskFeed::new(client, settings, now_secs);
+    Ok(match sunco {
+        Some((client, app)) => feed.with_sunco(client, &app),
+        None => feed,
+    })
 }

@@ -21,6 +21,8 @@ pub struct Mapping {
     pub org_field: String,
     pub contact_field: String,
     pub session_field: String,
+    /// The ticket field that holds the Sunshine Conversations conversation id.
+    pub sunco_conversation_field: String,
     /// Where "View in OpenCX" goes; `{session_id}` is replaced.
     pub session_url_template: String,
     /// Ticket `via.channel` values whose transcript is the conversation log.
@@ -38,6 +40,7 @@ impl Default for Mapping {
             org_field: "opencx_org_id".into(),
             contact_field: "opencx_contact_id".into(),
             session_field: "opencx_session_id".into(),
+            sunco_conversation_field: "sunco_conversation_id".into(),
             session_url_template: "https://app.opencx.ai/sessions/{session_id}".into(),
             messaging_via: vec![
                 "native_messaging".into(),
@@ -57,6 +60,7 @@ pub struct FieldIds {
     pub org: Option<i64>,
     pub contact: Option<i64>,
     pub session: Option<i64>,
+    pub sunco: Option<i64>,
 }
 
 impl FieldIds {
@@ -93,6 +97,7 @@ impl FieldIds {
             org: find(&mapping.org_field),
             contact: find(&mapping.contact_field),
             session: find(&mapping.session_field),
+            sunco: find(&mapping.sunco_conversation_field),
         }
     }
 }
@@ -137,7 +142,7 @@ fn channel_from_name(name: &str) -> Channel {
     }
 }
 
-fn field_text(t: &wire::Ticket, id: Option<i64>) -> Option<String> {
+pub fn field_text(t: &wire::Ticket, id: Option<i64>) -> Option<String> {
     let id = id?;
     let v = &t.custom_fields.iter().find(|f| f.id == id)?.value;
     match v {
@@ -350,10 +355,18 @@ pub fn log_events(
         if e.kind != "Comment" && !e.kind.starts_with("Messaging::") {
             continue;
         }
+        // The reference names the message as the Sunco and comments APIs do.
+        let id = e
+            .reference
+            .as_deref()
+            .and_then(|r| r.rsplit(':').next())
+            .filter(|r| !r.is_empty())
+            .unwrap_or(&e.id)
+            .to_string();
         add_entry(
             m,
             page,
-            e.id.clone(),
+            id,
             role,
             e.author.display_name.clone(),
             text,
@@ -361,6 +374,50 @@ pub fn log_events(
             created_at,
             attachments(&e.attachments),
         );
+    }
+    Ok(())
+}
+
+/// Sunshine Conversations messages: the customer (`user`) and the business side, where
+/// an `AI` subtype is the AI agent and an `agent` subtype a human.
+pub fn sunco_messages(
+    page: &mut TranscriptPage,
+    list: &[wire::SuncoMessage],
+) -> Result<(), String> {
+    for msg in list {
+        let created_at = parse_time("received", &msg.received)
+            .map_err(|err| format!("message {}: {err}", msg.id))?;
+        let has = |s: &str| {
+            msg.author
+                .subtypes
+                .iter()
+                .any(|x| x.eq_ignore_ascii_case(s))
+        };
+        let role = match msg.author.kind.as_str() {
+            "user" => Role::Customer,
+            _ if has("agent") => Role::Agent,
+            _ if has("activity") => Role::System,
+            _ => Role::Ai,
+        };
+        let c = &msg.content;
+        let files = match c["mediaUrl"].as_str() {
+            Some(url) => vec![Attachment {
+                name: c["altText"].as_str().unwrap_or("attachment").to_string(),
+                url: url.to_string(),
+                content_type: c["mediaType"].as_str().map(str::to_string),
+                size: c["mediaSize"].as_f64().map(|s| s as i64),
+            }],
+            None => vec![],
+        };
+        page.messages.push(Message {
+            external_id: msg.id.clone(),
+            role,
+            author_name: msg.author.display_name.clone(),
+            body: c["text"].as_str().unwrap_or("").to_string(),
+            created_at,
+            attachments: files,
+            internal: false,
+        });
     }
     Ok(())
 }
@@ -483,7 +540,8 @@ mod tests {
             FieldIds {
                 org: Some(2),
                 contact: None,
-                session: Some(1)
+                session: Some(1),
+                sunco: None,
             }
         );
     }

@@ -163,6 +163,9 @@ pub struct LogAuthor {
 #[derive(Debug, Clone, Deserialize)]
 pub struct LogEvent {
     pub id: String,
+    /// `zen:sunco:conversation_message:<id>` or `zen:ticket_event:<id>`.
+    #[serde(default)]
+    pub reference: Option<String>,
     #[serde(rename = "type")]
     pub kind: String,
     pub created_at: String,
@@ -197,4 +200,41 @@ pub fn error_text(body: &Value) -> String {
         .or(body["error"]["message"].as_str())
         .unwrap_or("no details")
         .to_string()
+}
+
+/// Sunshine Conversations `listMessages`.
+#[derive(Debug, Deserialize)]
+pub struct SuncoPage {
+    pub messages: Vec<SuncoMessage>,
+    #[serde(default)]
+    pub meta: SuncoMeta,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SuncoMeta {
+    #[serde(default)]
+    pub has_more: bool,
+    #[serde(default)]
+    pub before_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SuncoMessage {
+    pub id: String,
+    pub received: String,
+    pub author: SuncoAuthor,
+    #[serde(default)]
+    pub content: Value,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SuncoAuthor {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub subtypes: Vec<String>,
 }

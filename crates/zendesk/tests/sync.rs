@@ -53,6 +53,16 @@ fn settings() -> Settings {
 }
 
 fn syncer(store: &Store, url: &str, token: &str) -> Syncer<ZendeskFeed> {
+    syncer_with(store, url, token, None)
+}
+
+/// With `sunco`: the Sunshine Conversations client and app id.
+fn syncer_with(
+    store: &Store,
+    url: &str,
+    token: &str,
+    sunco: Option<(Client, String)>,
+) -> Syncer<ZendeskFeed> {
     let status = StatusHandle::new(ACCOUNT, Arc::new(SystemClock));
     let auth = Auth::ApiToken {
         email: "alex@acme.test".into(),
@@ -63,7 +73,10 @@ fn syncer(store: &Store, url: &str, token: &str) -> Syncer<ZendeskFeed> {
         .with_status(status.clone());
     // The tests' simulator counts its budget per second, not per minute.
     client.rate_window = Duration::from_secs(1);
-    let feed = ZendeskFeed::new(client, settings(), chrono::Utc::now().timestamp());
+    let mut feed = ZendeskFeed::new(client, settings(), chrono::Utc::now().timestamp());
+    if let Some((client, app)) = sunco {
+        feed = feed.with_sunco(client, &app);
+    }
     Syncer::new(store.clone(), ACCOUNT, feed, status)
 }
 
@@ -502,4 +515,62 @@ async fn the_secret_canary_appears_in_no_log_row_or_error() {
     }
     assert!(!texts.last().unwrap().is_empty(), "the log was captured");
     let _ = Role::Customer;
+}
+
+#[tokio::test]
+async fn without_the_conversation_log_sunshine_conversations_gives_the_same_transcripts() {
+    let config = SimConfig {
+        seed: 42,
+        tickets: 40,
+        limits: Limits::unlimited(),
+        ..Default::default()
+    };
+    let sim = Sim::start(config.clone()).await.unwrap();
+    sim.set_faults(Faults {
+        no_conversation_log: true,
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir, "sunco.db", &sim.url()).await;
+    let sunco_client = || {
+        let auth = Auth::Basic {
+            user: config.sunco_key_id.clone(),
+            secret: Sensitive::new(config.sunco_secret.clone()),
+        };
+        (
+            Client::new(&format!("{}/sc", sim.url()), ACCOUNT, auth).unwrap(),
+            config.sunco_app_id.clone(),
+        )
+    };
+    let s = syncer_with(&store, &sim.url(), "sim-token", Some(sunco_client()));
+    s.run_once(&CancellationToken::new()).await.unwrap();
+    assert_matches_scenario(&store, &sim).await;
+    let usage = s.feed().client().usage();
+    assert!(
+        usage.requests["GET /api/v2/tickets/{id}/conversation_log"] > 0,
+        "the log was tried first"
+    );
+
+    // Later updates go straight to Sunco: the stored cursor says where the transcript lives.
+    sim.world_mut(|w, g| g.live_step(w, chrono::Utc::now()));
+    let before = s.feed().client().usage();
+    s.run_once(&CancellationToken::new()).await.unwrap();
+    let after = s.feed().client().usage();
+    assert_matches_scenario(&store, &sim).await;
+    let logs = |u: &baton_zendesk::Usage| {
+        u.requests
+            .get("GET /api/v2/tickets/{id}/conversation_log")
+            .copied()
+            .unwrap_or(0)
+    };
+    // A new ticket tries the log once; an updated one does not.
+    assert!(logs(&after) - logs(&before) <= 1);
+
+    // Without Sunco credentials the missing log is an error that names the endpoint.
+    let plain = self::store(&dir, "nosunco.db", &sim.url()).await;
+    let err = syncer(&plain, &sim.url(), "sim-token")
+        .run_once(&CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("conversation_log"), "{err}");
 }
