@@ -167,6 +167,25 @@ async fn every_endpoint_answers_as_the_spec_says() {
         "200",
         &update.json().await.unwrap(),
     );
+
+    // The same stamp again is stale now: safe_update refuses, and nothing is added.
+    let events_before = sim.world(|w| w.tickets[&id].events.len());
+    let stale = c
+        .put(format!("{base}/api/v2/tickets/{id}"))
+        .basic_auth("alex@acme.test/token", Some("sim-token"))
+        .json(&json!({ "ticket": { "comment": { "body": "Again", "public": true }, "safe_update": true, "updated_stamp": stamp } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 409);
+    let body: Value = stale.json().await.unwrap();
+    assert_eq!(body["error"], "UpdateConflict");
+    assert_eq!(sim.world(|w| w.tickets[&id].events.len()), events_before);
+    assert_eq!(
+        sim.stats().ticket_updates.len(),
+        2,
+        "both bodies were recorded"
+    );
 }
 
 #[test]
