@@ -7,6 +7,10 @@ packages=(
   build-essential pkg-config   # C toolchain for -sys crates
   libdbus-1-dev                # keyring's Secret Service backend
   dbus gnome-keyring           # a Secret Service for headless runs and tests
+  # The desktop app (Tauri 2 on WebKitGTK), and running it headless under test.
+  file libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev
+  librsvg2-dev libxdo-dev
+  xvfb xauth webkit2gtk-driver dbus-x11 imagemagick
 )
 
 missing=()

@@ -1,17 +1,14 @@
 //! Long-running commands: `sync` and `demo`.
 
 use crate::render;
-use baton_core::secrets::{MemorySecrets, SecretStore};
-use baton_core::store::{AccountRecord, AuthKind, QueueFilter};
-use baton_core::sync::{StatusHandle, SyncState, Syncer, SystemClock};
-use baton_core::{CancellationToken, Sensitive, Store};
-use baton_sim::{Limits, Sim, SimConfig};
-use baton_zendesk::ZendeskFeed;
+use baton_core::secrets::SecretStore;
+use baton_core::store::{AccountRecord, QueueFilter};
+use baton_core::sync::{StatusHandle, SyncState};
+use baton_core::{CancellationToken, Store};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often a connected account is polled. Zendesk allows 10 incremental exports a
@@ -29,28 +26,6 @@ pub fn init_logging() {
 
 fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-fn syncer(
-    store: &Store,
-    account: &AccountRecord,
-    secrets: &dyn SecretStore,
-) -> Result<Syncer<ZendeskFeed>, String> {
-    if account.kind != baton_core::model::SourceKind::Zendesk {
-        return Err(format!(
-            "{}: {} accounts cannot be synced by this version",
-            account.id, account.kind
-        ));
-    }
-    let secret = secrets
-        .get(&account.secret_ref)
-        .map_err(|e| format!("{}: {e}", account.id))?;
-    let status = StatusHandle::new(&account.id, Arc::new(SystemClock));
-    // The Sunshine Conversations secret, when the account has one, sits beside the token.
-    let sunco_secret = secrets.get(&format!("{}:sunco", account.secret_ref)).ok();
-    let feed = baton_zendesk::connect(account, secret, sunco_secret, status.clone(), now_secs())
-        .map_err(|e| e.to_string())?;
-    Ok(Syncer::new(store.clone(), &account.id, feed, status))
 }
 
 /// A progress bar fed by the account's status: counts on a first sync, and words
@@ -106,7 +81,7 @@ pub async fn sync(
     }
     let syncers = accounts
         .iter()
-        .map(|a| syncer(store, a, secrets))
+        .map(|a| baton_zendesk::syncer(store, a, secrets, now_secs()))
         .collect::<Result<Vec<_>, _>>()?;
     let cancel = CancellationToken::new();
     let on_ctrl_c = {
@@ -185,46 +160,15 @@ pub struct DemoArgs {
 
 pub async fn demo(path: &Path, args: DemoArgs) -> Result<(), String> {
     // Demo data is rebuilt on every start: the simulator is new, so is its cache.
-    for suffix in ["", "-wal", "-shm"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        let _ = std::fs::remove_file(&p);
-    }
+    baton_zendesk::demo::reset(path);
     let store = Store::open(path).await.map_err(|e| e.to_string())?;
-    let config = SimConfig {
+    let options = baton_zendesk::demo::DemoOptions {
         seed: args.seed,
         tickets: args.tickets,
-        live_every: Some(Duration::from_secs_f64(args.live_every.max(0.2))),
-        // Zendesk's account budget, with room for a poll every 2 s on the export.
-        limits: Limits {
-            export_per_window: Some(30),
-            ..Limits::default()
-        },
-        ..Default::default()
+        live_every: Duration::from_secs_f64(args.live_every.max(0.2)),
     };
-    let sim = Sim::start(config.clone())
-        .await
-        .map_err(|e| format!("cannot start the simulator: {e}"))?;
-    let secrets = MemorySecrets::default();
-    let account = AccountRecord {
-        id: "demo".into(),
-        kind: baton_core::model::SourceKind::Zendesk,
-        base_url: sim.url(),
-        login: Some(config.email.clone()),
-        auth_kind: AuthKind::ApiToken,
-        secret_ref: "zendesk:demo".into(),
-        settings: serde_json::to_value(baton_zendesk::Settings::default()).expect("serializes"),
-        me_id: sim.world(|w| Some(w.me.to_string())),
-        created_at: chrono::Utc::now().timestamp_millis(),
-    };
-    secrets
-        .put(&account.secret_ref, &Sensitive::new(config.token.clone()))
-        .map_err(|e| e.to_string())?;
-    store
-        .add_account(&account)
-        .await
-        .map_err(|e| e.to_string())?;
-    let s = syncer(&store, &account, &secrets)?;
+    let demo = baton_zendesk::demo::start(&store, options).await?;
+    let (sim, account, s) = (&demo.sim, &demo.account, &demo.syncer);
     let cancel = CancellationToken::new();
     let stop = {
         let cancel = cancel.clone();

@@ -8,7 +8,7 @@ pub type Millis = i64;
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -69,7 +69,7 @@ string_enum!(
     }
 );
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Attachment {
     pub name: String,
     pub url: String,
@@ -78,7 +78,7 @@ pub struct Attachment {
 }
 
 /// One queue item as a vendor feed reports it (no transcript).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Conversation {
     pub external_id: String,
     pub source: SourceKind,
@@ -109,13 +109,13 @@ pub struct Conversation {
     pub wants_transcript: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct HandoffFacts {
     pub mode: HandoffMode,
     pub handed_off_at: Option<Millis>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Message {
     pub external_id: String,
     pub role: Role,
@@ -127,7 +127,7 @@ pub struct Message {
     pub internal: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct DraftFacts {
     pub source_note_id: String,
     pub text: String,
@@ -136,7 +136,7 @@ pub struct DraftFacts {
 }
 
 /// What one transcript fetch adds to a conversation.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct TranscriptPage {
     pub messages: Vec<Message>,
     pub drafts: Vec<DraftFacts>,
@@ -156,7 +156,7 @@ pub struct Bundle {
 }
 
 /// A queue row as the store returns it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct QueueItem {
     pub id: i64,
     pub account_id: String,
@@ -176,7 +176,7 @@ pub struct QueueItem {
     pub has_pending_draft: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Handoff {
     pub mode: HandoffMode,
     pub reason: Option<String>,
@@ -184,7 +184,7 @@ pub struct Handoff {
     pub handed_off_at: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct AssistDraft {
     pub id: i64,
     pub source_note_id: String,
@@ -194,7 +194,7 @@ pub struct AssistDraft {
     pub created_at: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ConversationDetail {
     pub item: QueueItem,
     pub priority: Option<String>,
@@ -211,7 +211,7 @@ pub struct ConversationDetail {
     pub drafts: Vec<AssistDraft>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SearchHit {
     pub conversation_id: i64,
     pub external_id: String,

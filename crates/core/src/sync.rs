@@ -74,7 +74,7 @@ impl Clock for SystemClock {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SyncState {
     Idle,
@@ -87,7 +87,7 @@ pub enum SyncState {
 }
 
 /// An account's status: the state and a sentence a rep understands.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct AccountStatus {
     pub account_id: String,
     #[serde(flatten)]

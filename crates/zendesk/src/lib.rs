@@ -2,6 +2,7 @@
 //! spends few requests, the mapping of Zendesk's JSON to Baton's domain, and a sync feed.
 
 pub mod client;
+pub mod demo;
 pub mod error;
 pub mod feed;
 pub mod mapping;
@@ -63,4 +64,36 @@ pub fn connect(
         Some((client, app)) => feed.with_sunco(client, &app),
         None => feed,
     })
+}
+
+/// The syncer for a stored Zendesk account, its secrets read from `secrets`.
+pub fn syncer(
+    store: &baton_core::Store,
+    account: &baton_core::store::AccountRecord,
+    secrets: &dyn baton_core::secrets::SecretStore,
+    now_secs: i64,
+) -> Result<baton_core::sync::Syncer<ZendeskFeed>, String> {
+    if account.kind != baton_core::model::SourceKind::Zendesk {
+        return Err(format!(
+            "{}: {} accounts cannot be synced by this version",
+            account.id, account.kind
+        ));
+    }
+    let secret = secrets
+        .get(&account.secret_ref)
+        .map_err(|e| format!("{}: {e}", account.id))?;
+    // The Sunshine Conversations secret, when the account has one, sits beside the token.
+    let sunco_secret = secrets.get(&format!("{}:sunco", account.secret_ref)).ok();
+    let status = baton_core::sync::StatusHandle::new(
+        &account.id,
+        std::sync::Arc::new(baton_core::sync::SystemClock),
+    );
+    let feed = connect(account, secret, sunco_secret, status.clone(), now_secs)
+        .map_err(|e| e.to_string())?;
+    Ok(baton_core::sync::Syncer::new(
+        store.clone(),
+        &account.id,
+        feed,
+        status,
+    ))
 }

@@ -8,7 +8,8 @@ use sqlx::Row;
 
 /// Which conversations the queue shows. The default is what a rep works: open handoffs
 /// and conversations with a pending Assist draft, longest waiting first, mine on top.
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, ts_rs::TS)]
+#[serde(default)]
 pub struct QueueFilter {
     pub account_id: Option<String>,
     /// Put this user's conversations first.

@@ -1,0 +1,89 @@
+//! The embedded default: with no account configured, Baton runs its simulator
+//! in-process on 127.0.0.1, live, and syncs it over real HTTP like any account.
+
+use crate::ZendeskFeed;
+use baton_core::model::SourceKind;
+use baton_core::secrets::{MemorySecrets, SecretStore};
+use baton_core::store::{AccountRecord, AuthKind};
+use baton_core::sync::Syncer;
+use baton_core::{Sensitive, Store};
+use baton_sim::{Limits, Sim, SimConfig};
+use std::time::Duration;
+
+pub const ACCOUNT: &str = "demo";
+
+/// The running simulator and the syncer for its account. Dropping it stops the simulator.
+pub struct Demo {
+    pub sim: Sim,
+    pub account: AccountRecord,
+    pub syncer: Syncer<ZendeskFeed>,
+}
+
+pub struct DemoOptions {
+    pub seed: u64,
+    pub tickets: usize,
+    pub live_every: Duration,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            tickets: 150,
+            live_every: Duration::from_secs(4),
+        }
+    }
+}
+
+/// Starts the simulator and adds its account to `store` (which should hold demo data
+/// only: the simulator is new on every start).
+pub async fn start(store: &Store, o: DemoOptions) -> Result<Demo, String> {
+    let config = SimConfig {
+        seed: o.seed,
+        tickets: o.tickets,
+        live_every: Some(o.live_every),
+        // Zendesk's account budget, with room for a poll every 2 s on the export.
+        limits: Limits {
+            export_per_window: Some(30),
+            ..Limits::default()
+        },
+        ..Default::default()
+    };
+    let sim = Sim::start(config.clone())
+        .await
+        .map_err(|e| format!("cannot start the simulator: {e}"))?;
+    let account = AccountRecord {
+        id: ACCOUNT.into(),
+        kind: SourceKind::Zendesk,
+        base_url: sim.url(),
+        login: Some(config.email.clone()),
+        auth_kind: AuthKind::ApiToken,
+        secret_ref: "zendesk:demo".into(),
+        settings: serde_json::to_value(crate::Settings::default()).expect("serializes"),
+        me_id: sim.world(|w| Some(w.me.to_string())),
+        created_at: chrono::Utc::now().timestamp_millis(),
+    };
+    let secrets = MemorySecrets::default();
+    secrets
+        .put(&account.secret_ref, &Sensitive::new(config.token.clone()))
+        .map_err(|e| e.to_string())?;
+    store
+        .add_account(&account)
+        .await
+        .map_err(|e| e.to_string())?;
+    let syncer = crate::syncer(store, &account, &secrets, chrono::Utc::now().timestamp())?;
+    Ok(Demo {
+        sim,
+        account,
+        syncer,
+    })
+}
+
+/// Deletes a demo database and its WAL files, so a new demo starts clean.
+pub fn reset(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(&p);
+    }
+}

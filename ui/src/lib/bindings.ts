@@ -1,0 +1,45 @@
+// Generated from the Rust types by crates/core/src/bindings.rs. Do not edit.
+
+export type SourceKind = "zendesk" | "salesforce";
+
+export type Channel = "web" | "phone" | "email" | "whatsapp" | "sms" | "other";
+
+export type Role = "customer" | "ai" | "agent" | "system";
+
+export type HandoffMode = "live_chat" | "live_transfer" | "logged_escalation";
+
+export type DraftState = "pending" | "accepted" | "edited" | "rejected" | "sent" | "failed";
+
+export type Status = "new" | "open" | "pending" | "hold" | "solved" | "closed";
+
+export type Attachment = { name: string, url: string, content_type: string | null, size: number | null, };
+
+export type QueueItem = { id: number, account_id: string, external_id: string, source: SourceKind, channel: Channel, status: Status, subject: string, requester_name: string | null, assignee_id: string | null, assignee_name: string | null, group_name: string | null, is_handoff: boolean, handoff_mode: HandoffMode | null, reason: string | null, waiting_since: number, has_pending_draft: boolean, };
+
+export type Handoff = { mode: HandoffMode, reason: string | null, reason_category: string | null, handed_off_at: number, };
+
+export type AssistDraft = { id: number, source_note_id: string, text: string, training_url: string | null, state: DraftState, created_at: number, };
+
+export type Message = { external_id: string, role: Role, author_name: string | null, body: string, created_at: number, attachments: Array<Attachment>, 
+/**
+ * An internal note (never shown to the customer).
+ */
+internal: boolean, };
+
+export type ConversationDetail = { item: QueueItem, priority: string | null, created_at: number, updated_at: number, ticket_url: string | null, session_url: string | null, opencx_org_id: string | null, opencx_contact_id: string | null, opencx_session_id: string | null, assist_skips: Array<string>, handoff: Handoff | null, messages: Array<Message>, drafts: Array<AssistDraft>, };
+
+export type SearchHit = { conversation_id: number, external_id: string, subject: string, role: Role, snippet: string, created_at: number, };
+
+export type QueueFilter = { account_id: string | null, 
+/**
+ * Put this user's conversations first.
+ */
+me_id: string | null, 
+/**
+ * Include solved and closed conversations.
+ */
+include_done: boolean, channel: Channel | null, limit: number | null, };
+
+export type SyncState = { "state": "idle" } | { "state": "syncing", done: number, total: number | null, } | { "state": "synced", at: number, } | { "state": "rate_limited", until: number, } | { "state": "auth_failed" } | { "state": "unreachable" } | { "state": "error" };
+
+export type AccountStatus = { account_id: string, message: string, } & ({ "state": "idle" } | { "state": "syncing", done: number, total: number | null, } | { "state": "synced", at: number, } | { "state": "rate_limited", until: number, } | { "state": "auth_failed" } | { "state": "unreachable" } | { "state": "error" });
