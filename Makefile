@@ -1,24 +1,31 @@
 # The two commands of the README. Both set up what they need first.
-.PHONY: setup run test lint bench
+.PHONY: setup ui run test lint bench
 
 CARGO ?= cargo
 
 setup:
 	@command -v $(CARGO) >/dev/null || { echo "Rust is missing: install it with rustup (https://rustup.rs), then run make again."; exit 1; }
+	@command -v npm >/dev/null || { echo "Node.js and npm are missing: install them (e.g. apt-get install nodejs npm), then run make again."; exit 1; }
 	bash scripts/install-deps.sh
 
-# Baton on the embedded, live Zendesk simulator (demo data), until Ctrl-C.
-run: setup
-	$(CARGO) run --release --locked -p baton-cli --bin baton -- demo
+# The desktop app embeds the built UI at compile time.
+ui: setup
+	cd ui && npm run build --silent
 
-lint: setup
+# Baton's desktop app on the embedded, live Zendesk simulator (demo data) when no
+# account is configured. `cargo run -p baton-cli --bin baton -- demo` is the headless one.
+run: ui
+	$(CARGO) run --release --locked -p baton-app
+
+lint: ui
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	cd ui && npm run check --silent
 
-# Every test. The keychain tests need a Secret Service: they run inside a private
-# D-Bus session with a throwaway, unlocked GNOME Keyring.
+# Every test: Rust (the keychain tests inside a private D-Bus session with a throwaway
+# GNOME Keyring), the UI's Vitest suite, and the real window driven through WebDriver.
 test: lint
-	bash scripts/test-summary.sh bash scripts/with-keyring.sh $(CARGO) test --workspace --locked
+	bash scripts/test-summary.sh bash scripts/run-tests.sh
 
 # The 10,000-ticket sync benchmark (figures in BENCHMARKS.md).
 bench: setup

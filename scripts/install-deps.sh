@@ -11,6 +11,7 @@ packages=(
   file libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev
   librsvg2-dev libxdo-dev
   xvfb xauth webkit2gtk-driver dbus-x11 imagemagick
+  fonts-noto-core fonts-noto-cjk   # customers write in every script
 )
 
 missing=()
@@ -24,3 +25,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# WebDriver for the desktop app's end-to-end tests (tests/e2e).
+if ! command -v tauri-driver >/dev/null; then
+  cargo install tauri-driver --locked --version 2.1.0
+fi
+# The UI's and the end-to-end tests' npm packages.
+for dir in ui tests/e2e; do
+  if [ -f "$dir/package-lock.json" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done

@@ -27,6 +27,7 @@ pub fn typescript() -> String {
         QueueFilter::decl(&cfg),
         SyncState::decl(&cfg),
         AccountStatus::decl(&cfg),
+        AppInfo::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by crates/core/src/bindings.rs. Do not edit.\n\n",

@@ -280,3 +280,14 @@ mod tests {
         assert_eq!(reason_category("unclear"), "other");
     }
 }
+
+/// What the desktop shell tells its UI about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct AppInfo {
+    /// Showing the embedded simulator's demo data (no account configured).
+    pub demo: bool,
+    pub demo_url: Option<String>,
+    /// The rep's own user id, for "mine first".
+    pub me_id: Option<String>,
+    pub version: String,
+}

@@ -67,6 +67,8 @@ pub struct Stats {
     pub max_served_in_window: u32,
     /// Request bodies of ticket updates, in order.
     pub ticket_updates: Vec<serde_json::Value>,
+    /// Tickets the live scenario created: (id, when, in Unix milliseconds).
+    pub live_created: Vec<(u64, i64)>,
 }
 
 impl Stats {
@@ -138,8 +140,15 @@ impl Sim {
                 tick.tick().await;
                 loop {
                     tick.tick().await;
+                    let now = Utc::now();
                     let mut w = lock(&shared.world);
-                    lock(&shared.generator).live_step(&mut w, Utc::now());
+                    let before = w.tickets.len();
+                    let id = lock(&shared.generator).live_step(&mut w, now);
+                    if w.tickets.len() > before {
+                        lock(&shared.stats)
+                            .live_created
+                            .push((id, now.timestamp_millis()));
+                    }
                 }
             })
         });

@@ -457,8 +457,15 @@ impl Generator {
             } else {
                 Kind::PhoneLiveTransfer
             };
-            let id = self.ticket(w, kind, now - Duration::minutes(3));
-            // The whole history is back-dated; the change itself is now.
+            let id = self.ticket(w, kind, now);
+            // The conversation happened just now: its last event is this moment.
+            let t = w.tickets.get_mut(&id).expect("just added");
+            let shift = now - t.updated_at;
+            t.created_at += shift;
+            t.updated_at = now;
+            for e in &mut t.events {
+                e.created_at += shift;
+            }
             w.touch(id, now);
             return id;
         }

@@ -7,7 +7,8 @@ use baton_core::secrets::{MemorySecrets, SecretStore};
 use baton_core::store::{AccountRecord, AuthKind};
 use baton_core::sync::Syncer;
 use baton_core::{Sensitive, Store};
-use baton_sim::{Limits, Sim, SimConfig};
+pub use baton_sim::Sim;
+use baton_sim::{Limits, SimConfig};
 use std::time::Duration;
 
 pub const ACCOUNT: &str = "demo";

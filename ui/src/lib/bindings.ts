@@ -43,3 +43,13 @@ include_done: boolean, channel: Channel | null, limit: number | null, };
 export type SyncState = { "state": "idle" } | { "state": "syncing", done: number, total: number | null, } | { "state": "synced", at: number, } | { "state": "rate_limited", until: number, } | { "state": "auth_failed" } | { "state": "unreachable" } | { "state": "error" };
 
 export type AccountStatus = { account_id: string, message: string, } & ({ "state": "idle" } | { "state": "syncing", done: number, total: number | null, } | { "state": "synced", at: number, } | { "state": "rate_limited", until: number, } | { "state": "auth_failed" } | { "state": "unreachable" } | { "state": "error" });
+
+export type AppInfo = { 
+/**
+ * Showing the embedded simulator's demo data (no account configured).
+ */
+demo: boolean, demo_url: string | null, 
+/**
+ * The rep's own user id, for "mine first".
+ */
+me_id: string | null, version: string, };

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Every test suite, in order; stops at the first that fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/with-keyring.sh cargo test --workspace --locked
+(cd ui && npm test --silent)
+bash tests/e2e/run.sh

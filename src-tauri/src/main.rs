@@ -1,0 +1,65 @@
+//! Baton's desktop shell: a thin Tauri layer over baton-core. Logic lives in the crates.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod engine;
+
+use std::sync::Arc;
+use tauri::Manager;
+
+fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::prelude::*;
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| "info".into());
+    let dir = dirs::data_local_dir()?.join("baton").join("logs");
+    // One file a day, the last week kept.
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("baton")
+        .filename_suffix("log")
+        .max_log_files(7)
+        .build(&dir)
+        .ok()?;
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(writer),
+        )
+        .init();
+    Some(guard)
+}
+
+fn main() {
+    let _log = init_logging();
+    tauri::Builder::default()
+        .plugin(tauri_plugin_opener::init())
+        .setup(|app| {
+            let engine =
+                tauri::async_runtime::block_on(engine::Engine::start(app.handle().clone()))?;
+            app.manage(Arc::new(engine) as engine::Shared);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::queue,
+            commands::detail,
+            commands::search,
+            commands::statuses,
+            commands::app_info,
+            commands::open_link,
+        ])
+        .build(tauri::generate_context!("../tauri.conf.json"))
+        .expect("Baton failed to start")
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                // Stop the sync loops between pages, not in the middle of a write.
+                if let Some(engine) = app.try_state::<engine::Shared>() {
+                    engine.cancel.cancel();
+                }
+            }
+        });
+}

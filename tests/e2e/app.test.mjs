@@ -1,0 +1,162 @@
+// The real Baton window, driven through WebDriver (tauri-driver + WebKitWebDriver) on
+// the embedded live simulator. Started by ./run.sh, which sets the app's environment.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { remote } from "webdriverio";
+
+const shots = new URL("./screenshots/", import.meta.url).pathname;
+mkdirSync(shots, { recursive: true });
+let browser;
+
+/** A backend command, called the way the UI calls it. */
+async function invoke(cmd, args = {}) {
+  return browser.execute(
+    (cmd, args) => window.__TAURI_INTERNALS__.invoke(cmd, args),
+    cmd,
+    args,
+  );
+}
+const QUEUE = { filter: { account_id: null, me_id: null, include_done: false, channel: null, limit: null } };
+const rowIds = () =>
+  browser.execute(() =>
+    [...document.querySelectorAll("[data-testid=queue-row]")]
+      .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+      .map((r) => r.dataset.externalId),
+  );
+const selectedId = () =>
+  browser.execute(() => document.querySelector("[data-testid=queue-row][aria-selected=true]")?.dataset.id ?? null);
+
+before(async () => {
+  browser = await remote({
+    hostname: "127.0.0.1",
+    port: Number(process.env.WEBDRIVER_PORT),
+    logLevel: "silent", // failures still throw; expected ones (no alert) stay quiet
+    capabilities: { "tauri:options": { application: process.env.BATON_APP } },
+  });
+  await browser.$("[data-testid=queue-row]").waitForExist({ timeout: 30_000 });
+  await browser.waitUntil(
+    async () => (await browser.$("[data-testid=status-chip]").getAttribute("data-state")) === "synced",
+    { timeout: 30_000, timeoutMsg: "the demo account never finished its first sync" },
+  );
+});
+
+after(async () => {
+  await browser?.deleteSession();
+});
+
+test("the queue shows the handoffs in the backend's order: mine first, longest waiting first", async () => {
+  assert.ok(await browser.$("[data-testid=demo-banner]").isDisplayed(), "demo data is said out loud");
+  const info = await invoke("app_info");
+  let shown, backend;
+  // The live simulator keeps adding: compare a stable moment.
+  await browser.waitUntil(async () => {
+    shown = await rowIds();
+    backend = (await invoke("queue", QUEUE)).map((i) => i.external_id);
+    return shown.length > 5 && shown.every((id, k) => backend[k] === id);
+  }, { timeout: 10_000, timeoutMsg: "the rows never matched the backend's queue order" });
+  const items = await invoke("queue", QUEUE);
+  const mine = items.findIndex((i) => i.assignee_id !== info.me_id);
+  assert.ok(mine > 0, "the demo rep has conversations of their own");
+  assert.ok(items.slice(mine).every((i) => i.assignee_id !== info.me_id), "all of mine come first");
+  for (const part of [items.slice(0, mine), items.slice(mine)]) {
+    for (let k = 1; k < part.length; k++) assert.ok(part[k - 1].waiting_since <= part[k].waiting_since, "longest waiting first");
+  }
+  await browser.saveScreenshot(`${shots}queue.png`);
+});
+
+test("opening a handoff shows its reason, ids, transcript and draft panel", async () => {
+  const items = await invoke("queue", QUEUE);
+  const handoff = items.find((i) => i.is_handoff && i.reason);
+  await browser.execute((id) => {
+    const q = document.querySelector("[data-testid=queue]");
+    q.scrollTop = 0;
+  }, handoff.id);
+  const want = await invoke("detail", { id: handoff.id });
+  // Select it with the keyboard from the top of the list, then open with Enter.
+  const at = (await rowIds()).indexOf(handoff.external_id);
+  await browser.$("[data-testid=queue-row]").click();
+  for (let k = 0; k < at; k++) await browser.keys("j");
+  assert.equal(await selectedId(), String(handoff.id));
+  await browser.keys("Enter");
+  const reason = browser.$("[data-testid=reason]");
+  await reason.waitForExist({ timeout: 5_000 });
+  assert.equal(await reason.getText(), `Reason: ${want.handoff.reason}`);
+  assert.equal(await browser.$("[data-testid=session-id]").getText(), want.opencx_session_id);
+  const bodies = await browser.$$("[data-testid=message-body]");
+  assert.equal(bodies.length, want.messages.length);
+  assert.ok(await browser.$("[data-testid=draft-panel]").isExisting());
+  await browser.saveScreenshot(`${shots}handoff.png`);
+
+  const drafted = items.find((i) => i.has_pending_draft);
+  const d = await invoke("detail", { id: drafted.id });
+  await browser.execute((id) => {
+    const q = document.querySelector("[data-testid=queue]");
+    const row = () => q.querySelector(`[data-id="${id}"]`);
+    // Bring the row into the virtual list's window, then click it like a rep.
+    for (let top = 0; !row() && top < q.scrollHeight; top += q.clientHeight) q.scrollTop = top;
+  }, drafted.id);
+  await browser.$(`[data-testid=queue-row][data-id="${drafted.id}"]`).click();
+  await browser.waitUntil(async () => (await browser.$("[data-testid=draft-text]").isExisting()), { timeout: 5_000 });
+  assert.equal(await browser.$("[data-testid=draft-text]").getText(), d.drafts.find((x) => x.state === "pending").text.replace(/\n\n/g, "\n\n"));
+  await browser.saveScreenshot(`${shots}draft.png`);
+});
+
+test("a handoff the live simulator creates appears within 5 seconds", async () => {
+  const { demo_url } = await invoke("app_info");
+  const stats = async () => (await fetch(`${demo_url}/__sim/stats`)).json();
+  const known = (await stats()).live_created.length;
+  let created;
+  await browser.waitUntil(async () => {
+    const s = await stats();
+    created = s.live_created[known];
+    return created !== undefined;
+  }, { timeout: 20_000, interval: 50, timeoutMsg: "the simulator created no handoff" });
+  const [id, at] = created;
+  const seen = async () =>
+    browser.execute((id) => {
+      const q = document.querySelector("[data-testid=queue]");
+      q.scrollTop = q.scrollHeight; // the newest handoffs have waited least: at the end
+      return !!q.querySelector(`[data-external-id="${id}"]`);
+    }, String(id));
+  await browser.waitUntil(seen, { timeout: Math.max(100, 5_000 - (Date.now() - at)), interval: 100, timeoutMsg: `ticket ${id} did not appear within 5 s of its creation` });
+  const latency = Date.now() - at;
+  assert.ok(latency <= 5_000, `appeared after ${latency} ms`);
+  console.log(`live handoff ${id} appeared ${latency} ms after the simulator created it`);
+});
+
+test("a transcript message carrying HTML or script shows as text and runs nothing", async () => {
+  await browser.keys("/");
+  assert.equal(await browser.execute(() => document.activeElement?.dataset.testid), "search");
+  await browser.keys([..."pwned"]);
+  await browser.$("[data-testid=search-results] button").waitForExist({ timeout: 5_000 });
+  await browser.$("[data-testid=search-results] button").click();
+  await browser.waitUntil(async () => {
+    const texts = await browser.execute(() => [...document.querySelectorAll("[data-testid=message-body]")].map((e) => e.textContent));
+    return texts.some((t) => t.includes("<script>alert('pwned')</script>"));
+  }, { timeout: 5_000, timeoutMsg: "the script payload is not shown literally" });
+  const injected = await browser.execute(() => document.querySelectorAll("[data-testid=detail] script, [data-testid=detail] img, [data-testid=detail] [onerror]").length);
+  assert.equal(injected, 0, "no element was made from the payload");
+  await assert.rejects(browser.getAlertText(), "no alert opened");
+  await browser.saveScreenshot(`${shots}script-payload.png`);
+});
+
+test("the shortcuts work: j/k, ?, Esc, /", async () => {
+  await browser.keys("Escape"); // leave any text field
+  await browser.$("[data-testid=queue-row]").click();
+  const first = await selectedId();
+  await browser.keys("j");
+  const second = await selectedId();
+  assert.notEqual(second, first);
+  await browser.keys("k");
+  assert.equal(await selectedId(), first);
+  await browser.keys("?");
+  await browser.$("[data-testid=help]").waitForExist({ timeout: 2_000 });
+  await browser.saveScreenshot(`${shots}help.png`);
+  await browser.keys("Escape");
+  await browser.$("[data-testid=help]").waitForExist({ reverse: true, timeout: 2_000 });
+  await browser.keys("/");
+  assert.equal(await browser.execute(() => document.activeElement?.dataset.testid), "search");
+  await browser.keys("Escape");
+  assert.notEqual(await browser.execute(() => document.activeElement?.dataset.testid), "search");
+});

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds the UI and the desktop app, then drives the real window through WebDriver
+# (tauri-driver → WebKitWebDriver) under Xvfb, inside a private D-Bus session.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+if [ -z "${BATON_E2E_INNER:-}" ]; then
+  (cd ui && npm run build --silent)
+  cargo build --locked -p baton-app
+  export BATON_E2E_INNER=1
+  exec dbus-run-session -- "$0" "$@"
+fi
+
+work=$(mktemp -d)
+display=":$((90 + RANDOM % 9))"
+Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+xvfb=$!
+export DISPLAY="$display"
+# The app under test: its own database, demo data, a live simulator every 1.5 s.
+export BATON_DB="$work/baton.db" BATON_DEMO_LIVE_EVERY=1.5 BATON_DEMO_TICKETS=120
+export XDG_DATA_HOME="$work/data" BATON_APP="$root/target/debug/baton-app"
+port=$((4500 + RANDOM % 400))
+tauri-driver --port "$port" --native-port $((port + 1)) >"$work/driver.log" 2>&1 &
+driver=$!
+cleanup() {
+  # SIGTERM, not SIGKILL: a killed driver orphans WebKitWebDriver (PLATFORM-NOTES).
+  kill -TERM "$driver" 2>/dev/null || true
+  wait "$driver" 2>/dev/null || true
+  kill "$xvfb" 2>/dev/null || true
+}
+trap cleanup EXIT
+for _ in $(seq 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.1
+done
+export WEBDRIVER_PORT="$port"
+cd tests/e2e
+node --test --test-concurrency=1 ./*.test.mjs

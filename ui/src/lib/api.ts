@@ -1,0 +1,31 @@
+// The backend, through Tauri's IPC. Every call returns the Rust types (bindings.ts).
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type {
+  AccountStatus,
+  AppInfo,
+  ConversationDetail,
+  QueueFilter,
+  QueueItem,
+  SearchHit,
+} from "./bindings";
+
+/** The backend's error, `{kind, message}`, as words. */
+export function errorText(e: unknown): string {
+  if (typeof e === "object" && e !== null && "message" in e) return String((e as { message: unknown }).message);
+  return String(e);
+}
+
+export const api = {
+  queue: (filter: Partial<QueueFilter> = {}) =>
+    invoke<QueueItem[]>("queue", {
+      filter: { account_id: null, me_id: null, include_done: false, channel: null, limit: null, ...filter },
+    }),
+  detail: (id: number) => invoke<ConversationDetail>("detail", { id }),
+  search: (text: string) => invoke<SearchHit[]>("search", { text }),
+  statuses: () => invoke<AccountStatus[]>("statuses"),
+  appInfo: () => invoke<AppInfo>("app_info"),
+  openLink: (url: string) => invoke<void>("open_link", { url }),
+  onStoreChanged: (f: () => void): Promise<UnlistenFn> => listen("store-changed", () => f()),
+  onStatus: (f: (s: AccountStatus) => void): Promise<UnlistenFn> => listen<AccountStatus>("status", (e) => f(e.payload)),
+};

@@ -1,0 +1,72 @@
+// How times, roles and modes read in the UI. Pure functions: tested in format.test.ts.
+import type { Channel, HandoffMode, Role } from "./bindings";
+
+/** "45s", "12m", "1h 05m", "2d 4h": how long someone has waited. */
+export function waited(since: number, now: number): string {
+  const s = Math.max(0, Math.floor((now - since) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+  return `${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`;
+}
+
+/** "just now", "6m ago", "3h ago", "2d ago". */
+export function ago(at: number, now: number): string {
+  const s = Math.floor((now - at) / 1000);
+  if (s < 45) return "just now";
+  return `${waited(at, now)} ago`.replace(/ \d+m ago$/, " ago").replace(/ \d+h ago$/, " ago");
+}
+
+/** The exact local time, for tooltips: "2026-11-22 10:42:07". */
+export function exact(at: number): string {
+  const d = new Date(at);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** "10:42" today, else "Nov 20 10:42". */
+export function clock(at: number, now: number): string {
+  const d = new Date(at);
+  const n = new Date(now);
+  const hm = `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+  if (d.toDateString() === n.toDateString()) return hm;
+  return `${d.toLocaleString("en", { month: "short" })} ${d.getDate()} ${hm}`;
+}
+
+/** A phone transcript's offset into the call: "+02:15", "+1:02:15". */
+export function callOffset(at: number, start: number): string {
+  const s = Math.max(0, Math.floor((at - start) / 1000));
+  const h = Math.floor(s / 3600);
+  const m = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
+  const sec = String(s % 60).padStart(2, "0");
+  return h > 0 ? `+${h}:${m}:${sec}` : `+${m}:${sec}`;
+}
+
+export const roleLabel: Record<Role, string> = {
+  customer: "Customer",
+  ai: "AI",
+  agent: "Agent",
+  system: "System",
+};
+
+export const modeLabel: Record<HandoffMode, string> = {
+  live_chat: "Live chat",
+  live_transfer: "Live transfer",
+  logged_escalation: "Logged escalation",
+};
+
+export const channelLabel: Record<Channel, string> = {
+  web: "web",
+  phone: "phone",
+  email: "email",
+  whatsapp: "WhatsApp",
+  sms: "SMS",
+  other: "other",
+};
+
+/** Why Assist stayed quiet, from the tag suffix (`opencx_skipped_*`), in words. */
+export function skipReason(tag: string): string {
+  if (tag.includes("no_assist_list")) return "The topic is on the no-assist list";
+  if (tag.includes("not_helpful_answer")) return "The AI judged its answer incomplete";
+  return tag.replace(/_/g, " ");
+}

@@ -1,0 +1,60 @@
+// Keyboard: every action has a key. Pure mapping from a key press to an action, so the
+// shortcuts are tested without a window (keys.test.ts).
+
+export type Action =
+  | "down"
+  | "up"
+  | "open"
+  | "back"
+  | "search"
+  | "help"
+  | "view-mine"
+  | "view-unassigned"
+  | "view-all";
+
+export const SHORTCUTS: { keys: string; what: string }[] = [
+  { keys: "j / ↓", what: "next conversation" },
+  { keys: "k / ↑", what: "previous conversation" },
+  { keys: "Enter", what: "open the conversation" },
+  { keys: "Esc", what: "back to the queue / close" },
+  { keys: "/", what: "search transcripts" },
+  { keys: "1 / 2 / 3", what: "mine / unassigned / all" },
+  { keys: "?", what: "this list" },
+];
+
+export interface KeyPress {
+  key: string;
+  ctrl?: boolean;
+  meta?: boolean;
+  alt?: boolean;
+  /** Focus is in a text field: only Esc (and Enter, to run a search) act. */
+  typing: boolean;
+}
+
+export function actionFor(k: KeyPress): Action | null {
+  if (k.ctrl || k.meta || k.alt) return null;
+  if (k.key === "Escape") return "back";
+  if (k.typing) return null;
+  switch (k.key) {
+    case "j":
+    case "ArrowDown":
+      return "down";
+    case "k":
+    case "ArrowUp":
+      return "up";
+    case "Enter":
+      return "open";
+    case "/":
+      return "search";
+    case "?":
+      return "help";
+    case "1":
+      return "view-mine";
+    case "2":
+      return "view-unassigned";
+    case "3":
+      return "view-all";
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import type { QueueItem } from "./bindings";
+import { applyFilters, counts, keepSelection, move, scrollToRow, visibleRange } from "./queue";
+
+function item(id: number, over: Partial<QueueItem> = {}): QueueItem {
+  return {
+    id,
+    account_id: "a",
+    external_id: String(id),
+    source: "zendesk",
+    channel: "web",
+    status: "open",
+    subject: `s${id}`,
+    requester_name: null,
+    assignee_id: null,
+    assignee_name: null,
+    group_name: null,
+    is_handoff: true,
+    handoff_mode: "live_chat",
+    reason: null,
+    waiting_since: id,
+    has_pending_draft: false,
+    ...over,
+  };
+}
+
+const items = [item(1, { assignee_id: "me" }), item(2), item(3, { channel: "phone", assignee_id: "other" }), item(4, { channel: "phone" })];
+
+describe("filters", () => {
+  it("shows mine, unassigned or all, and by channel", () => {
+    expect(applyFilters(items, { view: "mine", channels: [] }, "me").map((i) => i.id)).toEqual([1]);
+    expect(applyFilters(items, { view: "unassigned", channels: [] }, "me").map((i) => i.id)).toEqual([2, 4]);
+    expect(applyFilters(items, { view: "all", channels: ["phone"] }, "me").map((i) => i.id)).toEqual([3, 4]);
+    expect(applyFilters(items, { view: "mine", channels: [] }, null)).toEqual([]);
+    expect(counts(items, "me")).toEqual({ mine: 1, unassigned: 2 });
+  });
+});
+
+describe("selection", () => {
+  it("stays on the same conversation when new rows arrive above it", () => {
+    const refreshed = [item(9), ...items];
+    expect(keepSelection(3, 2, refreshed)).toBe(3);
+  });
+  it("moves to the row in its place when it left the queue", () => {
+    expect(keepSelection(3, 2, items.filter((i) => i.id !== 3))).toBe(4);
+    expect(keepSelection(3, 9, [item(1)])).toBe(1);
+    expect(keepSelection(3, 0, [])).toBeNull();
+  });
+  it("moves by rows, clamped at the ends", () => {
+    expect(move(1, items, 1)).toBe(2);
+    expect(move(4, items, 1)).toBe(4);
+    expect(move(1, items, -1)).toBe(1);
+    expect(move(null, items, 1)).toBe(1);
+  });
+});
+
+describe("virtual list", () => {
+  it("draws only the rows in view plus overscan, even for 10,000 rows", () => {
+    expect(visibleRange(0, 600, 60, 10_000, 2)).toEqual({ start: 0, end: 13 });
+    const r = visibleRange(60 * 5000, 600, 60, 10_000, 2);
+    expect(r).toEqual({ start: 4998, end: 5013 });
+    expect(r.end - r.start).toBeLessThan(20);
+    expect(visibleRange(60 * 9_999, 600, 60, 10_000, 2).end).toBe(10_000);
+  });
+  it("scrolls just enough to show the selected row", () => {
+    expect(scrollToRow(3, 0, 600, 60)).toBe(0);
+    expect(scrollToRow(20, 0, 600, 60)).toBe(660);
+    expect(scrollToRow(2, 600, 600, 60)).toBe(120);
+  });
+});

@@ -1,0 +1,71 @@
+// The queue's view logic: which rows a view shows, the selection across refreshes, and
+// which rows a virtual list renders. Pure functions: tested in queue.test.ts.
+import type { Channel, QueueItem } from "./bindings";
+
+export type View = "mine" | "unassigned" | "all";
+
+export interface Filters {
+  view: View;
+  channels: Channel[];
+}
+
+export function applyFilters(items: QueueItem[], f: Filters, me: string | null): QueueItem[] {
+  return items.filter((i) => {
+    if (f.view === "mine" && (me === null || i.assignee_id !== me)) return false;
+    if (f.view === "unassigned" && i.assignee_id !== null) return false;
+    if (f.channels.length > 0 && !f.channels.includes(i.channel)) return false;
+    return true;
+  });
+}
+
+/** Counts for the header: "mine 4 · unassigned 7". */
+export function counts(items: QueueItem[], me: string | null): { mine: number; unassigned: number } {
+  let mine = 0;
+  let unassigned = 0;
+  for (const i of items) {
+    if (me !== null && i.assignee_id === me) mine++;
+    if (i.assignee_id === null) unassigned++;
+  }
+  return { mine, unassigned };
+}
+
+/** Keeps the same conversation selected when rows arrive or leave; if it left, the row
+ * now at its old position. */
+export function keepSelection(prevId: number | null, prevIndex: number, items: QueueItem[]): number | null {
+  if (items.length === 0) return null;
+  if (prevId !== null && items.some((i) => i.id === prevId)) return prevId;
+  const at = Math.min(Math.max(prevIndex, 0), items.length - 1);
+  return items[at]?.id ?? null;
+}
+
+/** Moves the selection by `delta` rows, clamped to the list. */
+export function move(selectedId: number | null, items: QueueItem[], delta: number): number | null {
+  if (items.length === 0) return null;
+  const at = items.findIndex((i) => i.id === selectedId);
+  const next = at < 0 ? 0 : Math.min(Math.max(at + delta, 0), items.length - 1);
+  return items[next]?.id ?? null;
+}
+
+/** The rows a fixed-height virtual list draws: those in view plus `overscan` each side. */
+export function visibleRange(
+  scrollTop: number,
+  viewport: number,
+  rowHeight: number,
+  count: number,
+  overscan = 6,
+): { start: number; end: number } {
+  const first = Math.floor(Math.max(0, scrollTop) / rowHeight);
+  const shown = Math.ceil(Math.max(0, viewport) / rowHeight) + 1;
+  return {
+    start: Math.max(0, first - overscan),
+    end: Math.min(count, first + shown + overscan),
+  };
+}
+
+/** The scrollTop that brings row `index` into view (unchanged when it already is). */
+export function scrollToRow(index: number, scrollTop: number, viewport: number, rowHeight: number): number {
+  const top = index * rowHeight;
+  if (top < scrollTop) return top;
+  if (top + rowHeight > scrollTop + viewport) return top + rowHeight - viewport;
+  return scrollTop;
+}
