@@ -1,16 +1,20 @@
 //! The UI's commands. Arguments are validated here; answers are the core's types and
-//! errors its serializable `Error`.
+//! errors its serializable `Error`. Secrets come in (add account) and never go out.
 
-use crate::engine::Shared;
-use baton_core::model::{AppInfo, ConversationDetail, QueueItem, SearchHit};
+use crate::engine::{Shared, KEYCHAIN_SERVICE};
+use baton_core::model::{
+    AccountSummary, AppInfo, ConversationDetail, NewZendeskAccount, QueueItem, SearchHit,
+};
+use baton_core::secrets::Keychain;
 use baton_core::store::QueueFilter;
 use baton_core::sync::AccountStatus;
-use baton_core::Error;
+use baton_core::{Error, Sensitive, Store};
 use tauri::State;
 use tauri_plugin_opener::OpenerExt;
 
 const MAX_QUEUE: i64 = 100_000;
 const MAX_SEARCH_CHARS: usize = 500;
+const MAX_FIELD_CHARS: usize = 2_000;
 
 #[tauri::command]
 pub async fn queue(
@@ -20,13 +24,14 @@ pub async fn queue(
     if filter.limit.is_some_and(|l| !(1..=MAX_QUEUE).contains(&l)) {
         return Err(Error::Invalid(format!("limit must be 1 to {MAX_QUEUE}")));
     }
-    filter.me_id = engine.info.me_id.clone();
-    engine.store.queue(&filter).await
+    let active = engine.active();
+    filter.me_id = active.info.me_id.clone();
+    active.store.queue(&filter).await
 }
 
 #[tauri::command]
 pub async fn detail(engine: State<'_, Shared>, id: i64) -> Result<ConversationDetail, Error> {
-    engine.store.detail(id).await
+    engine.active().store.detail(id).await
 }
 
 #[tauri::command]
@@ -36,17 +41,22 @@ pub async fn search(engine: State<'_, Shared>, text: String) -> Result<Vec<Searc
             "search text is limited to {MAX_SEARCH_CHARS} characters"
         )));
     }
-    engine.store.search(&text, 200).await
+    engine.active().store.search(&text, 200).await
 }
 
 #[tauri::command]
 pub fn statuses(engine: State<'_, Shared>) -> Vec<AccountStatus> {
-    engine.statuses.iter().map(|s| s.current()).collect()
+    engine
+        .active()
+        .statuses
+        .iter()
+        .map(|s| s.current())
+        .collect()
 }
 
 #[tauri::command]
 pub fn app_info(engine: State<'_, Shared>) -> AppInfo {
-    engine.info.clone()
+    engine.active().info.clone()
 }
 
 /// Opens a ticket or session link in the default browser: http(s) only, so a crafted
@@ -60,4 +70,80 @@ pub fn open_link(app: tauri::AppHandle, url: String) -> Result<(), Error> {
     app.opener()
         .open_url(parsed.as_str(), None::<&str>)
         .map_err(|e| Error::Invalid(format!("cannot open the link: {e}")))
+}
+
+/// The real accounts' cache (not the demo's).
+async fn accounts_store(engine: &Shared) -> Result<Store, Error> {
+    Store::open(&engine.db).await
+}
+
+fn summary(a: &baton_core::store::AccountRecord) -> AccountSummary {
+    AccountSummary {
+        id: a.id.clone(),
+        kind: a.kind,
+        base_url: a.base_url.clone(),
+        login: a.login.clone(),
+    }
+}
+
+#[tauri::command]
+pub async fn accounts(engine: State<'_, Shared>) -> Result<Vec<AccountSummary>, Error> {
+    Ok(accounts_store(&engine)
+        .await?
+        .accounts()
+        .await?
+        .iter()
+        .map(summary)
+        .collect())
+}
+
+/// Checks the token with Zendesk, keeps it in the OS keychain, and starts syncing.
+#[tauri::command]
+pub async fn add_account(
+    engine: State<'_, Shared>,
+    account: NewZendeskAccount,
+) -> Result<AccountSummary, Error> {
+    for (field, v) in [
+        ("url", &account.url),
+        ("email", &account.email),
+        ("token", &account.token),
+    ] {
+        if v.trim().is_empty() || v.chars().count() > MAX_FIELD_CHARS {
+            return Err(Error::Invalid(format!(
+                "the {field} is missing or too long"
+            )));
+        }
+    }
+    let store = accounts_store(&engine).await?;
+    let new = baton_zendesk::accounts::NewAccount {
+        name: account.name,
+        url: account.url,
+        email: Some(account.email),
+        oauth: false,
+        token: Sensitive::new(account.token),
+        sunco: None,
+    };
+    let (record, _) = baton_zendesk::accounts::add(&store, &Keychain::new(KEYCHAIN_SERVICE), new)
+        .await
+        .map_err(Error::Invalid)?;
+    engine.reload().await.map_err(Error::Invalid)?;
+    Ok(summary(&record))
+}
+
+/// Who the stored credentials belong to, according to Zendesk.
+#[tauri::command]
+pub async fn test_account(engine: State<'_, Shared>, id: String) -> Result<String, Error> {
+    let account = accounts_store(&engine).await?.account(&id).await?;
+    baton_zendesk::accounts::test(&account, &Keychain::new(KEYCHAIN_SERVICE))
+        .await
+        .map_err(Error::Invalid)
+}
+
+#[tauri::command]
+pub async fn remove_account(engine: State<'_, Shared>, id: String) -> Result<(), Error> {
+    let store = accounts_store(&engine).await?;
+    baton_zendesk::accounts::remove(&store, &Keychain::new(KEYCHAIN_SERVICE), &id)
+        .await
+        .map_err(Error::Invalid)?;
+    engine.reload().await.map_err(Error::Invalid)
 }

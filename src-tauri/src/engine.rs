@@ -1,5 +1,6 @@
 //! What runs behind the window: the store, a sync loop per account (or the embedded
-//! demo), and the events that tell the UI to re-query.
+//! demo), and the events that tell the UI to re-query. Adding the first account leaves
+//! the demo; removing the last one returns to it.
 
 use baton_core::model::AppInfo;
 use baton_core::secrets::Keychain;
@@ -7,20 +8,28 @@ use baton_core::sync::{StatusHandle, Syncer};
 use baton_core::{CancellationToken, Store};
 use baton_zendesk::ZendeskFeed;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tauri::{AppHandle, Emitter};
 
 /// Keychain service shared with the `baton` CLI, so accounts added there work here.
 pub const KEYCHAIN_SERVICE: &str = "baton";
 
-pub struct Engine {
+/// The cache being shown and the syncs feeding it.
+pub struct Active {
     pub store: Store,
     pub statuses: Vec<StatusHandle>,
     pub info: AppInfo,
-    pub cancel: CancellationToken,
-    /// Keeps the embedded simulator running while the app is open.
+    cancel: CancellationToken,
+    /// Keeps the embedded simulator running while the demo is shown.
     _sim: Option<baton_zendesk::demo::Sim>,
+}
+
+pub struct Engine {
+    app: AppHandle,
+    /// The cache of the real accounts (the demo keeps its own beside it).
+    pub db: PathBuf,
+    active: RwLock<Arc<Active>>,
 }
 
 fn data_dir() -> PathBuf {
@@ -34,16 +43,46 @@ fn env_f64(name: &str) -> Option<f64> {
 }
 
 impl Engine {
-    /// Opens the cache (`BATON_DB`, or the platform data dir) and starts syncing. With no
-    /// account configured, runs the embedded simulator and its demo data instead.
+    /// Opens the cache (`BATON_DB`, or the platform data dir) and starts syncing.
     pub async fn start(app: AppHandle) -> Result<Engine, String> {
         let db = std::env::var_os("BATON_DB")
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir().join("baton.db"));
-        let store = Store::open(&db).await.map_err(|e| e.to_string())?;
+        let active = Active::open(&app, &db).await?;
+        Ok(Engine {
+            app,
+            db,
+            active: RwLock::new(Arc::new(active)),
+        })
+    }
+
+    pub fn active(&self) -> Arc<Active> {
+        self.active.read().expect("engine lock").clone()
+    }
+
+    /// Re-reads the accounts and starts over: the demo when there are none.
+    pub async fn reload(&self) -> Result<(), String> {
+        let next = Arc::new(Active::open(&self.app, &self.db).await?);
+        let old = std::mem::replace(&mut *self.active.write().expect("engine lock"), next);
+        old.cancel.cancel();
+        let _ = self
+            .app
+            .emit("store-changed", serde_json::json!({ "kind": "accounts" }));
+        Ok(())
+    }
+
+    pub fn stop(&self) {
+        self.active().cancel.cancel();
+    }
+}
+
+impl Active {
+    async fn open(app: &AppHandle, db: &std::path::Path) -> Result<Active, String> {
+        let store = Store::open(db).await.map_err(|e| e.to_string())?;
         let accounts = store.accounts().await.map_err(|e| e.to_string())?;
         let cancel = CancellationToken::new();
         let mut syncers: Vec<(Syncer<ZendeskFeed>, Duration)> = vec![];
+        let version = env!("CARGO_PKG_VERSION").to_string();
         let (store, info, sim) = if accounts.is_empty() {
             let demo_db = db.with_file_name("demo.db");
             baton_zendesk::demo::reset(&demo_db);
@@ -60,7 +99,7 @@ impl Engine {
                 demo: true,
                 demo_url: Some(demo.sim.url()),
                 me_id: demo.account.me_id.clone(),
-                version: env!("CARGO_PKG_VERSION").into(),
+                version,
             };
             syncers.push((demo.syncer, Duration::from_secs(2)));
             (demo_store, info, Some(demo.sim))
@@ -74,21 +113,25 @@ impl Engine {
                     Err(e) => tracing::error!(account = %a.id, error = %e, "cannot sync"),
                 }
             }
-            let info = AppInfo {
-                demo: false,
-                demo_url: None,
-                me_id: accounts.iter().find_map(|a| a.me_id.clone()),
-                version: env!("CARGO_PKG_VERSION").into(),
-            };
-            (store, info, None)
+            let me_id = accounts.iter().find_map(|a| a.me_id.clone());
+            (
+                store,
+                AppInfo {
+                    demo: false,
+                    demo_url: None,
+                    me_id,
+                    version,
+                },
+                None,
+            )
         };
         let statuses: Vec<StatusHandle> = syncers.iter().map(|(s, _)| s.status().clone()).collect();
         for (syncer, every) in syncers {
             let cancel = cancel.clone();
             tauri::async_runtime::spawn(async move { syncer.run(&cancel, every).await });
         }
-        forward_events(&app, &store, &statuses);
-        Ok(Engine {
+        forward_events(app, &store, &statuses, &cancel);
+        Ok(Active {
             store,
             statuses,
             info,
@@ -99,12 +142,21 @@ impl Engine {
 }
 
 /// The UI never polls: it re-queries when told the store or an account's status changed.
-fn forward_events(app: &AppHandle, store: &Store, statuses: &[StatusHandle]) {
+fn forward_events(
+    app: &AppHandle,
+    store: &Store,
+    statuses: &[StatusHandle],
+    cancel: &CancellationToken,
+) {
     let mut changes = store.subscribe();
-    let handle = app.clone();
+    let (handle, stop) = (app.clone(), cancel.clone());
     tauri::async_runtime::spawn(async move {
         loop {
-            match changes.recv().await {
+            let change = tokio::select! {
+                _ = stop.cancelled() => break,
+                c = changes.recv() => c,
+            };
+            match change {
                 Ok(change) => {
                     let _ = handle.emit("store-changed", &change);
                 }
@@ -118,9 +170,13 @@ fn forward_events(app: &AppHandle, store: &Store, statuses: &[StatusHandle]) {
     });
     for status in statuses {
         let mut rx = status.subscribe();
-        let handle = app.clone();
+        let (handle, stop) = (app.clone(), cancel.clone());
         tauri::async_runtime::spawn(async move {
-            while rx.changed().await.is_ok() {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    r = rx.changed() => if r.is_err() { break },
+                }
                 let s = rx.borrow().clone();
                 let _ = handle.emit("status", &s);
             }

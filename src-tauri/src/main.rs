@@ -51,6 +51,10 @@ fn main() {
             commands::statuses,
             commands::app_info,
             commands::open_link,
+            commands::accounts,
+            commands::add_account,
+            commands::test_account,
+            commands::remove_account,
         ])
         .build(tauri::generate_context!("../tauri.conf.json"))
         .expect("Baton failed to start")
@@ -58,7 +62,7 @@ fn main() {
             if let tauri::RunEvent::Exit = event {
                 // Stop the sync loops between pages, not in the middle of a write.
                 if let Some(engine) = app.try_state::<engine::Shared>() {
-                    engine.cancel.cancel();
+                    engine.stop();
                 }
             }
         });

@@ -160,3 +160,47 @@ test("the shortcuts work: j/k, ?, Esc, /", async () => {
   await browser.keys("Escape");
   assert.notEqual(await browser.execute(() => document.activeElement?.dataset.testid), "search");
 });
+
+test("accounts: a wrong token is refused; a right one leaves the demo; test and remove work", async () => {
+  await browser.keys("Escape");
+  await browser.$("[data-testid=open-settings]").click();
+  await browser.$("[data-testid=settings]").waitForExist({ timeout: 2_000 });
+  const message = async () => {
+    const m = browser.$("[data-testid=settings-message]");
+    return (await m.isExisting()) ? m.getText() : "";
+  };
+  const fill = async (token) => {
+    await browser.$("input[name=url]").setValue(process.env.BATON_E2E_SIM_URL);
+    await browser.$("input[name=email]").setValue("alex@acme.test");
+    await browser.$("input[name=token]").setValue(token);
+    await browser.$("input[name=name]").setValue("e2e");
+    await browser.$("form button[type=submit]").click();
+  };
+  await fill("not-the-token");
+  await browser.waitUntil(async () => (await message()).includes("rejected the credentials"), { timeout: 10_000, timeoutMsg: "no clear refusal" });
+  assert.equal(await browser.$("input[name=token]").getValue(), "", "the token does not linger in the form");
+  assert.equal((await invoke("accounts")).length, 0);
+
+  await fill("sim-token");
+  await browser.waitUntil(async () => (await message()).includes("Connected e2e"), { timeout: 15_000, timeoutMsg: "the account was not added" });
+  await browser.saveScreenshot(`${shots}settings.png`);
+  await browser.keys("Escape");
+  await browser.$("[data-testid=demo-banner]").waitForExist({ reverse: true, timeout: 5_000 });
+  await browser.waitUntil(
+    async () => (await browser.$("[data-testid=status-chip]").getAttribute("data-state")) === "synced" && (await browser.$("[data-testid=status-chip]").getText()).includes("e2e"),
+    { timeout: 20_000, timeoutMsg: "the new account never synced" },
+  );
+  const info = await invoke("app_info");
+  assert.equal(info.demo, false);
+  assert.ok((await invoke("queue", QUEUE)).every((i) => i.account_id === "e2e"), "the queue is the account's now");
+  assert.ok(!JSON.stringify(await invoke("accounts")).includes("sim-token"), "the token never comes back out");
+
+  await browser.$("[data-testid=open-settings]").click();
+  await browser.$("[data-testid=account] button").waitForExist({ timeout: 5_000 });
+  await browser.$("[data-testid=account]").$("button=Test").click();
+  await browser.waitUntil(async () => (await message()).includes("Alex Rivera"), { timeout: 10_000, timeoutMsg: "test gave no answer" });
+  await browser.$("[data-testid=account]").$("button=Remove").click();
+  await browser.waitUntil(async () => (await message()).includes("Removed e2e"), { timeout: 10_000 });
+  await browser.keys("Escape");
+  await browser.$("[data-testid=demo-banner]").waitForExist({ timeout: 10_000 });
+});

@@ -7,7 +7,7 @@ cd "$root"
 
 if [ -z "${BATON_E2E_INNER:-}" ]; then
   (cd ui && npm run build --silent)
-  cargo build --locked -p baton-app
+  cargo build --locked -p baton-app -p baton-sim
   export BATON_E2E_INNER=1
   exec dbus-run-session -- "$0" "$@"
 fi
@@ -20,6 +20,12 @@ export DISPLAY="$display"
 # The app under test: its own database, demo data, a live simulator every 1.5 s.
 export BATON_DB="$work/baton.db" BATON_DEMO_LIVE_EVERY=1.5 BATON_DEMO_TICKETS=120
 export XDG_DATA_HOME="$work/data" BATON_APP="$root/target/debug/baton-app"
+# A keychain for the account the settings test adds, and a second simulator to be it.
+printf 'e2e' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+"$root/target/debug/baton-sim" --port 0 --seed 5 --tickets 25 >"$work/sim.log" 2>&1 &
+sim=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/sim.log" && break; sleep 0.1; done
+export BATON_E2E_SIM_URL=$(grep -o 'http://[0-9.:]*' "$work/sim.log" | head -1)
 port=$((4500 + RANDOM % 400))
 tauri-driver --port "$port" --native-port $((port + 1)) >"$work/driver.log" 2>&1 &
 driver=$!
@@ -27,7 +33,7 @@ cleanup() {
   # SIGTERM, not SIGKILL: a killed driver orphans WebKitWebDriver (PLATFORM-NOTES).
   kill -TERM "$driver" 2>/dev/null || true
   wait "$driver" 2>/dev/null || true
-  kill "$xvfb" 2>/dev/null || true
+  kill "$xvfb" "$sim" 2>/dev/null || true
 }
 trap cleanup EXIT
 for _ in $(seq 50); do

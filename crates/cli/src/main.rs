@@ -3,9 +3,9 @@
 mod render;
 mod run;
 
-use baton_core::model::{Channel, SourceKind};
-use baton_core::secrets::{Keychain, SecretStore};
-use baton_core::store::{AccountRecord, AuthKind, QueueFilter};
+use baton_core::model::Channel;
+use baton_core::secrets::Keychain;
+use baton_core::store::QueueFilter;
 use baton_core::{Sensitive, Store};
 use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Read};
@@ -168,19 +168,8 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Account(AccountCommand::Remove { name }) => {
-            let account = store.account(&name).await.map_err(e)?;
-            store.remove_account(&name).await.map_err(e)?;
-            let keychain = Keychain::new(KEYCHAIN_SERVICE);
-            for entry in [
-                account.secret_ref.clone(),
-                format!("{}:sunco", account.secret_ref),
-            ] {
-                if let Err(err) = keychain.delete(&entry) {
-                    eprintln!(
-                        "baton: removed {name}, but a keychain entry could not be deleted: {err}"
-                    );
-                }
-            }
+            baton_zendesk::accounts::remove(&store, &Keychain::new(KEYCHAIN_SERVICE), &name)
+                .await?;
             println!("Removed {name} and its cached conversations.");
             Ok(())
         }
@@ -301,33 +290,10 @@ async fn add_account(store: &Store, a: AddArgs) -> Result<(), String> {
             a.kind
         ));
     }
-    let url = url_from(&a.url)?;
-    let name = match a.name {
-        Some(n) => n,
-        None => url
-            .host_str()
-            .and_then(|h| h.split('.').next())
-            .unwrap_or("zendesk")
-            .to_string(),
-    };
-    let auth_kind = if a.oauth {
-        AuthKind::Oauth
-    } else {
-        AuthKind::ApiToken
-    };
-    if auth_kind == AuthKind::ApiToken && a.email.is_none() {
-        return Err("--email is required with an API token (or pass --oauth)".into());
-    }
-    if store.account(&name).await.is_ok() {
-        return Err(format!(
-            "an account named {name:?} already exists; pick another with --name"
-        ));
-    }
-    let base = url.as_str().trim_end_matches('/').to_string();
     let mut prompts = vec![format!(
         "Zendesk {} for {}: ",
         if a.oauth { "OAuth token" } else { "API token" },
-        a.email.as_deref().unwrap_or(&base)
+        a.email.as_deref().unwrap_or(&a.url)
     )];
     let sunco = a
         .sunco_app_id
@@ -345,66 +311,20 @@ async fn add_account(store: &Store, a: AddArgs) -> Result<(), String> {
         ));
     }
     let mut secrets = read_secrets(&prompts)?.into_iter();
-    let secret = secrets.next().expect("one per prompt");
-    let sunco_secret = secrets.next();
-    let settings = baton_zendesk::Settings {
-        sunco,
-        ..Default::default()
+    let token = secrets.next().expect("one per prompt");
+    let new = baton_zendesk::accounts::NewAccount {
+        name: a.name,
+        url: a.url,
+        email: a.email,
+        oauth: a.oauth,
+        token,
+        sunco: sunco.zip(secrets.next()),
     };
-    let mut record = AccountRecord {
-        id: name.clone(),
-        kind: SourceKind::Zendesk,
-        base_url: base.clone(),
-        login: a.email,
-        auth_kind,
-        secret_ref: format!("zendesk:{name}"),
-        settings: serde_json::to_value(&settings).expect("serializes"),
-        me_id: None,
-        created_at: chrono::Utc::now().timestamp_millis(),
-    };
-    // Check the credentials before keeping anything.
-    let status = baton_core::sync::StatusHandle::new(
-        &name,
-        std::sync::Arc::new(baton_core::sync::SystemClock),
+    let (record, me) =
+        baton_zendesk::accounts::add(store, &Keychain::new(KEYCHAIN_SERVICE), new).await?;
+    println!(
+        "Added {} ({}) as {me}. Run `baton sync` to fetch the queue.",
+        record.id, record.base_url
     );
-    let feed = baton_zendesk::connect(&record, secret.clone(), None, status, 0)
-        .map_err(|e| e.to_string())?;
-    let (me_id, me_name) = baton_zendesk::whoami(feed.client())
-        .await
-        .map_err(|e| format!("could not add {name}: {e}"))?;
-    record.me_id = Some(me_id);
-    let keychain = Keychain::new(KEYCHAIN_SERVICE);
-    let sunco_ref = format!("{}:sunco", record.secret_ref);
-    let forget = || {
-        let _ = keychain.delete(&record.secret_ref);
-        let _ = keychain.delete(&sunco_ref);
-    };
-    keychain
-        .put(&record.secret_ref, &secret)
-        .map_err(|e| e.to_string())?;
-    if let Some(s) = &sunco_secret {
-        if let Err(e) = keychain.put(&sunco_ref, s) {
-            forget();
-            return Err(e.to_string());
-        }
-    }
-    if let Err(err) = store.add_account(&record).await {
-        forget();
-        return Err(err.to_string());
-    }
-    println!("Added {name} ({base}) as {me_name}. Run `baton sync` to fetch the queue.");
     Ok(())
-}
-
-fn url_from(raw: &str) -> Result<url::Url, String> {
-    let with_scheme = if raw.contains("://") {
-        raw.to_string()
-    } else {
-        format!("https://{raw}")
-    };
-    let url = url::Url::parse(&with_scheme).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
-    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
-        return Err(format!("{raw:?} is not an http(s) URL"));
-    }
-    Ok(url)
 }

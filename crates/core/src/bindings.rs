@@ -28,6 +28,8 @@ pub fn typescript() -> String {
         SyncState::decl(&cfg),
         AccountStatus::decl(&cfg),
         AppInfo::decl(&cfg),
+        AccountSummary::decl(&cfg),
+        NewZendeskAccount::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by crates/core/src/bindings.rs. Do not edit.\n\n",

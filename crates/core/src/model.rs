@@ -291,3 +291,23 @@ pub struct AppInfo {
     pub me_id: Option<String>,
     pub version: String,
 }
+
+/// A connected account as the UI sees it: never its secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct AccountSummary {
+    pub id: String,
+    pub kind: SourceKind,
+    pub base_url: String,
+    pub login: Option<String>,
+}
+
+/// What the settings form sends to connect a Zendesk account.
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
+pub struct NewZendeskAccount {
+    pub url: String,
+    pub email: String,
+    /// The API token; goes straight to the OS keychain.
+    pub token: String,
+    /// A short name; the subdomain when empty.
+    pub name: Option<String>,
+}

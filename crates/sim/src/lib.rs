@@ -33,6 +33,8 @@ pub struct SimConfig {
     pub sunco_app_id: String,
     pub sunco_key_id: String,
     pub sunco_secret: String,
+    /// Add one web handoff with this many transcript turns (for benchmarks).
+    pub long_transcript: Option<usize>,
     /// Seeded times are offsets back from this.
     pub base_time: DateTime<Utc>,
     pub port: u16,
@@ -51,6 +53,7 @@ impl Default for SimConfig {
             sunco_key_id: "app_5f1e6d4c3b2a1908".into(),
             sunco_secret: "sim-sunco-secret".into(),
             base_time: Utc::now(),
+            long_transcript: None,
             port: 0,
         }
     }
@@ -108,7 +111,10 @@ impl Sim {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
         let mut generator = Generator::new(config.seed, config.base_time);
-        let world = generator.world(config.tickets);
+        let mut world = generator.world(config.tickets);
+        if let Some(turns) = config.long_transcript {
+            generator.long_ticket(&mut world, turns, config.base_time);
+        }
         let basic = base64::engine::general_purpose::STANDARD
             .encode(format!("{}/token:{}", config.email, config.token));
         let shared = Arc::new(Shared {

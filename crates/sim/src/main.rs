@@ -18,6 +18,9 @@ struct Args {
     /// Seconds between live events.
     #[arg(long, default_value_t = 3.0)]
     live_every: f64,
+    /// Add one web handoff with this many transcript turns (for benchmarks).
+    #[arg(long)]
+    long_transcript: Option<usize>,
     /// No rate limits (for benchmarks).
     #[arg(long)]
     unlimited: bool,
@@ -47,6 +50,7 @@ async fn main() {
         email: a.email,
         token: a.token,
         port: a.port,
+        long_transcript: a.long_transcript,
         ..Default::default()
     };
     let sim = match Sim::start(config).await {

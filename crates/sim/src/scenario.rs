@@ -443,6 +443,60 @@ impl Generator {
         id
     }
 
+    /// A web handoff whose transcript has `turns` customer and AI turns.
+    pub fn long_ticket(&mut self, w: &mut World, turns: usize, now: DateTime<Utc>) -> u64 {
+        let id = self.ticket(w, Kind::WebHandoff, now - Duration::hours(2));
+        let requester = w.tickets[&id].requester_id;
+        let name = w.user_name(requester);
+        let mut at = now - Duration::hours(2);
+        let mut extra = Vec::with_capacity(turns);
+        for k in 0..turns {
+            at += Duration::seconds(3);
+            let customer = k % 2 == 0;
+            let eid = w.next_id();
+            extra.push(Event {
+                id: eid,
+                created_at: at,
+                text: if customer {
+                    self.customer_text(id)
+                } else {
+                    fill(AI_LINES.choose(&mut self.rng).unwrap(), id, &name)
+                },
+                attachments: vec![],
+                wire: Wire::Message {
+                    author: if customer {
+                        AuthorType::User
+                    } else {
+                        AuthorType::Bot
+                    },
+                    author_name: if customer {
+                        name.clone()
+                    } else {
+                        "OpenCX AI".into()
+                    },
+                    author_id: customer.then_some(requester),
+                },
+                truth: Truth::Turn {
+                    role: if customer { "customer" } else { "ai" },
+                },
+            });
+        }
+        let t = w.tickets.get_mut(&id).expect("just added");
+        t.subject = format!("Very long conversation ({turns} turns)");
+        t.events = extra
+            .into_iter()
+            .chain(
+                t.events
+                    .drain(..)
+                    .filter(|e| !matches!(e.truth, Truth::Turn { .. })),
+            )
+            .collect();
+        t.events.sort_by_key(|e| e.created_at);
+        t.updated_at = t.events.last().map(|e| e.created_at).unwrap_or(now);
+        w.touch(id, now);
+        id
+    }
+
     /// One step of the live scenario: a new handoff, or a customer writing again.
     pub fn live_step(&mut self, w: &mut World, now: DateTime<Utc>) -> u64 {
         let open: Vec<u64> = w

@@ -1,6 +1,7 @@
 //! Zendesk Support (and its messaging conversation log) for Baton: an HTTP client that
 //! spends few requests, the mapping of Zendesk's JSON to Baton's domain, and a sync feed.
 
+pub mod accounts;
 pub mod client;
 pub mod demo;
 pub mod error;

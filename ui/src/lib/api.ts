@@ -3,6 +3,8 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AccountStatus,
+  AccountSummary,
+  NewZendeskAccount,
   AppInfo,
   ConversationDetail,
   QueueFilter,
@@ -26,6 +28,11 @@ export const api = {
   statuses: () => invoke<AccountStatus[]>("statuses"),
   appInfo: () => invoke<AppInfo>("app_info"),
   openLink: (url: string) => invoke<void>("open_link", { url }),
-  onStoreChanged: (f: () => void): Promise<UnlistenFn> => listen("store-changed", () => f()),
+  accounts: () => invoke<AccountSummary[]>("accounts"),
+  addAccount: (account: NewZendeskAccount) => invoke<AccountSummary>("add_account", { account }),
+  testAccount: (id: string) => invoke<string>("test_account", { id }),
+  removeAccount: (id: string) => invoke<void>("remove_account", { id }),
+  onStoreChanged: (f: (kind: string) => void): Promise<UnlistenFn> =>
+    listen<{ kind: string }>("store-changed", (e) => f(e.payload.kind)),
   onStatus: (f: (s: AccountStatus) => void): Promise<UnlistenFn> => listen<AccountStatus>("status", (e) => f(e.payload)),
 };

@@ -53,3 +53,15 @@ demo: boolean, demo_url: string | null,
  * The rep's own user id, for "mine first".
  */
 me_id: string | null, version: string, };
+
+export type AccountSummary = { id: string, kind: SourceKind, base_url: string, login: string | null, };
+
+export type NewZendeskAccount = { url: string, email: string, 
+/**
+ * The API token; goes straight to the OS keychain.
+ */
+token: string, 
+/**
+ * A short name; the subdomain when empty.
+ */
+name: string | null, };

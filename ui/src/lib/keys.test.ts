@@ -5,7 +5,7 @@ describe("shortcuts", () => {
   it("maps the documented keys", () => {
     const t = (key: string) => actionFor({ key, typing: false });
     expect([t("j"), t("ArrowDown"), t("k"), t("ArrowUp")]).toEqual(["down", "down", "up", "up"]);
-    expect([t("Enter"), t("Escape"), t("/"), t("?")]).toEqual(["open", "back", "search", "help"]);
+    expect([t("Enter"), t("Escape"), t("/"), t("?"), t(",")]).toEqual(["open", "back", "search", "help", "settings"]);
     expect([t("1"), t("2"), t("3"), t("x")]).toEqual(["view-mine", "view-unassigned", "view-all", null]);
   });
   it("leaves typing alone, except Esc", () => {

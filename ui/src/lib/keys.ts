@@ -8,6 +8,7 @@ export type Action =
   | "back"
   | "search"
   | "help"
+  | "settings"
   | "view-mine"
   | "view-unassigned"
   | "view-all";
@@ -19,6 +20,7 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: "Esc", what: "back to the queue / close" },
   { keys: "/", what: "search transcripts" },
   { keys: "1 / 2 / 3", what: "mine / unassigned / all" },
+  { keys: ",", what: "accounts (add, test, remove)" },
   { keys: "?", what: "this list" },
 ];
 
@@ -48,6 +50,8 @@ export function actionFor(k: KeyPress): Action | null {
       return "search";
     case "?":
       return "help";
+    case ",":
+      return "settings";
     case "1":
       return "view-mine";
     case "2":

@@ -1,0 +1,88 @@
+// Measures the desktop app on a large cache; run by ./bench-app.sh.
+import { readFileSync, readdirSync } from "node:fs";
+import { remote } from "webdriverio";
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (x) => `${x.toFixed(0)} ms`;
+
+const t0 = performance.now();
+const browser = await remote({
+  hostname: "127.0.0.1",
+  port: Number(process.env.WEBDRIVER_PORT),
+  logLevel: "silent",
+  capabilities: { "tauri:options": { application: process.env.BATON_APP } },
+});
+await browser.$("[data-testid=queue-row]").waitForExist({ timeout: 120_000, interval: 10 });
+const launchWall = performance.now() - t0;
+await browser.waitUntil(() => browser.execute(() => performance.getEntriesByName("queue-painted").length > 0), { timeout: 30_000 });
+const painted = await browser.execute(() => performance.getEntriesByName("queue-painted")[0].startTime);
+const queue = await browser.execute(() =>
+  window.__TAURI_INTERNALS__.invoke("queue", { filter: { account_id: null, me_id: null, include_done: false, channel: null, limit: null } }),
+);
+const long = queue.find((i) => i.subject.startsWith("Very long conversation"));
+const other = queue.find((i) => i.id !== long.id);
+
+/** Clicks a row and waits, in the page, until its transcript is drawn. */
+const open = (id, count) =>
+  browser.execute(async (id, count) => {
+    const q = document.querySelector("[data-testid=queue]");
+    const row = () => q.querySelector(`[data-id="${id}"]`);
+    for (let top = 0; !row() && top <= q.scrollHeight; top += q.clientHeight) {
+      q.scrollTop = top;
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+    const start = performance.now();
+    row().click();
+    while (document.querySelectorAll("[data-testid=message-body]").length < count || document.querySelector("[data-testid=subject]")?.textContent === "") {
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+    await new Promise((r) => requestAnimationFrame(r)); // the frame that shows it
+    return performance.now() - start;
+  }, id, count);
+
+const longDetail = await browser.execute((id) => window.__TAURI_INTERNALS__.invoke("detail", { id }), long.id);
+const otherDetail = await browser.execute((id) => window.__TAURI_INTERNALS__.invoke("detail", { id }), other.id);
+const opens = [];
+for (let k = 0; k < 5; k++) {
+  await open(other.id, otherDetail.messages.length);
+  opens.push(await open(long.id, longDetail.messages.length));
+}
+
+// Idle memory: wait, then sum over the app and its WebKit children (PSS: shared pages
+// counted once; RSS for reference).
+await new Promise((r) => setTimeout(r, 10_000));
+const procs = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+const parent = new Map();
+const names = new Map();
+for (const p of procs) {
+  try {
+    const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    parent.set(p, fields[1]);
+    names.set(p, readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")[0]);
+  } catch {}
+}
+const app = [...names].find(([, n]) => n === process.env.BATON_APP)?.[0];
+const tree = new Set([app]);
+for (let grew = true; grew; ) {
+  grew = false;
+  for (const [p, pp] of parent) if (tree.has(pp) && !tree.has(p)) { tree.add(p); grew = true; }
+}
+let pss = 0, rss = 0;
+const parts = [];
+for (const p of tree) {
+  const roll = readFileSync(`/proc/${p}/smaps_rollup`, "utf8");
+  const kb = (k) => Number(roll.match(new RegExp(`^${k}:\\s+(\\d+)`, "m"))?.[1] ?? 0);
+  pss += kb("Pss");
+  rss += kb("Rss");
+  parts.push(`${names.get(p).split("/").pop()} ${(kb("Pss") / 1024).toFixed(0)}`);
+}
+await browser.deleteSession();
+
+console.log(`| measure (release build, ${queue.length} conversations in the queue, 10,000 cached) | value |`);
+console.log(`|---|---|`);
+console.log(`| launch → queue painted, in the page (navigation start → first queue frame) | ${ms(painted)} |`);
+console.log(`| launch → first row, seen from WebDriver (includes starting the session) | ${ms(launchWall)} |`);
+console.log(`| open a ${longDetail.messages.length}-message transcript (click → drawn), median of 5 | ${ms(median(opens))} (all: ${opens.map((x) => x.toFixed(0)).join(", ")}) |`);
+console.log(`| idle memory of the app's processes, PSS | ${(pss / 1024).toFixed(0)} MiB (${parts.join(", ")} MiB) |`);
+console.log(`| idle memory, RSS summed (double-counts shared libraries) | ${(rss / 1024).toFixed(0)} MiB |`);
