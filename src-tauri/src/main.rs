@@ -3,6 +3,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod desktop;
 mod engine;
 
 use std::sync::Arc;
@@ -37,11 +38,19 @@ fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
 fn main() {
     let _log = init_logging();
     tauri::Builder::default()
+        // First: a second launch hands over to this one and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            desktop::show_window(app)
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
         .setup(|app| {
-            let engine =
-                tauri::async_runtime::block_on(engine::Engine::start(app.handle().clone()))?;
-            app.manage(Arc::new(engine) as engine::Shared);
+            let engine: engine::Shared = Arc::new(tauri::async_runtime::block_on(
+                engine::Engine::start(app.handle().clone()),
+            )?);
+            app.manage(engine.clone());
+            desktop::setup(app.handle(), engine)?;
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

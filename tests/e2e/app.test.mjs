@@ -3,6 +3,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { remote } from "webdriverio";
 
 const shots = new URL("./screenshots/", import.meta.url).pathname;
@@ -159,6 +160,13 @@ test("the shortcuts work: j/k, ?, Esc, /", async () => {
   assert.equal(await browser.execute(() => document.activeElement?.dataset.testid), "search");
   await browser.keys("Escape");
   assert.notEqual(await browser.execute(() => document.activeElement?.dataset.testid), "search");
+});
+
+test("a second launch hands over to the running window and exits", async () => {
+  const second = spawnSync(process.env.BATON_APP, { timeout: 15_000, env: process.env });
+  assert.equal(second.error, undefined, "the second instance exited by itself");
+  assert.equal(second.status, 0);
+  assert.ok(await browser.$("[data-testid=queue-row]").isExisting(), "the first one is still there");
 });
 
 test("accounts: a wrong token is refused; a right one leaves the demo; test and remove work", async () => {

@@ -7,7 +7,8 @@ cd "$root"
 
 if [ -z "${BATON_E2E_INNER:-}" ]; then
   (cd ui && npm run build --silent)
-  cargo build --locked -p baton-app -p baton-sim
+  # The binaries as `cargo test` built them (no rebuild after the Rust tests).
+  cargo test --workspace --locked --no-run
   export BATON_E2E_INNER=1
   exec dbus-run-session -- "$0" "$@"
 fi

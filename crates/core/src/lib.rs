@@ -1,6 +1,7 @@
 //! Baton's core: the domain model, the SQLite store, the vendor-neutral sync engine,
 //! note parsing and secrets. No Tauri and no HTTP here.
 
+pub mod alerts;
 pub mod bindings;
 pub mod error;
 pub mod model;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { QueueItem } from "./bindings";
-import { applyFilters, counts, keepSelection, move, scrollToRow, visibleRange } from "./queue";
+import { applyFilters, counts, keepSelection, move, scrollToRow, toggle, visibleRange } from "./queue";
 
 function item(id: number, over: Partial<QueueItem> = {}): QueueItem {
   return {
@@ -32,6 +32,10 @@ describe("filters", () => {
     expect(applyFilters(items, { view: "unassigned", channels: [] }, "me").map((i) => i.id)).toEqual([2, 4]);
     expect(applyFilters(items, { view: "all", channels: ["phone"] }, "me").map((i) => i.id)).toEqual([3, 4]);
     expect(applyFilters(items, { view: "mine", channels: [] }, null)).toEqual([]);
+    const mixed = [item(5, { status: "new" }), item(6, { status: "pending", source: "salesforce" })];
+    expect(applyFilters(mixed, { view: "all", channels: [], statuses: ["pending"] }, "me").map((i) => i.id)).toEqual([6]);
+    expect(applyFilters(mixed, { view: "all", channels: [], sources: ["zendesk"] }, "me").map((i) => i.id)).toEqual([5]);
+    expect(toggle(toggle([] as string[], "a"), "a")).toEqual([]);
     expect(counts(items, "me")).toEqual({ mine: 1, unassigned: 2 });
   });
 });

@@ -1,12 +1,15 @@
 // The queue's view logic: which rows a view shows, the selection across refreshes, and
 // which rows a virtual list renders. Pure functions: tested in queue.test.ts.
-import type { Channel, QueueItem } from "./bindings";
+import type { Channel, QueueItem, SourceKind, Status } from "./bindings";
 
 export type View = "mine" | "unassigned" | "all";
 
 export interface Filters {
   view: View;
+  /** Empty: every channel (likewise statuses and sources). */
   channels: Channel[];
+  statuses?: Status[];
+  sources?: SourceKind[];
 }
 
 export function applyFilters(items: QueueItem[], f: Filters, me: string | null): QueueItem[] {
@@ -14,6 +17,8 @@ export function applyFilters(items: QueueItem[], f: Filters, me: string | null):
     if (f.view === "mine" && (me === null || i.assignee_id !== me)) return false;
     if (f.view === "unassigned" && i.assignee_id !== null) return false;
     if (f.channels.length > 0 && !f.channels.includes(i.channel)) return false;
+    if (f.statuses?.length && !f.statuses.includes(i.status)) return false;
+    if (f.sources?.length && !f.sources.includes(i.source)) return false;
     return true;
   });
 }
@@ -68,4 +73,9 @@ export function scrollToRow(index: number, scrollTop: number, viewport: number, 
   if (top < scrollTop) return top;
   if (top + rowHeight > scrollTop + viewport) return top + rowHeight - viewport;
   return scrollTop;
+}
+
+/** Adds `x` to the list, or takes it out. */
+export function toggle<T>(list: T[], x: T): T[] {
+  return list.includes(x) ? list.filter((y) => y !== x) : [...list, x];
 }

@@ -1,0 +1,88 @@
+//! What deserves the rep's attention when the queue changes: how many are waiting in
+//! their scope, and which handoffs just arrived there. The shell turns these into a tray
+//! count and desktop notifications.
+
+use crate::model::QueueItem;
+use std::collections::HashSet;
+
+/// Mine: assigned to me, or unassigned (waiting for anyone, me included).
+pub fn in_my_scope(item: &QueueItem, me: Option<&str>) -> bool {
+    match &item.assignee_id {
+        None => true,
+        Some(a) => Some(a.as_str()) == me,
+    }
+}
+
+/// Remembers which handoffs were already announced.
+#[derive(Debug, Default)]
+pub struct Arrivals {
+    seen: HashSet<i64>,
+    primed: bool,
+}
+
+impl Arrivals {
+    /// The handoffs in my scope not seen before. The first call only learns what is
+    /// there: a rep opening Baton is not greeted by a notification per old conversation.
+    pub fn update<'a>(&mut self, queue: &'a [QueueItem], me: Option<&str>) -> Vec<&'a QueueItem> {
+        let fresh: Vec<&QueueItem> = queue
+            .iter()
+            .filter(|i| i.is_handoff && in_my_scope(i, me) && !self.seen.contains(&i.id))
+            .collect();
+        self.seen.extend(queue.iter().map(|i| i.id));
+        if !self.primed {
+            self.primed = true;
+            return vec![];
+        }
+        fresh
+    }
+}
+
+/// How many are waiting in my scope (the tray's count).
+pub fn waiting(queue: &[QueueItem], me: Option<&str>) -> usize {
+    queue.iter().filter(|i| in_my_scope(i, me)).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+
+    fn item(id: i64, assignee: Option<&str>, handoff: bool) -> QueueItem {
+        QueueItem {
+            id,
+            account_id: "a".into(),
+            external_id: id.to_string(),
+            source: SourceKind::Zendesk,
+            channel: Channel::Web,
+            status: Status::Open,
+            subject: String::new(),
+            requester_name: None,
+            assignee_id: assignee.map(String::from),
+            assignee_name: None,
+            group_name: None,
+            is_handoff: handoff,
+            handoff_mode: handoff.then_some(HandoffMode::LiveChat),
+            reason: None,
+            waiting_since: 0,
+            has_pending_draft: !handoff,
+        }
+    }
+
+    #[test]
+    fn only_new_handoffs_in_my_scope_are_announced_and_only_once() {
+        let mut a = Arrivals::default();
+        let first = vec![item(1, None, true), item(2, Some("me"), true)];
+        assert!(a.update(&first, Some("me")).is_empty(), "nothing on start");
+        let next = vec![
+            item(1, None, true),
+            item(3, Some("me"), true),
+            item(4, Some("someone"), true),
+            item(5, None, false),
+            item(6, None, true),
+        ];
+        let ids: Vec<i64> = a.update(&next, Some("me")).iter().map(|i| i.id).collect();
+        assert_eq!(ids, vec![3, 6]);
+        assert!(a.update(&next, Some("me")).is_empty(), "announced once");
+        assert_eq!(waiting(&next, Some("me")), 4);
+    }
+}
