@@ -19,14 +19,12 @@ const MAX_FIELD_CHARS: usize = 2_000;
 #[tauri::command]
 pub async fn queue(
     engine: State<'_, Shared>,
-    mut filter: QueueFilter,
+    filter: QueueFilter,
 ) -> Result<Vec<QueueItem>, Error> {
     if filter.limit.is_some_and(|l| !(1..=MAX_QUEUE).contains(&l)) {
         return Err(Error::Invalid(format!("limit must be 1 to {MAX_QUEUE}")));
     }
-    let active = engine.active();
-    filter.me_id = active.info.me_id.clone();
-    active.store.queue(&filter).await
+    engine.active().store.queue(&filter).await
 }
 
 #[tauri::command]

@@ -32,25 +32,21 @@ pub fn setup(app: &AppHandle, engine: Shared) -> tauri::Result<()> {
             tokio::time::sleep(Duration::from_millis(400)).await;
             let active = engine.active();
             let me = active.info.me_id.clone();
-            let key = (active.info.demo, me.clone());
+            let key = (active.info.demo, me);
             if shown_for.as_ref() != Some(&key) {
                 // Another set of accounts: what it holds is not news.
                 arrivals = Arrivals::default();
                 shown_for = Some(key);
             }
-            let filter = QueueFilter {
-                me_id: me.clone(),
-                ..Default::default()
-            };
-            let Ok(queue) = active.store.queue(&filter).await else {
+            let Ok(queue) = active.store.queue(&QueueFilter::default()).await else {
                 continue;
             };
-            let count = waiting(&queue, me.as_deref());
+            let count = waiting(&queue);
             if let Some(tray) = handle.tray_by_id(TRAY) {
                 let _ = tray.set_tooltip(Some(format!("Baton: {count} waiting")));
                 let _ = tray.set_title(Some(count.to_string()));
             }
-            let fresh = arrivals.update(&queue, me.as_deref());
+            let fresh = arrivals.update(&queue);
             let (title, body) = match fresh.as_slice() {
                 [] => continue,
                 [one] => (

@@ -57,12 +57,14 @@ test("the queue shows the handoffs in the backend's order: mine first, longest w
     return shown.length > 5 && shown.every((id, k) => backend[k] === id);
   }, { timeout: 10_000, timeoutMsg: "the rows never matched the backend's queue order" });
   const items = await invoke("queue", QUEUE);
-  const mine = items.findIndex((i) => i.assignee_id !== info.me_id);
-  assert.ok(mine > 0, "the demo rep has conversations of their own");
-  assert.ok(items.slice(mine).every((i) => i.assignee_id !== info.me_id), "all of mine come first");
-  for (const part of [items.slice(0, mine), items.slice(mine)]) {
-    for (let k = 1; k < part.length; k++) assert.ok(part[k - 1].waiting_since <= part[k].waiting_since, "longest waiting first");
+  const rank = { mine: 0, my_groups: 1, other: 2 };
+  for (const scope of ["mine", "my_groups", "other"]) assert.ok(items.some((i) => i.scope === scope), `the demo has ${scope} conversations`);
+  for (let k = 1; k < items.length; k++) {
+    const [a, b] = [items[k - 1], items[k]];
+    assert.ok(rank[a.scope] < rank[b.scope] || (rank[a.scope] === rank[b.scope] && a.waiting_since <= b.waiting_since), "mine, then my groups', then the rest; longest waiting first in each");
   }
+  assert.ok(items.filter((i) => i.scope === "mine").every((i) => i.assignee_id === info.me_id));
+  assert.ok(items.filter((i) => i.scope === "my_groups").every((i) => i.assignee_id === null));
   await browser.saveScreenshot(`${shots}queue.png`);
 });
 

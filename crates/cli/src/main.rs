@@ -201,18 +201,12 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 })?),
                 None => None,
             };
-            let mut filter = QueueFilter {
+            let filter = QueueFilter {
                 include_done: all,
                 channel,
                 limit,
                 ..Default::default()
             };
-            filter.me_id = store
-                .accounts()
-                .await
-                .map_err(e)?
-                .into_iter()
-                .find_map(|a| a.me_id);
             let items = store.queue(&filter).await.map_err(e)?;
             if json {
                 println!(

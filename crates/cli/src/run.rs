@@ -168,7 +168,7 @@ pub async fn demo(path: &Path, args: DemoArgs) -> Result<(), String> {
         live_every: Duration::from_secs_f64(args.live_every.max(0.2)),
     };
     let demo = baton_zendesk::demo::start(&store, options).await?;
-    let (sim, account, s) = (&demo.sim, &demo.account, &demo.syncer);
+    let (sim, s) = (&demo.sim, &demo.syncer);
     let cancel = CancellationToken::new();
     let stop = {
         let cancel = cancel.clone();
@@ -200,7 +200,6 @@ pub async fn demo(path: &Path, args: DemoArgs) -> Result<(), String> {
                 _ = tick.tick() => {}
             }
             let filter = QueueFilter {
-                me_id: account.me_id.clone(),
                 limit: Some(25),
                 ..Default::default()
             };

@@ -2,15 +2,12 @@
 //! their scope, and which handoffs just arrived there. The shell turns these into a tray
 //! count and desktop notifications.
 
-use crate::model::QueueItem;
+use crate::model::{QueueItem, Scope};
 use std::collections::HashSet;
 
-/// Mine: assigned to me, or unassigned (waiting for anyone, me included).
-pub fn in_my_scope(item: &QueueItem, me: Option<&str>) -> bool {
-    match &item.assignee_id {
-        None => true,
-        Some(a) => Some(a.as_str()) == me,
-    }
+/// Mine, or unassigned in one of my groups.
+pub fn in_my_scope(item: &QueueItem) -> bool {
+    matches!(item.scope, Scope::Mine | Scope::MyGroups)
 }
 
 /// Remembers which handoffs were already announced.
@@ -23,10 +20,10 @@ pub struct Arrivals {
 impl Arrivals {
     /// The handoffs in my scope not seen before. The first call only learns what is
     /// there: a rep opening Baton is not greeted by a notification per old conversation.
-    pub fn update<'a>(&mut self, queue: &'a [QueueItem], me: Option<&str>) -> Vec<&'a QueueItem> {
+    pub fn update<'a>(&mut self, queue: &'a [QueueItem]) -> Vec<&'a QueueItem> {
         let fresh: Vec<&QueueItem> = queue
             .iter()
-            .filter(|i| i.is_handoff && in_my_scope(i, me) && !self.seen.contains(&i.id))
+            .filter(|i| i.is_handoff && in_my_scope(i) && !self.seen.contains(&i.id))
             .collect();
         self.seen.extend(queue.iter().map(|i| i.id));
         if !self.primed {
@@ -38,8 +35,8 @@ impl Arrivals {
 }
 
 /// How many are waiting in my scope (the tray's count).
-pub fn waiting(queue: &[QueueItem], me: Option<&str>) -> usize {
-    queue.iter().filter(|i| in_my_scope(i, me)).count()
+pub fn waiting(queue: &[QueueItem]) -> usize {
+    queue.iter().filter(|i| in_my_scope(i)).count()
 }
 
 #[cfg(test)]
@@ -47,7 +44,7 @@ mod tests {
     use super::*;
     use crate::model::*;
 
-    fn item(id: i64, assignee: Option<&str>, handoff: bool) -> QueueItem {
+    fn item(id: i64, scope: Scope, handoff: bool) -> QueueItem {
         QueueItem {
             id,
             account_id: "a".into(),
@@ -57,9 +54,11 @@ mod tests {
             status: Status::Open,
             subject: String::new(),
             requester_name: None,
-            assignee_id: assignee.map(String::from),
+            assignee_id: None,
             assignee_name: None,
+            group_id: None,
             group_name: None,
+            scope,
             is_handoff: handoff,
             handoff_mode: handoff.then_some(HandoffMode::LiveChat),
             reason: None,
@@ -71,18 +70,19 @@ mod tests {
     #[test]
     fn only_new_handoffs_in_my_scope_are_announced_and_only_once() {
         let mut a = Arrivals::default();
-        let first = vec![item(1, None, true), item(2, Some("me"), true)];
-        assert!(a.update(&first, Some("me")).is_empty(), "nothing on start");
+        use Scope::*;
+        let first = vec![item(1, MyGroups, true), item(2, Mine, true)];
+        assert!(a.update(&first).is_empty(), "nothing on start");
         let next = vec![
-            item(1, None, true),
-            item(3, Some("me"), true),
-            item(4, Some("someone"), true),
-            item(5, None, false),
-            item(6, None, true),
+            item(1, MyGroups, true),
+            item(3, Mine, true),
+            item(4, Other, true),
+            item(5, MyGroups, false),
+            item(6, MyGroups, true),
         ];
-        let ids: Vec<i64> = a.update(&next, Some("me")).iter().map(|i| i.id).collect();
+        let ids: Vec<i64> = a.update(&next).iter().map(|i| i.id).collect();
         assert_eq!(ids, vec![3, 6]);
-        assert!(a.update(&next, Some("me")).is_empty(), "announced once");
-        assert_eq!(waiting(&next, Some("me")), 4);
+        assert!(a.update(&next).is_empty(), "announced once");
+        assert_eq!(waiting(&next), 4);
     }
 }

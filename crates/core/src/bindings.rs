@@ -17,6 +17,7 @@ pub fn typescript() -> String {
         HandoffMode::decl(&cfg),
         DraftState::decl(&cfg),
         Status::decl(&cfg),
+        Scope::decl(&cfg),
         Attachment::decl(&cfg),
         QueueItem::decl(&cfg),
         Handoff::decl(&cfg),

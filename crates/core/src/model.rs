@@ -63,6 +63,11 @@ string_enum!(
 );
 
 string_enum!(
+    /// Whose a queue item is, for the rep: theirs, their groups' (unassigned), or other.
+    Scope { Mine => "mine", MyGroups => "my_groups", Other => "other" }
+);
+
+string_enum!(
     Status {
         New => "new", Open => "open", Pending => "pending", Hold => "hold",
         Solved => "solved", Closed => "closed",
@@ -168,7 +173,9 @@ pub struct QueueItem {
     pub requester_name: Option<String>,
     pub assignee_id: Option<String>,
     pub assignee_name: Option<String>,
+    pub group_id: Option<String>,
     pub group_name: Option<String>,
+    pub scope: Scope,
     pub is_handoff: bool,
     pub handoff_mode: Option<HandoffMode>,
     pub reason: Option<String>,

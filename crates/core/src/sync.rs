@@ -60,6 +60,15 @@ pub trait Feed: Send + Sync {
 
     /// How many conversations a backfill will see, if the vendor can tell cheaply.
     fn estimate_total(&self) -> impl Future<Output = Result<Option<u64>, FeedError>> + Send;
+
+    /// Who the credentials belong to, and their groups.
+    fn identity(&self) -> impl Future<Output = Result<Identity, FeedError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub me_id: String,
+    pub group_ids: Vec<String>,
 }
 
 pub trait Clock: Send + Sync {
@@ -195,6 +204,8 @@ pub struct Syncer<F> {
     pub concurrency: usize,
     /// Conversations per commit within a page.
     pub chunk: usize,
+    /// The rep's identity was read in this process (once: it rarely changes).
+    identified: std::sync::atomic::AtomicBool,
 }
 
 impl<F: Feed> Syncer<F> {
@@ -206,6 +217,7 @@ impl<F: Feed> Syncer<F> {
             status,
             concurrency: 4,
             chunk: 50,
+            identified: Default::default(),
         }
     }
 
@@ -219,6 +231,17 @@ impl<F: Feed> Syncer<F> {
 
     /// Syncs from the stored cursor to the end of the stream.
     pub async fn run_once(&self, cancel: &CancellationToken) -> Result<SyncReport> {
+        use std::sync::atomic::Ordering;
+        if !self.identified.load(Ordering::Relaxed) {
+            let who = match cancellable(cancel, self.feed.identity()).await? {
+                Ok(who) => who,
+                Err(e) => return Err(self.fail(e)),
+            };
+            self.store
+                .set_identity(&self.account_id, &who.me_id, &who.group_ids)
+                .await?;
+            self.identified.store(true, Ordering::Relaxed);
+        }
         let stream = self.feed.stream().to_string();
         let mut cursor = self.store.cursor(&self.account_id, &stream).await?;
         let total = if cursor.is_none() {

@@ -26,6 +26,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v2/tickets/{id}", get(show_ticket).put(update_ticket))
         .route("/api/v2/tickets/{id}/comments", get(comments))
         .route(
+            "/api/v2/users/{id}/group_memberships",
+            get(group_memberships),
+        )
+        .route(
             "/api/v2/tickets/{id}/conversation_log",
             get(conversation_log),
         )
@@ -293,6 +297,24 @@ async fn export(State(s): S, Query(q): Query<ExportQuery>) -> Response {
             .collect();
     }
     Json(body).into_response()
+}
+
+async fn group_memberships(State(s): S, Path(id): Path<String>) -> Response {
+    let w = lock(&s.world);
+    let Some(user) = ticket_id(&id).filter(|u| w.users.contains_key(u)) else {
+        return error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found");
+    };
+    let list: Vec<Value> = w
+        .memberships
+        .iter()
+        .enumerate()
+        .filter(|(_, (u, _))| *u == user)
+        .enumerate()
+        .map(|(k, (i, (u, g)))| {
+            json::group_membership(&s.base_url, 7_000 + i as u64, *u, *g, k == 0)
+        })
+        .collect();
+    Json(json!({ "group_memberships": list, "next_page": null, "previous_page": null, "count": list.len() })).into_response()
 }
 
 fn ticket_id(raw: &str) -> Option<u64> {

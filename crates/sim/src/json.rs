@@ -240,3 +240,15 @@ pub fn sunco_message(base: &str, e: &Event) -> Option<Value> {
         "source": { "type": "api:conversations" },
     }))
 }
+
+pub fn group_membership(base: &str, id: u64, user_id: u64, group_id: u64, default: bool) -> Value {
+    json!({
+        "id": id,
+        "url": format!("{base}/api/v2/group_memberships/{id}.json"),
+        "user_id": user_id,
+        "group_id": group_id,
+        "default": default,
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+    })
+}

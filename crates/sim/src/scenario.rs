@@ -144,6 +144,13 @@ impl Generator {
             );
             self.groups.push(id);
         }
+        // The rep works Tier 1 and Billing; the others one group each.
+        for (k, agent) in self.agents.iter().enumerate() {
+            let groups: &[usize] = if k == 0 { &[0, 1] } else { &[k % 3] };
+            for g in groups {
+                w.memberships.push((*agent, self.groups[*g]));
+            }
+        }
         w.fields = vec![
             TicketField {
                 id: FIELD_ORG,

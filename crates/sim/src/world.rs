@@ -159,6 +159,8 @@ pub struct World {
     pub me: u64,
     /// The integration user that posts OpenCX notes.
     pub integration_user: u64,
+    /// (agent, group) memberships.
+    pub memberships: Vec<(u64, u64)>,
     pub next_id: u64,
     pub generation: u64,
 }

@@ -114,6 +114,19 @@ async fn every_endpoint_answers_as_the_spec_says() {
     checker.check("/api/v2/users/me", "get", "200", &me);
     let fields = get(&c, &format!("{base}/api/v2/ticket_fields")).await;
     checker.check("/api/v2/ticket_fields", "get", "200", &fields);
+    let me_id = me["user"]["id"].as_u64().unwrap();
+    let groups = get(
+        &c,
+        &format!("{base}/api/v2/users/{me_id}/group_memberships"),
+    )
+    .await;
+    checker.check(
+        "/api/v2/users/{user_id}/group_memberships",
+        "get",
+        "200",
+        &groups,
+    );
+    assert_eq!(groups["group_memberships"].as_array().unwrap().len(), 2);
     let count = get(&c, &format!("{base}/api/v2/tickets/count")).await;
     checker.check("/api/v2/tickets/count", "get", "200", &count);
 

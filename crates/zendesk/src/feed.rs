@@ -8,7 +8,7 @@ use crate::error::ZendeskError;
 use crate::mapping::{self, Directory, FieldIds, Mapping};
 use crate::wire;
 use baton_core::model::{Conversation, TranscriptPage};
-use baton_core::sync::{ChangePage, Feed, FeedError};
+use baton_core::sync::{ChangePage, Feed, FeedError, Identity};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -329,6 +329,20 @@ impl Feed for ZendeskFeed {
             }
             (other, _) => Ok(other?),
         }
+    }
+
+    async fn identity(&self) -> Result<Identity, FeedError> {
+        let (me_id, _) = crate::whoami(&self.client).await?;
+        let path = format!("/api/v2/users/{me_id}/group_memberships");
+        let groups: wire::GroupMembershipsResponse = self.client.get(&path, &[]).await?;
+        Ok(Identity {
+            me_id,
+            group_ids: groups
+                .group_memberships
+                .iter()
+                .map(|m| m.group_id.to_string())
+                .collect(),
+        })
     }
 
     async fn estimate_total(&self) -> Result<Option<u64>, FeedError> {

@@ -238,3 +238,13 @@ pub struct SuncoAuthor {
     #[serde(default)]
     pub subtypes: Vec<String>,
 }
+
+#[derive(Debug, Deserialize)]
+pub struct GroupMembershipsResponse {
+    pub group_memberships: Vec<GroupMembership>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GroupMembership {
+    pub group_id: i64,
+}

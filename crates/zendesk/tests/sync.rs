@@ -1,6 +1,6 @@
 //! Syncing the simulator end to end, over real HTTP on 127.0.0.1.
 
-use baton_core::model::{HandoffMode, Role};
+use baton_core::model::{HandoffMode, Role, Scope};
 use baton_core::store::{AccountRecord, AuthKind, QueueFilter};
 use baton_core::sync::{FeedError, StatusHandle, SyncState, Syncer, SystemClock};
 use baton_core::{CancellationToken, Error, Sensitive, Store};
@@ -197,11 +197,36 @@ async fn assert_matches_scenario(store: &Store, sim: &Sim) {
     }
     let queue = store.queue(&QueueFilter::default()).await.unwrap();
     assert_eq!(queue.len(), queue_expected);
+    // Each row's scope as the simulator's assignments and memberships say, and the order:
+    // mine, then my groups' unassigned, then the rest; longest waiting first in each.
+    let (me, my_groups) = sim.world(|w| {
+        let groups: Vec<String> = w
+            .memberships
+            .iter()
+            .filter(|(u, _)| *u == w.me)
+            .map(|(_, g)| g.to_string())
+            .collect();
+        (w.me.to_string(), groups)
+    });
+    let rank = |s: Scope| match s {
+        Scope::Mine => 0,
+        Scope::MyGroups => 1,
+        Scope::Other => 2,
+    };
+    for item in &queue {
+        let want = match (&item.assignee_id, &item.group_id) {
+            (Some(a), _) if *a == me => Scope::Mine,
+            (None, Some(g)) if my_groups.contains(g) => Scope::MyGroups,
+            _ => Scope::Other,
+        };
+        assert_eq!(item.scope, want, "scope of ticket {}", item.external_id);
+    }
     assert!(
         queue
             .windows(2)
-            .all(|w| w[0].waiting_since <= w[1].waiting_since),
-        "longest waiting first"
+            .all(|w| (rank(w[0].scope), w[0].waiting_since)
+                <= (rank(w[1].scope), w[1].waiting_since)),
+        "mine, my groups, the rest; longest waiting first"
     );
     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations")
         .fetch_one(store.pool())

@@ -12,9 +12,11 @@ export type DraftState = "pending" | "accepted" | "edited" | "rejected" | "sent"
 
 export type Status = "new" | "open" | "pending" | "hold" | "solved" | "closed";
 
+export type Scope = "mine" | "my_groups" | "other";
+
 export type Attachment = { name: string, url: string, content_type: string | null, size: number | null, };
 
-export type QueueItem = { id: number, account_id: string, external_id: string, source: SourceKind, channel: Channel, status: Status, subject: string, requester_name: string | null, assignee_id: string | null, assignee_name: string | null, group_name: string | null, is_handoff: boolean, handoff_mode: HandoffMode | null, reason: string | null, waiting_since: number, has_pending_draft: boolean, };
+export type QueueItem = { id: number, account_id: string, external_id: string, source: SourceKind, channel: Channel, status: Status, subject: string, requester_name: string | null, assignee_id: string | null, assignee_name: string | null, group_id: string | null, group_name: string | null, scope: Scope, is_handoff: boolean, handoff_mode: HandoffMode | null, reason: string | null, waiting_since: number, has_pending_draft: boolean, };
 
 export type Handoff = { mode: HandoffMode, reason: string | null, reason_category: string | null, handed_off_at: number, };
 
@@ -31,10 +33,6 @@ export type ConversationDetail = { item: QueueItem, priority: string | null, cre
 export type SearchHit = { conversation_id: number, external_id: string, subject: string, role: Role, snippet: string, created_at: number, };
 
 export type QueueFilter = { account_id: string | null, 
-/**
- * Put this user's conversations first.
- */
-me_id: string | null, 
 /**
  * Include solved and closed conversations.
  */

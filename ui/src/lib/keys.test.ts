@@ -6,7 +6,7 @@ describe("shortcuts", () => {
     const t = (key: string) => actionFor({ key, typing: false });
     expect([t("j"), t("ArrowDown"), t("k"), t("ArrowUp")]).toEqual(["down", "down", "up", "up"]);
     expect([t("Enter"), t("Escape"), t("/"), t("?"), t(",")]).toEqual(["open", "back", "search", "help", "settings"]);
-    expect([t("1"), t("2"), t("3"), t("x")]).toEqual(["view-mine", "view-unassigned", "view-all", null]);
+    expect([t("1"), t("2"), t("3"), t("x")]).toEqual(["view-mine", "view-groups", "view-all", null]);
   });
   it("leaves typing alone, except Esc", () => {
     expect(actionFor({ key: "j", typing: true })).toBeNull();

@@ -10,7 +10,7 @@ export type Action =
   | "help"
   | "settings"
   | "view-mine"
-  | "view-unassigned"
+  | "view-groups"
   | "view-all";
 
 export const SHORTCUTS: { keys: string; what: string }[] = [
@@ -19,7 +19,7 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: "Enter", what: "open the conversation" },
   { keys: "Esc", what: "back to the queue / close" },
   { keys: "/", what: "search transcripts" },
-  { keys: "1 / 2 / 3", what: "mine / unassigned / all" },
+  { keys: "1 / 2 / 3", what: "mine / my groups / all" },
   { keys: ",", what: "accounts (add, test, remove)" },
   { keys: "?", what: "this list" },
 ];
@@ -55,7 +55,7 @@ export function actionFor(k: KeyPress): Action | null {
     case "1":
       return "view-mine";
     case "2":
-      return "view-unassigned";
+      return "view-groups";
     case "3":
       return "view-all";
     default:

@@ -14,7 +14,9 @@ function item(id: number, over: Partial<QueueItem> = {}): QueueItem {
     requester_name: null,
     assignee_id: null,
     assignee_name: null,
+    group_id: null,
     group_name: null,
+    scope: "other",
     is_handoff: true,
     handoff_mode: "live_chat",
     reason: null,
@@ -24,19 +26,23 @@ function item(id: number, over: Partial<QueueItem> = {}): QueueItem {
   };
 }
 
-const items = [item(1, { assignee_id: "me" }), item(2), item(3, { channel: "phone", assignee_id: "other" }), item(4, { channel: "phone" })];
+const items = [
+  item(1, { assignee_id: "me", scope: "mine" }),
+  item(2, { scope: "my_groups" }),
+  item(3, { channel: "phone", assignee_id: "other" }),
+  item(4, { channel: "phone", scope: "my_groups" }),
+];
 
 describe("filters", () => {
-  it("shows mine, unassigned or all, and by channel", () => {
-    expect(applyFilters(items, { view: "mine", channels: [] }, "me").map((i) => i.id)).toEqual([1]);
-    expect(applyFilters(items, { view: "unassigned", channels: [] }, "me").map((i) => i.id)).toEqual([2, 4]);
-    expect(applyFilters(items, { view: "all", channels: ["phone"] }, "me").map((i) => i.id)).toEqual([3, 4]);
-    expect(applyFilters(items, { view: "mine", channels: [] }, null)).toEqual([]);
+  it("shows mine, my groups or all, and by channel", () => {
+    expect(applyFilters(items, { view: "mine", channels: [] }).map((i) => i.id)).toEqual([1]);
+    expect(applyFilters(items, { view: "groups", channels: [] }).map((i) => i.id)).toEqual([2, 4]);
+    expect(applyFilters(items, { view: "all", channels: ["phone"] }).map((i) => i.id)).toEqual([3, 4]);
     const mixed = [item(5, { status: "new" }), item(6, { status: "pending", source: "salesforce" })];
-    expect(applyFilters(mixed, { view: "all", channels: [], statuses: ["pending"] }, "me").map((i) => i.id)).toEqual([6]);
-    expect(applyFilters(mixed, { view: "all", channels: [], sources: ["zendesk"] }, "me").map((i) => i.id)).toEqual([5]);
+    expect(applyFilters(mixed, { view: "all", channels: [], statuses: ["pending"] }).map((i) => i.id)).toEqual([6]);
+    expect(applyFilters(mixed, { view: "all", channels: [], sources: ["zendesk"] }).map((i) => i.id)).toEqual([5]);
     expect(toggle(toggle([] as string[], "a"), "a")).toEqual([]);
-    expect(counts(items, "me")).toEqual({ mine: 1, unassigned: 2 });
+    expect(counts(items)).toEqual({ mine: 1, groups: 2 });
   });
 });
 

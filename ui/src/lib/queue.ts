@@ -2,7 +2,7 @@
 // which rows a virtual list renders. Pure functions: tested in queue.test.ts.
 import type { Channel, QueueItem, SourceKind, Status } from "./bindings";
 
-export type View = "mine" | "unassigned" | "all";
+export type View = "mine" | "groups" | "all";
 
 export interface Filters {
   view: View;
@@ -12,10 +12,12 @@ export interface Filters {
   sources?: SourceKind[];
 }
 
-export function applyFilters(items: QueueItem[], f: Filters, me: string | null): QueueItem[] {
+/** "mine": assigned to me; "groups": unassigned in one of my groups (the backend says
+ * which, per account, in `scope`). */
+export function applyFilters(items: QueueItem[], f: Filters): QueueItem[] {
   return items.filter((i) => {
-    if (f.view === "mine" && (me === null || i.assignee_id !== me)) return false;
-    if (f.view === "unassigned" && i.assignee_id !== null) return false;
+    if (f.view === "mine" && i.scope !== "mine") return false;
+    if (f.view === "groups" && i.scope !== "my_groups") return false;
     if (f.channels.length > 0 && !f.channels.includes(i.channel)) return false;
     if (f.statuses?.length && !f.statuses.includes(i.status)) return false;
     if (f.sources?.length && !f.sources.includes(i.source)) return false;
@@ -23,15 +25,15 @@ export function applyFilters(items: QueueItem[], f: Filters, me: string | null):
   });
 }
 
-/** Counts for the header: "mine 4 · unassigned 7". */
-export function counts(items: QueueItem[], me: string | null): { mine: number; unassigned: number } {
+/** Counts for the view tabs: "mine 4 · my groups 7". */
+export function counts(items: QueueItem[]): { mine: number; groups: number } {
   let mine = 0;
-  let unassigned = 0;
+  let groups = 0;
   for (const i of items) {
-    if (me !== null && i.assignee_id === me) mine++;
-    if (i.assignee_id === null) unassigned++;
+    if (i.scope === "mine") mine++;
+    if (i.scope === "my_groups") groups++;
   }
-  return { mine, unassigned };
+  return { mine, groups };
 }
 
 /** Keeps the same conversation selected when rows arrive or leave; if it left, the row

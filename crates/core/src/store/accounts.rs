@@ -119,9 +119,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_me_id(&self, id: &str, me_id: &str) -> Result<()> {
-        sqlx::query("UPDATE accounts SET me_id = ? WHERE id = ?")
+    /// Who the rep is at the vendor, and their groups: what "mine" and "my groups" mean.
+    pub async fn set_identity(&self, id: &str, me_id: &str, group_ids: &[String]) -> Result<()> {
+        sqlx::query("UPDATE accounts SET me_id = ?, me_group_ids = ? WHERE id = ?")
             .bind(me_id)
+            .bind(serde_json::to_string(group_ids).expect("strings serialize"))
             .bind(id)
             .execute(self.pool())
             .await?;

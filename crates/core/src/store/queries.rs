@@ -12,8 +12,6 @@ use sqlx::Row;
 #[serde(default)]
 pub struct QueueFilter {
     pub account_id: Option<String>,
-    /// Put this user's conversations first.
-    pub me_id: Option<String>,
     /// Include solved and closed conversations.
     pub include_done: bool,
     pub channel: Option<Channel>,
@@ -22,10 +20,15 @@ pub struct QueueFilter {
 
 const QUEUE_SELECT: &str = "
     SELECT c.id, c.account_id, c.external_id, c.source, c.channel, c.status, c.subject,
-           c.requester_name, c.assignee_id, c.assignee_name, c.group_name,
+           c.requester_name, c.assignee_id, c.assignee_name, c.group_id, c.group_name,
+           CASE WHEN c.assignee_id IS NOT NULL AND c.assignee_id = a.me_id THEN 'mine'
+                WHEN c.assignee_id IS NULL
+                     AND c.group_id IN (SELECT value FROM json_each(a.me_group_ids)) THEN 'my_groups'
+                ELSE 'other' END AS scope,
            h.mode AS handoff_mode, h.reason, COALESCE(h.handed_off_at, c.created_at) AS waiting_since,
            d.conversation_id IS NOT NULL AS has_pending_draft
     FROM conversations c
+    JOIN accounts a ON a.id = c.account_id
     LEFT JOIN handoffs h ON h.conversation_id = c.id
     LEFT JOIN (SELECT DISTINCT conversation_id FROM assist_drafts WHERE state = 'pending') d
            ON d.conversation_id = c.id";
@@ -48,7 +51,9 @@ fn queue_item(r: &SqliteRow) -> Result<QueueItem> {
         requester_name: r.get("requester_name"),
         assignee_id: r.get("assignee_id"),
         assignee_name: r.get("assignee_name"),
+        group_id: r.get("group_id"),
         group_name: r.get("group_name"),
+        scope: enum_col(r, "scope", Scope::parse)?,
         is_handoff: mode.is_some(),
         handoff_mode: mode.as_deref().and_then(HandoffMode::parse),
         reason: r.get("reason"),
@@ -65,14 +70,14 @@ impl Store {
                AND (?1 IS NULL OR c.account_id = ?1)
                AND (?2 OR c.status NOT IN ('solved', 'closed'))
                AND (?3 IS NULL OR c.channel = ?3)
-             ORDER BY COALESCE(c.assignee_id = ?4, 0) DESC, waiting_since ASC, c.id ASC
-             LIMIT ?5"
+             ORDER BY CASE scope WHEN 'mine' THEN 0 WHEN 'my_groups' THEN 1 ELSE 2 END,
+                      waiting_since ASC, c.id ASC
+             LIMIT ?4"
         );
         let rows = sqlx::query(&sql)
             .bind(&f.account_id)
             .bind(f.include_done)
             .bind(f.channel.map(|c| c.as_str()))
-            .bind(&f.me_id)
             .bind(f.limit.unwrap_or(-1))
             .fetch_all(self.pool())
             .await?;

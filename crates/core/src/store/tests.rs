@@ -205,10 +205,12 @@ async fn a_database_from_an_older_build_opens_and_keeps_its_data() {
     let (dir, store) = store_with_account().await;
     commit_bare(&store, "9").await;
     // Roll the file back to the first schema, as the first release left it.
-    sqlx::query("DROP INDEX assist_drafts_pending")
-        .execute(store.pool())
-        .await
-        .unwrap();
+    for undo in [
+        "DROP INDEX assist_drafts_pending",
+        "ALTER TABLE accounts DROP COLUMN me_group_ids",
+    ] {
+        sqlx::query(undo).execute(store.pool()).await.unwrap();
+    }
     sqlx::query("DELETE FROM _sqlx_migrations WHERE version > 20261122000001")
         .execute(store.pool())
         .await
@@ -228,5 +230,53 @@ async fn a_database_from_an_older_build_opens_and_keeps_its_data() {
     assert_eq!(
         store.cursor("acme", "tickets").await.unwrap().as_deref(),
         Some("c")
+    );
+}
+
+#[tokio::test]
+async fn the_queue_puts_mine_then_my_groups_unassigned_then_the_rest() {
+    let (_dir, store) = store_with_account().await;
+    store
+        .set_identity("acme", "me", &["g1".into()])
+        .await
+        .unwrap();
+    let mut page = vec![];
+    for (id, assignee, group, at) in [
+        ("1", None, Some("g2"), 100),       // unassigned, not my group: other
+        ("2", Some("me"), Some("g2"), 300), // mine
+        ("3", None, Some("g1"), 200),       // my group, unassigned
+        ("4", Some("bob"), Some("g1"), 50), // someone else's in my group: other
+        ("5", Some("me"), None, 250),       // mine
+    ] {
+        let mut c = conversation(id, 2);
+        c.assignee_id = assignee.map(String::from);
+        c.group_id = group.map(String::from);
+        c.handoff = Some(HandoffFacts {
+            mode: HandoffMode::LiveChat,
+            handed_off_at: Some(at),
+        });
+        page.push(Bundle {
+            conversation: c,
+            transcript: None,
+        });
+    }
+    store
+        .commit_page("acme", "tickets", &page, Some("c"), 1)
+        .await
+        .unwrap();
+    let q = store.queue(&QueueFilter::default()).await.unwrap();
+    let got: Vec<(&str, Scope)> = q
+        .iter()
+        .map(|i| (i.external_id.as_str(), i.scope))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("5", Scope::Mine),
+            ("2", Scope::Mine),
+            ("3", Scope::MyGroups),
+            ("4", Scope::Other),
+            ("1", Scope::Other),
+        ]
     );
 }
