@@ -116,11 +116,16 @@ test("a handoff the live simulator creates appears within 5 seconds", async () =
     return created !== undefined;
   }, { timeout: 20_000, interval: 50, timeoutMsg: "the simulator created no handoff" });
   const [id, at] = created;
+  // Scroll through the virtual list like a rep would, looking for the new row.
   const seen = async () =>
-    browser.execute((id) => {
+    browser.execute(async (id) => {
       const q = document.querySelector("[data-testid=queue]");
-      q.scrollTop = q.scrollHeight; // the newest handoffs have waited least: at the end
-      return !!q.querySelector(`[data-external-id="${id}"]`);
+      for (let top = 0; top <= q.scrollHeight; top += q.clientHeight) {
+        q.scrollTop = top;
+        await new Promise((r) => requestAnimationFrame(r));
+        if (q.querySelector(`[data-external-id="${id}"]`)) return true;
+      }
+      return false;
     }, String(id));
   await browser.waitUntil(seen, { timeout: Math.max(100, 5_000 - (Date.now() - at)), interval: 100, timeoutMsg: `ticket ${id} did not appear within 5 s of its creation` });
   const latency = Date.now() - at;
