@@ -6,6 +6,7 @@ pub mod bindings;
 pub mod error;
 pub mod model;
 pub mod notes;
+pub mod outbox;
 pub mod secrets;
 pub mod sensitive;
 pub mod store;

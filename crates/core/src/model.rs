@@ -32,6 +32,8 @@ macro_rules! string_enum {
     };
 }
 
+pub(crate) use string_enum;
+
 string_enum!(
     /// Which vendor a conversation lives in.
     SourceKind { Zendesk => "zendesk", Salesforce => "salesforce" }

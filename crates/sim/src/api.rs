@@ -1,5 +1,5 @@
 use crate::limits::{Fault, Verdict};
-use crate::world::{AuthorType, Event, Truth, Wire};
+use crate::world::{Event, Truth, Wire};
 use crate::{json, lock, Faults, Shared};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, Request, State};
@@ -141,6 +141,13 @@ async fn gate(State(s): S, req: Request, next: Next) -> Response {
         Some(Fault::Slow(ms)) => {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
             next.run(req).await
+        }
+        Some(Fault::LoseAnswer) => {
+            let _ = next.run(req).await;
+            let body = Body::from_stream(futures::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::other("answer lost"))
+            }));
+            return Response::builder().status(200).body(body).unwrap();
         }
         Some(Fault::Drop) => {
             let body = Body::from_stream(futures::stream::once(async {
@@ -622,16 +629,7 @@ async fn update_ticket(State(s): S, Path(id): Path<String>, body: Bytes) -> Resp
         // Zendesk's default for `public` depends on the ticket; Baton always sends it.
         let public = c.public.unwrap_or(true);
         let author_id = c.author_id.unwrap_or(me);
-        // On messaging tickets a public reply goes to the customer as a message.
-        let wire = if w.tickets[&tid].kind.is_messaging() && public {
-            Wire::Message {
-                author: AuthorType::Agent,
-                author_name: w.user_name(author_id),
-                author_id: Some(author_id),
-            }
-        } else {
-            Wire::Comment { author_id, public }
-        };
+        let wire = Wire::Comment { author_id, public };
         audit_events.push(json!({ "id": event_id, "type": "Comment", "body": text, "public": public, "author_id": author_id }));
         new_event = Some(Event {
             id: event_id,

@@ -67,6 +67,10 @@ pub struct Faults {
     pub truncations: u32,
     /// Answer 404 on the conversation log (an account without it), until switched back.
     pub no_conversation_log: bool,
+    /// Do the work, then close the connection without the answer (a timeout after send).
+    pub lost_answers: u32,
+    /// The service is down: every API request's connection closes, until switched back.
+    pub down: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +81,7 @@ pub enum Fault {
     Slow(u64),
     Drop,
     Truncate,
+    LoseAnswer,
 }
 
 impl Faults {
@@ -89,7 +94,11 @@ impl Faults {
                 false
             }
         }
-        if dec(&mut self.rate_limits) {
+        if self.down {
+            Some(Fault::Drop)
+        } else if dec(&mut self.lost_answers) {
+            Some(Fault::LoseAnswer)
+        } else if dec(&mut self.rate_limits) {
             Some(Fault::RateLimit(self.rate_limit_secs.max(1)))
         } else if dec(&mut self.server_errors) {
             Some(Fault::ServerError)

@@ -123,7 +123,8 @@ pub struct Ticket {
 }
 
 impl Ticket {
-    pub fn is_public_comment_with(&self, text: &str) -> usize {
+    /// How many public comments carry exactly this text.
+    pub fn public_comments_with(&self, text: &str) -> usize {
         self.events
             .iter()
             .filter(|e| e.text == text && matches!(e.wire, Wire::Comment { public: true, .. }))

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod error;
 pub mod feed;
 pub mod mapping;
+pub mod poster;
 pub mod wire;
 
 pub use client::{Auth, Client, Usage};
