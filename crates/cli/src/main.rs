@@ -1,5 +1,6 @@
 //! `baton`: the headless Baton — connect accounts, sync, and read the queue from a shell.
 
+mod drafts;
 mod render;
 mod run;
 
@@ -60,6 +61,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Act on a conversation's Assist draft: send it as it is, send an edited text, or
+    /// reject it. Replies go through the outbox: recorded first, posted exactly once.
+    #[command(subcommand)]
+    Draft(DraftCommand),
+    /// Replies waiting, sent, or needing attention.
+    Outbox {
+        #[arg(long)]
+        json: bool,
+        /// Send a conflicting or failed reply again, anyway (by its key).
+        #[arg(long)]
+        retry: Option<String>,
+    },
+    /// Reports for team leads.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Search transcripts.
     Search {
         text: String,
@@ -67,6 +83,36 @@ enum Command {
         json: bool,
         #[arg(long, default_value_t = 20)]
         limit: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum DraftCommand {
+    /// Post the pending draft to the customer as it is.
+    Accept { id: String },
+    /// Post your edited text instead of the draft.
+    Send {
+        id: String,
+        #[arg(long)]
+        text: String,
+    },
+    /// Reject the draft, saying why.
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Acceptance, edit and rejection of Assist drafts by rep and topic.
+    Drafts {
+        /// Only drafts acted on since this day (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value = "table")]
+        format: String,
     },
 }
 
@@ -219,11 +265,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Show { id, json } => {
-            let (account, ext) = match id.split_once(':') {
-                Some((a, x)) => (Some(a), x),
-                None => (None, id.trim_start_matches('#')),
-            };
-            let conv = store.conversation_id(account, ext).await.map_err(e)?;
+            let conv = drafts::resolve(&store, &id).await?;
             let detail = store.detail(conv).await.map_err(e)?;
             if json {
                 println!(
@@ -234,6 +276,11 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 print!("{}", render::detail(&detail, now));
             }
             Ok(())
+        }
+        Command::Draft(d) => drafts::act(&store, d, now).await,
+        Command::Outbox { json, retry } => drafts::outbox(&store, json, retry, now).await,
+        Command::Report(ReportCommand::Drafts { since, format }) => {
+            drafts::report(&store, since.as_deref(), &format).await
         }
         Command::Search { text, json, limit } => {
             let hits = store.search(&text, limit.clamp(1, 1000)).await.map_err(e)?;

@@ -114,6 +114,12 @@ pub async fn sync(
                 Err(e) => failures.push(format!("{}: {e}", s.status().current().account_id)),
             }
         }
+        // Replies that waited (Zendesk was down, a timeout) go out now.
+        match crate::drafts::deliver_due(store, chrono::Utc::now().timestamp_millis()).await {
+            Ok(0) => {}
+            Ok(n) => println!("sent {n} queued repl{}", if n == 1 { "y" } else { "ies" }),
+            Err(e) => failures.push(format!("outbox: {e}")),
+        }
     } else {
         let runs = syncers.iter().map(|s| {
             let mut rx = s.status().subscribe();
@@ -133,7 +139,22 @@ pub async fn sync(
                 }
             }
         });
-        futures::future::join_all(runs).await;
+        // Replies that wait (Zendesk down, a timeout) go out as soon as it answers again.
+        let outbox = async {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            while !cancel.is_cancelled() {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                if let Err(e) =
+                    crate::drafts::deliver_due(store, chrono::Utc::now().timestamp_millis()).await
+                {
+                    eprintln!("outbox: {e}");
+                }
+            }
+        };
+        tokio::join!(futures::future::join_all(runs), outbox);
     }
     on_ctrl_c.abort();
     if failures.is_empty() {

@@ -353,3 +353,194 @@ async fn an_account_with_sunshine_conversations_reads_transcripts_there() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Sunshine Conversations secret"));
     assert!(!ok(baton(&db, &["account", "list"], None)).contains("cli-sunco"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drafts_are_sent_once_and_reported() {
+    let sim = Sim::start(SimConfig {
+        tickets: 60,
+        limits: Limits::unlimited(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("drafts.db");
+    ok(add(&db, &sim, "cli-drafts", "sim-token"));
+    ok(baton(&db, &["sync", "--once"], None));
+    // Three open Assist tickets with a draft each.
+    let drafted: Vec<(u64, String)> = sim.world(|w| {
+        w.tickets
+            .values()
+            .filter(|t| t.status != "solved" && t.status != "closed")
+            .filter_map(|t| {
+                t.events.iter().find_map(|e| match &e.truth {
+                    baton_sim::world::Truth::Draft { text, .. } => Some((t.id, text.clone())),
+                    _ => None,
+                })
+            })
+            .take(3)
+            .collect()
+    });
+    assert_eq!(drafted.len(), 3, "the scenario has drafts");
+    let count = |id: u64, text: &str| sim.world(|w| w.tickets[&id].public_comments_with(text));
+
+    let (a, a_text) = &drafted[0];
+    assert!(ok(baton(&db, &["draft", "accept", &a.to_string()], None)).contains("Sent"));
+    assert_eq!(count(*a, a_text), 1);
+    let again = baton(&db, &["draft", "accept", &a.to_string()], None);
+    assert!(
+        !again.status.success()
+            && String::from_utf8_lossy(&again.stderr).contains("no pending Assist draft")
+    );
+    assert_eq!(count(*a, a_text), 1, "never twice");
+
+    let (b, _) = &drafted[1];
+    let edited = "Hi! I've refunded you in full — thanks for waiting.";
+    assert!(ok(baton(
+        &db,
+        &["draft", "send", &b.to_string(), "--text", edited],
+        None
+    ))
+    .contains("Sent"));
+    assert_eq!(count(*b, edited), 1);
+
+    let (c, c_text) = &drafted[2];
+    ok(baton(
+        &db,
+        &[
+            "draft",
+            "reject",
+            &c.to_string(),
+            "--reason",
+            "wrong policy",
+        ],
+        None,
+    ));
+    assert_eq!(count(*c, c_text), 0);
+
+    let outbox = json(baton(&db, &["outbox", "--json"], None));
+    assert_eq!(outbox.as_array().unwrap().len(), 2);
+    assert!(outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["state"] == "sent" && i["reply"]["public"] == true));
+
+    let report = json(baton(&db, &["report", "drafts", "--format", "json"], None));
+    let sum = |k: &str| {
+        report
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[k].as_i64().unwrap())
+            .sum::<i64>()
+    };
+    assert_eq!(
+        (
+            sum("drafts"),
+            sum("accepted"),
+            sum("edited"),
+            sum("rejected")
+        ),
+        (3, 1, 1, 1)
+    );
+    assert!(report
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["rep"] == "alex@acme.test"));
+    assert!(report
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["rejection_reasons"] == "wrong policy (1)"));
+    assert!(report
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["mean_edit_distance"].as_f64().unwrap_or(0.0) > 10.0));
+    let csv = ok(baton(
+        &db,
+        &[
+            "report",
+            "drafts",
+            "--format",
+            "csv",
+            "--since",
+            "2020-01-01",
+        ],
+        None,
+    ));
+    assert!(
+        csv.starts_with("rep,topic,drafts,accepted,edited,rejected,acceptance_rate"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), report.as_array().unwrap().len() + 1);
+    let future = json(baton(
+        &db,
+        &[
+            "report",
+            "drafts",
+            "--format",
+            "json",
+            "--since",
+            "2999-01-01",
+        ],
+        None,
+    ));
+    assert_eq!(future, serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_at_every_step_of_a_reply_still_posts_it_exactly_once() {
+    let sim = Sim::start(SimConfig {
+        tickets: 60,
+        limits: Limits::unlimited(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let drafted: Vec<(u64, String)> = sim.world(|w| {
+        w.tickets
+            .values()
+            .filter(|t| t.status != "solved" && t.status != "closed")
+            .filter_map(|t| {
+                t.events.iter().find_map(|e| match &e.truth {
+                    baton_sim::world::Truth::Draft { text, .. } => Some((t.id, text.clone())),
+                    _ => None,
+                })
+            })
+            .collect()
+    });
+    for (k, point) in baton_core::crash::POINTS.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("crash.db");
+        ok(add(&db, &sim, &format!("cli-crash-{k}"), "sim-token"));
+        ok(baton(&db, &["sync", "--once"], None));
+        let (ticket, text) = &drafted[k];
+        let killed = Command::new(env!("CARGO_BIN_EXE_baton"))
+            .arg("--db")
+            .arg(&db)
+            .args(["draft", "accept", &ticket.to_string()])
+            .env("BATON_CRASH_AT", point)
+            .output()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            killed.status.signal(),
+            Some(9),
+            "killed at {point}: {}",
+            String::from_utf8_lossy(&killed.stderr)
+        );
+        // Restart: the sync delivers what the outbox holds.
+        ok(baton(&db, &["sync", "--once"], None));
+        ok(baton(&db, &["sync", "--once"], None));
+        assert_eq!(
+            sim.world(|w| w.tickets[ticket].public_comments_with(text)),
+            1,
+            "one public reply after a kill at {point}"
+        );
+        let outbox = json(baton(&db, &["outbox", "--json"], None));
+        assert_eq!(outbox[0]["state"], "sent", "{point}");
+    }
+}

@@ -9,3 +9,7 @@ CREATE TABLE draft_edits (
     text       TEXT NOT NULL,
     updated_at INTEGER NOT NULL
 );
+
+-- What the rep did with a draft, for the leads' report.
+ALTER TABLE assist_drafts ADD COLUMN outcome_reason TEXT;   -- why it was rejected
+ALTER TABLE assist_drafts ADD COLUMN edit_distance INTEGER; -- how much the rep changed it

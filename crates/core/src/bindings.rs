@@ -31,6 +31,7 @@ pub fn typescript() -> String {
         AppInfo::decl(&cfg),
         AccountSummary::decl(&cfg),
         NewZendeskAccount::decl(&cfg),
+        crate::drafts::DraftReportRow::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by crates/core/src/bindings.rs. Do not edit.\n\n",

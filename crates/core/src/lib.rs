@@ -3,6 +3,8 @@
 
 pub mod alerts;
 pub mod bindings;
+pub mod crash;
+pub mod drafts;
 pub mod error;
 pub mod model;
 pub mod notes;

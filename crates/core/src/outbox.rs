@@ -224,6 +224,7 @@ pub async fn deliver<P: Poster>(
             now,
         )
         .await?;
+    crate::crash::point("sending");
     if maybe_sent_before {
         match poster.already_posted(it).await {
             Ok(true) => {
@@ -241,7 +242,9 @@ pub async fn deliver<P: Poster>(
             }
         }
     }
-    let (state, error) = match poster.post(it).await {
+    let result = poster.post(it).await;
+    crate::crash::point("posted");
+    let (state, error) = match result {
         Ok(()) => (OutboxState::Sent, None),
         Err(PostError::Conflict(m)) => (OutboxState::Conflict, Some(m)),
         Err(PostError::Transient(m)) => (OutboxState::Queued, Some(m)),

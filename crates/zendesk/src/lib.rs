@@ -99,3 +99,19 @@ pub fn syncer(
         status,
     ))
 }
+
+/// The reply poster for a stored Zendesk account, its token read from `secrets`.
+pub fn poster(
+    account: &baton_core::store::AccountRecord,
+    secrets: &dyn baton_core::secrets::SecretStore,
+) -> Result<poster::ZendeskPoster, String> {
+    let secret = secrets
+        .get(&account.secret_ref)
+        .map_err(|e| format!("{}: {e}", account.id))?;
+    let status = baton_core::sync::StatusHandle::new(
+        &account.id,
+        std::sync::Arc::new(baton_core::sync::SystemClock),
+    );
+    let feed = connect(account, secret, None, status, 0).map_err(|e| e.to_string())?;
+    Ok(poster::ZendeskPoster::new(feed.client().clone()))
+}

@@ -63,3 +63,13 @@ token: string,
  * A short name; the subdomain when empty.
  */
 name: string | null, };
+
+export type DraftReportRow = { rep: string, topic: string, drafts: number, accepted: number, edited: number, rejected: number, acceptance_rate: number, edit_rate: number, 
+/**
+ * Mean edit distance of the edited ones, in characters.
+ */
+mean_edit_distance: number | null, 
+/**
+ * The rejection reasons, "reason (count)" joined by "; ".
+ */
+rejection_reasons: string, };

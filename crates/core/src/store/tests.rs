@@ -202,35 +202,52 @@ async fn removing_an_account_removes_its_cache_and_reopening_keeps_data() {
 
 #[tokio::test]
 async fn a_database_from_an_older_build_opens_and_keeps_its_data() {
-    let (dir, store) = store_with_account().await;
-    commit_bare(&store, "9").await;
-    // Roll the file back to the first schema, as the first release left it.
-    for undo in [
-        "DROP INDEX assist_drafts_pending",
-        "ALTER TABLE accounts DROP COLUMN me_group_ids",
-    ] {
-        sqlx::query(undo).execute(store.pool()).await.unwrap();
+    // The first release's schema, made by its migration alone, with its data in it.
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("v1");
+    std::fs::create_dir(&first).unwrap();
+    let src =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/20261122000001_init.sql");
+    std::fs::copy(&src, first.join("20261122000001_init.sql")).unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let pool = sqlx::SqlitePool::connect_with(
+            sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true),
+        )
+        .await
+        .unwrap();
+        sqlx::migrate::Migrator::new(first.as_path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        for sql in [
+            "INSERT INTO accounts (id, kind, base_url, auth_kind, secret_ref, created_at) VALUES ('acme', 'zendesk', 'https://acme.zendesk.com', 'api_token', 'zendesk:acme', 0)",
+            "INSERT INTO conversations (account_id, external_id, source, channel, status, subject, created_at, updated_at, version) VALUES ('acme', '9', 'zendesk', 'web', 'open', 'Old one', 1, 2, 'v')",
+            "INSERT INTO handoffs (conversation_id, mode, reason, handed_off_at) VALUES (1, 'live_chat', 'kept', 5)",
+            "INSERT INTO sync_cursors (account_id, stream, cursor, updated_at) VALUES ('acme', 'tickets', 'c', 1)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
     }
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version > 20261122000001")
-        .execute(store.pool())
-        .await
-        .unwrap();
-    drop(store);
-    let store = Store::open(&dir.path().join("nested/baton.db"))
-        .await
-        .unwrap();
-    let index: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sqlite_master WHERE name = 'assist_drafts_pending'",
-    )
-    .fetch_one(store.pool())
-    .await
-    .unwrap();
-    assert_eq!(index, 1, "the newer migration ran");
-    assert_eq!(store.queue(&QueueFilter::default()).await.unwrap().len(), 1);
+    let store = Store::open(&path).await.unwrap();
+    let queue = store.queue(&QueueFilter::default()).await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].reason.as_deref(), Some("kept"));
     assert_eq!(
         store.cursor("acme", "tickets").await.unwrap().as_deref(),
         Some("c")
     );
+    // The later migrations ran: their tables and columns work.
+    store
+        .set_identity("acme", "me", &["g".into()])
+        .await
+        .unwrap();
+    assert!(store.outbox().await.unwrap().is_empty());
 }
 
 #[tokio::test]

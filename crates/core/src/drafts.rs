@@ -1,0 +1,165 @@
+//! What reps do with Assist drafts: the text being edited (saved as they type), the
+//! outcome (accepted, edited with how much, rejected with why), and the leads' report.
+
+use crate::error::{Error, Result};
+use crate::model::{AssistDraft, DraftState, Millis};
+use crate::store::Store;
+use serde::Serialize;
+use sqlx::Row;
+
+/// One line of the drafts report: a rep and a topic over a period.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct DraftReportRow {
+    pub rep: String,
+    pub topic: String,
+    pub drafts: i64,
+    pub accepted: i64,
+    pub edited: i64,
+    pub rejected: i64,
+    pub acceptance_rate: f64,
+    pub edit_rate: f64,
+    /// Mean edit distance of the edited ones, in characters.
+    pub mean_edit_distance: Option<f64>,
+    /// The rejection reasons, "reason (count)" joined by "; ".
+    pub rejection_reasons: String,
+}
+
+impl Store {
+    /// The pending draft on a conversation (the newest, if several).
+    pub async fn pending_draft(&self, conversation_id: i64) -> Result<AssistDraft> {
+        let d = self.detail(conversation_id).await?;
+        d.drafts
+            .into_iter()
+            .rev()
+            .find(|d| d.state == DraftState::Pending)
+            .ok_or_else(|| {
+                Error::NotFound(format!("no pending Assist draft on {}", d.item.external_id))
+            })
+    }
+
+    /// (account, vendor id, version) of a conversation: where a reply goes, and the
+    /// version the rep saw (Zendesk's `updated_stamp`).
+    pub async fn conversation_ref(&self, conversation_id: i64) -> Result<(String, String, String)> {
+        let r =
+            sqlx::query("SELECT account_id, external_id, version FROM conversations WHERE id = ?")
+                .bind(conversation_id)
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or_else(|| {
+                    Error::NotFound(format!("no conversation with id {conversation_id}"))
+                })?;
+        Ok((r.get(0), r.get(1), r.get(2)))
+    }
+
+    /// Saves the text being edited: called as the rep types.
+    pub async fn save_edit(&self, draft_id: i64, text: &str, now: Millis) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO draft_edits (draft_id, text, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (draft_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at",
+        )
+        .bind(draft_id)
+        .bind(text)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn saved_edit(&self, draft_id: i64) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT text FROM draft_edits WHERE draft_id = ?")
+                .bind(draft_id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    /// Records what the rep did. `sent_text` is what went out (edited or not);
+    /// `reason` why it was rejected.
+    pub async fn record_outcome(
+        &self,
+        draft_id: i64,
+        state: DraftState,
+        sent_text: Option<&str>,
+        reason: Option<&str>,
+        actor: &str,
+        now: Millis,
+    ) -> Result<()> {
+        let original: String = sqlx::query_scalar("SELECT text FROM assist_drafts WHERE id = ?")
+            .bind(draft_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no draft {draft_id}")))?;
+        let distance = match (state, sent_text) {
+            (DraftState::Edited, Some(t)) => Some(strsim::levenshtein(&original, t) as i64),
+            _ => None,
+        };
+        if state == DraftState::Rejected && reason.is_none_or(|r| r.trim().is_empty()) {
+            return Err(Error::Invalid("a rejection needs a reason".into()));
+        }
+        sqlx::query(
+            "UPDATE assist_drafts SET state = ?, edited_text = ?, edit_distance = ?, outcome_reason = ?,
+                    acted_by = ?, acted_at = ? WHERE id = ?",
+        )
+        .bind(state.as_str())
+        .bind(sent_text.filter(|_| state == DraftState::Edited))
+        .bind(distance)
+        .bind(reason)
+        .bind(actor)
+        .bind(now)
+        .bind(draft_id)
+        .execute(self.pool())
+        .await?;
+        sqlx::query("DELETE FROM draft_edits WHERE draft_id = ?")
+            .bind(draft_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Acceptance, edit and rejection by rep and topic (the handoff's reason category, or
+    /// the ticket's subject) for drafts acted on since `since`.
+    pub async fn draft_report(&self, since: Millis) -> Result<Vec<DraftReportRow>> {
+        let rows = sqlx::query(
+            "SELECT d.acted_by AS rep, COALESCE(h.reason_category, c.subject) AS topic,
+                    COUNT(*) AS drafts,
+                    SUM(d.state = 'accepted') AS accepted,
+                    SUM(d.state = 'edited') AS edited,
+                    SUM(d.state = 'rejected') AS rejected,
+                    AVG(d.edit_distance) AS mean_edit_distance,
+                    (SELECT group_concat(r, '; ') FROM (
+                        SELECT x.outcome_reason || ' (' || COUNT(*) || ')' AS r
+                        FROM assist_drafts x JOIN conversations y ON y.id = x.conversation_id
+                        LEFT JOIN handoffs z ON z.conversation_id = y.id
+                        WHERE x.state = 'rejected' AND x.acted_by = d.acted_by AND x.acted_at >= ?1
+                          AND COALESCE(z.reason_category, y.subject) = COALESCE(h.reason_category, c.subject)
+                        GROUP BY x.outcome_reason ORDER BY COUNT(*) DESC, x.outcome_reason)) AS reasons
+             FROM assist_drafts d JOIN conversations c ON c.id = d.conversation_id
+             LEFT JOIN handoffs h ON h.conversation_id = c.id
+             WHERE d.acted_at >= ?1 AND d.state IN ('accepted', 'edited', 'rejected')
+             GROUP BY rep, topic ORDER BY rep, topic",
+        )
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let drafts: i64 = r.get("drafts");
+                let (accepted, edited): (i64, i64) = (r.get("accepted"), r.get("edited"));
+                DraftReportRow {
+                    rep: r.get("rep"),
+                    topic: r.get("topic"),
+                    drafts,
+                    accepted,
+                    edited,
+                    rejected: r.get("rejected"),
+                    acceptance_rate: accepted as f64 / drafts as f64,
+                    edit_rate: edited as f64 / drafts as f64,
+                    mean_edit_distance: r.get("mean_edit_distance"),
+                    rejection_reasons: r.get::<Option<String>, _>("reasons").unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+}
