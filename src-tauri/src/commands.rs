@@ -2,6 +2,7 @@
 //! errors its serializable `Error`. Secrets come in (add account) and never go out.
 
 use crate::engine::{Shared, KEYCHAIN_SERVICE};
+use baton_core::drafts::{ActionResult, DraftAction, ReplyStatus};
 use baton_core::model::{
     AccountSummary, AppInfo, ConversationDetail, NewZendeskAccount, QueueItem, SearchHit,
 };
@@ -144,4 +145,85 @@ pub async fn remove_account(engine: State<'_, Shared>, id: String) -> Result<(),
         .await
         .map_err(Error::Invalid)?;
     engine.reload().await.map_err(Error::Invalid)
+}
+
+/// Accept, send edited, or reject a conversation's pending Assist draft.
+#[tauri::command]
+pub async fn draft_action(
+    engine: State<'_, Shared>,
+    conversation_id: i64,
+    action: DraftAction,
+) -> Result<ActionResult, Error> {
+    if let DraftAction::Send { text } | DraftAction::Reject { reason: text } = &action {
+        if text.trim().is_empty() || text.chars().count() > 65_536 {
+            return Err(Error::Invalid("the text is empty or too long".into()));
+        }
+    }
+    let active = engine.active();
+    let now = chrono::Utc::now().timestamp_millis();
+    baton_zendesk::replies::act(
+        &active.store,
+        active.secrets.as_ref(),
+        conversation_id,
+        action,
+        now,
+    )
+    .await
+    .map_err(Error::Invalid)
+}
+
+/// Keeps the text a rep is editing, as they type.
+#[tauri::command]
+pub async fn save_edit(
+    engine: State<'_, Shared>,
+    draft_id: i64,
+    text: String,
+) -> Result<(), Error> {
+    if text.chars().count() > 65_536 {
+        return Err(Error::Invalid("the text is too long".into()));
+    }
+    engine
+        .active()
+        .store
+        .save_edit(draft_id, &text, chrono::Utc::now().timestamp_millis())
+        .await
+}
+
+#[tauri::command]
+pub async fn saved_edit(engine: State<'_, Shared>, draft_id: i64) -> Result<Option<String>, Error> {
+    engine.active().store.saved_edit(draft_id).await
+}
+
+/// The replies in the outbox for a conversation: sending, sent, or needing the rep.
+#[tauri::command]
+pub async fn replies(
+    engine: State<'_, Shared>,
+    external_id: String,
+) -> Result<Vec<ReplyStatus>, Error> {
+    Ok(engine
+        .active()
+        .store
+        .outbox()
+        .await?
+        .into_iter()
+        .filter(|i| i.external_id == external_id)
+        .map(|i| ReplyStatus {
+            key: i.idempotency_key,
+            draft_id: i.draft_id,
+            state: i.state,
+            message: i.last_error,
+        })
+        .collect())
+}
+
+/// Sends a conflicting or failed reply again, whatever changed ("send anyway").
+#[tauri::command]
+pub async fn retry_reply(engine: State<'_, Shared>, key: String) -> Result<(), Error> {
+    let active = engine.active();
+    let now = chrono::Utc::now().timestamp_millis();
+    active.store.outbox_retry(&key, None, now).await?;
+    baton_zendesk::replies::deliver_due(&active.store, active.secrets.as_ref(), now)
+        .await
+        .map_err(Error::Invalid)?;
+    Ok(())
 }

@@ -3,7 +3,7 @@
 //! the demo; removing the last one returns to it.
 
 use baton_core::model::AppInfo;
-use baton_core::secrets::Keychain;
+use baton_core::secrets::{Keychain, SecretStore};
 use baton_core::sync::{StatusHandle, Syncer};
 use baton_core::{CancellationToken, Store};
 use baton_zendesk::ZendeskFeed;
@@ -20,6 +20,8 @@ pub struct Active {
     pub store: Store,
     pub statuses: Vec<StatusHandle>,
     pub info: AppInfo,
+    /// Where this mode's secrets are: the keychain, or the demo's memory.
+    pub secrets: Arc<dyn SecretStore>,
     cancel: CancellationToken,
     /// Keeps the embedded simulator running while the demo is shown.
     _sim: Option<baton_zendesk::demo::Sim>,
@@ -83,7 +85,12 @@ impl Active {
         let cancel = CancellationToken::new();
         let mut syncers: Vec<(Syncer<ZendeskFeed>, Duration)> = vec![];
         let version = env!("CARGO_PKG_VERSION").to_string();
-        let (store, info, sim) = if accounts.is_empty() {
+        let (store, info, sim, secrets): (
+            Store,
+            AppInfo,
+            Option<baton_zendesk::demo::Sim>,
+            Arc<dyn SecretStore>,
+        ) = if accounts.is_empty() {
             let demo_db = db.with_file_name("demo.db");
             baton_zendesk::demo::reset(&demo_db);
             let demo_store = Store::open(&demo_db).await.map_err(|e| e.to_string())?;
@@ -102,7 +109,7 @@ impl Active {
                 version,
             };
             syncers.push((demo.syncer, Duration::from_secs(2)));
-            (demo_store, info, Some(demo.sim))
+            (demo_store, info, Some(demo.sim), demo.secrets)
         } else {
             let keychain = Keychain::new(KEYCHAIN_SERVICE);
             let now = chrono::Utc::now().timestamp();
@@ -123,6 +130,7 @@ impl Active {
                     version,
                 },
                 None,
+                Arc::new(keychain),
             )
         };
         let statuses: Vec<StatusHandle> = syncers.iter().map(|(s, _)| s.status().clone()).collect();
@@ -131,14 +139,44 @@ impl Active {
             tauri::async_runtime::spawn(async move { syncer.run(&cancel, every).await });
         }
         forward_events(app, &store, &statuses, &cancel);
+        deliver_replies(app, &store, &secrets, &cancel);
         Ok(Active {
             store,
             statuses,
             info,
+            secrets,
             cancel,
             _sim: sim,
         })
     }
+}
+
+/// Replies that wait (Zendesk was down, a timeout) go out as soon as it answers again.
+fn deliver_replies(
+    app: &AppHandle,
+    store: &Store,
+    secrets: &Arc<dyn SecretStore>,
+    cancel: &CancellationToken,
+) {
+    let (store, secrets, stop, handle) =
+        (store.clone(), secrets.clone(), cancel.clone(), app.clone());
+    tauri::async_runtime::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let now = chrono::Utc::now().timestamp_millis();
+            match baton_zendesk::replies::deliver_due(&store, secrets.as_ref(), now).await {
+                Ok(0) => {}
+                Ok(_) => {
+                    let _ = handle.emit("store-changed", serde_json::json!({ "kind": "outbox" }));
+                }
+                Err(e) => tracing::warn!(error = %e, "outbox"),
+            }
+        }
+    });
 }
 
 /// The UI never polls: it re-queries when told the store or an account's status changed.

@@ -64,6 +64,11 @@ fn main() {
             commands::add_account,
             commands::test_account,
             commands::remove_account,
+            commands::draft_action,
+            commands::save_edit,
+            commands::saved_edit,
+            commands::replies,
+            commands::retry_reply,
         ])
         .build(tauri::generate_context!("../tauri.conf.json"))
         .expect("Baton failed to start")

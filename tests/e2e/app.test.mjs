@@ -210,6 +210,75 @@ test("accounts: a wrong token is refused; a right one leaves the demo; test and 
   assert.ok((await invoke("queue", QUEUE)).every((i) => i.account_id === "e2e"), "the queue is the account's now");
   assert.ok(!JSON.stringify(await invoke("accounts")).includes("sim-token"), "the token never comes back out");
 
+});
+
+async function launch() {
+  browser = await remote({
+    hostname: "127.0.0.1",
+    port: Number(process.env.WEBDRIVER_PORT),
+    logLevel: "silent",
+    capabilities: { "tauri:options": { application: process.env.BATON_APP } },
+  });
+  await browser.$("[data-testid=queue-row]").waitForExist({ timeout: 30_000 });
+}
+
+test("an edited draft survives closing the app, then goes to the customer exactly once", async () => {
+  const items = await invoke("queue", QUEUE);
+  const drafted = items.find((i) => i.has_pending_draft);
+  assert.ok(drafted, "the account has a conversation with a draft");
+  const select = async () => {
+    await browser.execute(async (id) => {
+      const q = document.querySelector("[data-testid=queue]");
+      for (let top = 0; !q.querySelector(`[data-id="${id}"]`) && top <= q.scrollHeight; top += q.clientHeight) {
+        q.scrollTop = top;
+        await new Promise((r) => requestAnimationFrame(r));
+      }
+    }, drafted.id);
+    await browser.$(`[data-testid=queue-row][data-id="${drafted.id}"]`).click();
+    await browser.$("[data-testid=draft-panel]").waitForExist({ timeout: 5_000 });
+  };
+  await select();
+  await browser.$("[data-testid=draft-text]").waitForExist({ timeout: 5_000 });
+  await browser.keys("e");
+  const editor = browser.$("[data-testid=draft-editor]");
+  await editor.waitForExist({ timeout: 5_000 });
+  const mine = `Thanks for waiting! (edited in the e2e test ${Date.now()})`;
+  await editor.setValue(mine);
+  await browser.pause(700); // the autosave runs while typing; give it its moment
+  await browser.saveScreenshot(`${shots}draft-editing.png`);
+
+  // Close the app, and open it again.
+  await browser.deleteSession();
+  await new Promise((r) => setTimeout(r, 1_000));
+  await launch();
+  await select();
+  const restored = browser.$("[data-testid=draft-editor]");
+  await restored.waitForExist({ timeout: 5_000, timeoutMsg: "the edit did not come back" });
+  assert.equal(await restored.getValue(), mine);
+
+  await restored.click();
+  await browser.keys(["Control", "Enter"]);
+  try {
+    await browser.waitUntil(
+      async () => (await browser.$("[data-testid=reply-state]").isExisting()) && (await browser.$("[data-testid=reply-state]").getAttribute("data-state")) === "sent",
+      { timeout: 10_000 },
+    );
+  } catch {
+    const replies = await invoke("replies", { externalId: drafted.external_id }).catch((e) => e);
+    assert.fail(`the reply did not show as sent; the panel says: ${await browser.$("[data-testid=draft-panel]").getText()}; replies: ${JSON.stringify(replies)}`);
+  }
+  await browser.saveScreenshot(`${shots}draft-sent.png`);
+  const stats = await (await fetch(`${process.env.BATON_E2E_SIM_URL}/__sim/stats`)).json();
+  const posts = stats.ticket_updates.filter((u) => u.ticket?.comment?.body === mine);
+  assert.equal(posts.length, 1, "the simulator received it once");
+  assert.equal(posts[0].ticket.comment.public, true);
+});
+
+test("accounts: test and remove return to the demo", async () => {
+  const message = async () => {
+    const m = browser.$("[data-testid=settings-message]");
+    return (await m.isExisting()) ? m.getText() : "";
+  };
   await browser.$("[data-testid=open-settings]").click();
   await browser.$("[data-testid=account] button").waitForExist({ timeout: 5_000 });
   await browser.$("[data-testid=account]").$("button=Test").click();

@@ -1,10 +1,11 @@
 //! `baton draft`, `baton outbox` and `baton report drafts`.
 
 use crate::{DraftCommand, KEYCHAIN_SERVICE};
-use baton_core::model::{DraftState, Millis};
-use baton_core::outbox::{deliver, OutboxState, Reply};
+use baton_core::model::Millis;
+use baton_core::outbox::OutboxState;
 use baton_core::secrets::Keychain;
 use baton_core::Store;
+use baton_zendesk::replies::{self, DraftAction};
 
 /// A conversation from what the user typed: `4812`, `#4812` or `acme:4812`.
 pub async fn resolve(store: &Store, arg: &str) -> Result<i64, String> {
@@ -19,103 +20,38 @@ pub async fn resolve(store: &Store, arg: &str) -> Result<i64, String> {
 }
 
 pub async fn act(store: &Store, command: DraftCommand, now: Millis) -> Result<(), String> {
-    let e = |e: baton_core::Error| e.to_string();
-    let (arg, state, text, reason) = match &command {
-        DraftCommand::Accept { id } => (id, DraftState::Accepted, None, None),
-        DraftCommand::Send { id, text } => (id, DraftState::Edited, Some(text.clone()), None),
-        DraftCommand::Reject { id, reason } => {
-            (id, DraftState::Rejected, None, Some(reason.as_str()))
-        }
+    let (arg, action) = match command {
+        DraftCommand::Accept { id } => (id, DraftAction::Accept),
+        DraftCommand::Send { id, text } => (id, DraftAction::Send { text }),
+        DraftCommand::Reject { id, reason } => (id, DraftAction::Reject { reason }),
     };
-    let conversation = resolve(store, arg).await?;
-    let draft = store.pending_draft(conversation).await.map_err(e)?;
-    let (account_id, external_id, version) =
-        store.conversation_ref(conversation).await.map_err(e)?;
-    let account = store.account(&account_id).await.map_err(e)?;
-    let actor = account
-        .login
-        .clone()
-        .or(account.me_id.clone())
-        .unwrap_or_else(|| account_id.clone());
-    if state == DraftState::Rejected {
-        store
-            .record_outcome(draft.id, state, None, reason, &actor, now)
-            .await
-            .map_err(e)?;
-        println!("Rejected the draft on #{external_id}.");
-        return Ok(());
-    }
-    let body = text.unwrap_or_else(|| draft.text.clone());
-    let reply = Reply {
-        body: body.clone(),
-        // A reply to the customer: public, said explicitly.
-        public: true,
-        author_id: account.me_id.clone(),
-        updated_stamp: Some(version),
-    };
-    // One reply per draft, however often the command runs.
-    let key = format!("draft-{}", draft.id);
-    let item = store
-        .enqueue_reply(&account_id, &external_id, Some(draft.id), &key, &reply, now)
-        .await
-        .map_err(e)?;
-    store
-        .record_outcome(draft.id, state, Some(&body), None, &actor, now)
-        .await
-        .map_err(e)?;
-    baton_core::crash::point("enqueued");
-    let poster = baton_zendesk::poster(&account, &Keychain::new(KEYCHAIN_SERVICE))?;
-    match deliver(store, &poster, &item, now).await.map_err(e)? {
-        OutboxState::Sent => println!("Sent to the customer on #{external_id}."),
-        OutboxState::Conflict => {
-            let why = store
-                .outbox_item(&key)
-                .await
-                .map_err(e)?
-                .last_error
-                .unwrap_or_default();
-            println!("Not sent: {why}. Read the ticket again, then `baton outbox --retry {key}` to send anyway.");
+    let conversation = resolve(store, &arg).await?;
+    let r = replies::act(
+        store,
+        &Keychain::new(KEYCHAIN_SERVICE),
+        conversation,
+        action,
+        now,
+    )
+    .await?;
+    let why = r.message.unwrap_or_default();
+    match (r.state, r.key) {
+        (None, _) => println!("Rejected the draft on #{}.", r.external_id),
+        (Some(OutboxState::Sent), _) => println!("Sent to the customer on #{}.", r.external_id),
+        (Some(OutboxState::Conflict), Some(key)) => {
+            println!("Not sent: {why}. Read the ticket again, then `baton outbox --retry {key}` to send anyway.")
         }
-        OutboxState::Queued => {
+        (Some(OutboxState::Queued), _) => {
             println!("Queued: Zendesk cannot take it now; `baton sync` sends it when it can.")
         }
-        other => {
-            let why = store
-                .outbox_item(&key)
-                .await
-                .map_err(e)?
-                .last_error
-                .unwrap_or_default();
-            return Err(format!("the reply {other}: {why}"));
-        }
+        (Some(other), _) => return Err(format!("the reply {other}: {why}")),
     }
     Ok(())
 }
 
 /// Delivers what is due for every account (called by `baton sync`).
 pub async fn deliver_due(store: &Store, now: Millis) -> Result<usize, String> {
-    let keychain = Keychain::new(KEYCHAIN_SERVICE);
-    let mut sent = 0;
-    for account in store.accounts().await.map_err(|e| e.to_string())? {
-        let due = store
-            .outbox_due(&account.id)
-            .await
-            .map_err(|e| e.to_string())?;
-        if due.is_empty() {
-            continue;
-        }
-        let poster = baton_zendesk::poster(&account, &keychain)?;
-        for item in due {
-            if deliver(store, &poster, &item, now)
-                .await
-                .map_err(|e| e.to_string())?
-                == OutboxState::Sent
-            {
-                sent += 1;
-            }
-        }
-    }
-    Ok(sent)
+    replies::deliver_due(store, &Keychain::new(KEYCHAIN_SERVICE), now).await
 }
 
 pub async fn outbox(

@@ -32,6 +32,10 @@ pub fn typescript() -> String {
         AccountSummary::decl(&cfg),
         NewZendeskAccount::decl(&cfg),
         crate::drafts::DraftReportRow::decl(&cfg),
+        crate::drafts::DraftAction::decl(&cfg),
+        crate::drafts::ActionResult::decl(&cfg),
+        crate::outbox::OutboxState::decl(&cfg),
+        crate::drafts::ReplyStatus::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by crates/core/src/bindings.rs. Do not edit.\n\n",

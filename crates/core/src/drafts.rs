@@ -4,8 +4,38 @@
 use crate::error::{Error, Result};
 use crate::model::{AssistDraft, DraftState, Millis};
 use crate::store::Store;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
+
+#[derive(Debug, Clone, PartialEq, Deserialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DraftAction {
+    /// Post the draft as it is.
+    Accept,
+    /// Post the rep's edited text.
+    Send { text: String },
+    /// Reject it, saying why.
+    Reject { reason: String },
+}
+
+/// What came of an action: for a reply, where it is now and why.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct ActionResult {
+    pub external_id: String,
+    /// The outbox key of the reply (none for a rejection).
+    pub key: Option<String>,
+    pub state: Option<crate::outbox::OutboxState>,
+    pub message: Option<String>,
+}
+
+/// A reply's place in the outbox, for the draft panel.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct ReplyStatus {
+    pub key: String,
+    pub draft_id: Option<i64>,
+    pub state: crate::outbox::OutboxState,
+    pub message: Option<String>,
+}
 
 /// One line of the drafts report: a rep and a topic over a period.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]

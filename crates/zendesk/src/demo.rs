@@ -18,6 +18,8 @@ pub struct Demo {
     pub sim: Sim,
     pub account: AccountRecord,
     pub syncer: Syncer<ZendeskFeed>,
+    /// The simulator's credentials, held in memory only.
+    pub secrets: std::sync::Arc<MemorySecrets>,
 }
 
 pub struct DemoOptions {
@@ -64,7 +66,7 @@ pub async fn start(store: &Store, o: DemoOptions) -> Result<Demo, String> {
         me_id: sim.world(|w| Some(w.me.to_string())),
         created_at: chrono::Utc::now().timestamp_millis(),
     };
-    let secrets = MemorySecrets::default();
+    let secrets = std::sync::Arc::new(MemorySecrets::default());
     secrets
         .put(&account.secret_ref, &Sensitive::new(config.token.clone()))
         .map_err(|e| e.to_string())?;
@@ -72,11 +74,17 @@ pub async fn start(store: &Store, o: DemoOptions) -> Result<Demo, String> {
         .add_account(&account)
         .await
         .map_err(|e| e.to_string())?;
-    let syncer = crate::syncer(store, &account, &secrets, chrono::Utc::now().timestamp())?;
+    let syncer = crate::syncer(
+        store,
+        &account,
+        secrets.as_ref(),
+        chrono::Utc::now().timestamp(),
+    )?;
     Ok(Demo {
         sim,
         account,
         syncer,
+        secrets,
     })
 }
 

@@ -8,6 +8,7 @@ pub mod error;
 pub mod feed;
 pub mod mapping;
 pub mod poster;
+pub mod replies;
 pub mod wire;
 
 pub use client::{Auth, Client, Usage};

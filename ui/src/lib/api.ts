@@ -3,6 +3,9 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AccountStatus,
+  ActionResult,
+  DraftAction,
+  ReplyStatus,
   AccountSummary,
   NewZendeskAccount,
   AppInfo,
@@ -32,6 +35,12 @@ export const api = {
   addAccount: (account: NewZendeskAccount) => invoke<AccountSummary>("add_account", { account }),
   testAccount: (id: string) => invoke<string>("test_account", { id }),
   removeAccount: (id: string) => invoke<void>("remove_account", { id }),
+  draftAction: (conversationId: number, action: DraftAction) =>
+    invoke<ActionResult>("draft_action", { conversationId, action }),
+  saveEdit: (draftId: number, text: string) => invoke<void>("save_edit", { draftId, text }),
+  savedEdit: (draftId: number) => invoke<string | null>("saved_edit", { draftId }),
+  replies: (externalId: string) => invoke<ReplyStatus[]>("replies", { externalId }),
+  retryReply: (key: string) => invoke<void>("retry_reply", { key }),
   onStoreChanged: (f: (kind: string) => void): Promise<UnlistenFn> =>
     listen<{ kind: string }>("store-changed", (e) => f(e.payload.kind)),
   onStatus: (f: (s: AccountStatus) => void): Promise<UnlistenFn> => listen<AccountStatus>("status", (e) => f(e.payload)),

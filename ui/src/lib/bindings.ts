@@ -73,3 +73,15 @@ mean_edit_distance: number | null,
  * The rejection reasons, "reason (count)" joined by "; ".
  */
 rejection_reasons: string, };
+
+export type DraftAction = { "kind": "accept" } | { "kind": "send", text: string, } | { "kind": "reject", reason: string, };
+
+export type ActionResult = { external_id: string, 
+/**
+ * The outbox key of the reply (none for a rejection).
+ */
+key: string | null, state: OutboxState | null, message: string | null, };
+
+export type OutboxState = "queued" | "sending" | "sent" | "failed" | "conflict";
+
+export type ReplyStatus = { key: string, draft_id: number | null, state: OutboxState, message: string | null, };

@@ -9,6 +9,9 @@ export type Action =
   | "search"
   | "help"
   | "settings"
+  | "accept"
+  | "edit"
+  | "reject"
   | "view-mine"
   | "view-groups"
   | "view-all";
@@ -19,6 +22,8 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: "Enter", what: "open the conversation" },
   { keys: "Esc", what: "back to the queue / close" },
   { keys: "/", what: "search transcripts" },
+  { keys: "a / e / r", what: "accept, edit or reject the Assist draft" },
+  { keys: "Ctrl+Enter", what: "send the edited reply" },
   { keys: "1 / 2 / 3", what: "mine / my groups / all" },
   { keys: ",", what: "accounts (add, test, remove)" },
   { keys: "?", what: "this list" },
@@ -52,6 +57,12 @@ export function actionFor(k: KeyPress): Action | null {
       return "help";
     case ",":
       return "settings";
+    case "a":
+      return "accept";
+    case "e":
+      return "edit";
+    case "r":
+      return "reject";
     case "1":
       return "view-mine";
     case "2":

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { QueueItem } from "./bindings";
-import { applyFilters, counts, keepSelection, move, scrollToRow, toggle, visibleRange } from "./queue";
+import { applyFilters, counts, move, scrollToRow, toggle, visibleRange } from "./queue";
 
 function item(id: number, over: Partial<QueueItem> = {}): QueueItem {
   return {
@@ -47,20 +47,18 @@ describe("filters", () => {
 });
 
 describe("selection", () => {
-  it("stays on the same conversation when new rows arrive above it", () => {
-    const refreshed = [item(9), ...items];
-    expect(keepSelection(3, 2, refreshed)).toBe(3);
-  });
-  it("moves to the row in its place when it left the queue", () => {
-    expect(keepSelection(3, 2, items.filter((i) => i.id !== 3))).toBe(4);
-    expect(keepSelection(3, 9, [item(1)])).toBe(1);
-    expect(keepSelection(3, 0, [])).toBeNull();
-  });
   it("moves by rows, clamped at the ends", () => {
     expect(move(1, items, 1)).toBe(2);
     expect(move(4, items, 1)).toBe(4);
     expect(move(1, items, -1)).toBe(1);
     expect(move(null, items, 1)).toBe(1);
+  });
+  it("continues from where a conversation that left the queue was", () => {
+    // #3 (index 2) was sent and left: j goes to what is now at index 2, k to index 1.
+    const left = items.filter((i) => i.id !== 3);
+    expect(move(3, left, 1, 2)).toBe(4);
+    expect(move(3, left, -1, 2)).toBe(2);
+    expect(move(3, [], 1, 2)).toBeNull();
   });
 });
 

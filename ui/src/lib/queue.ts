@@ -36,20 +36,14 @@ export function counts(items: QueueItem[]): { mine: number; groups: number } {
   return { mine, groups };
 }
 
-/** Keeps the same conversation selected when rows arrive or leave; if it left, the row
- * now at its old position. */
-export function keepSelection(prevId: number | null, prevIndex: number, items: QueueItem[]): number | null {
-  if (items.length === 0) return null;
-  if (prevId !== null && items.some((i) => i.id === prevId)) return prevId;
-  const at = Math.min(Math.max(prevIndex, 0), items.length - 1);
-  return items[at]?.id ?? null;
-}
-
-/** Moves the selection by `delta` rows, clamped to the list. */
-export function move(selectedId: number | null, items: QueueItem[], delta: number): number | null {
+/** Moves the selection by `delta` rows, clamped to the list. A conversation that left
+ * the queue (its reply was sent) stays selected until the rep moves; then the move
+ * starts from the row where it was (`lastIndex`). */
+export function move(selectedId: number | null, items: QueueItem[], delta: number, lastIndex = 0): number | null {
   if (items.length === 0) return null;
   const at = items.findIndex((i) => i.id === selectedId);
-  const next = at < 0 ? 0 : Math.min(Math.max(at + delta, 0), items.length - 1);
+  const from = at >= 0 ? at + delta : delta > 0 ? lastIndex : lastIndex - 1;
+  const next = Math.min(Math.max(from, 0), items.length - 1);
   return items[next]?.id ?? null;
 }
 
