@@ -2,7 +2,7 @@
 //! errors its serializable `Error`. Secrets come in (add account) and never go out.
 
 use crate::engine::{Shared, KEYCHAIN_SERVICE};
-use baton_core::drafts::{ActionResult, DraftAction, ReplyStatus};
+use baton_core::drafts::{ActionResult, DraftAction, DraftReportRow, ReplyStatus};
 use baton_core::model::{
     AccountSummary, AppInfo, ConversationDetail, NewZendeskAccount, QueueItem, SearchHit,
 };
@@ -226,4 +226,13 @@ pub async fn retry_reply(engine: State<'_, Shared>, key: String) -> Result<(), E
         .await
         .map_err(Error::Invalid)?;
     Ok(())
+}
+
+/// Acceptance, edit and rejection of Assist drafts by rep and topic, since a time.
+#[tauri::command]
+pub async fn draft_report(
+    engine: State<'_, Shared>,
+    since: i64,
+) -> Result<Vec<DraftReportRow>, Error> {
+    engine.active().store.draft_report(since).await
 }

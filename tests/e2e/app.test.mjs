@@ -272,6 +272,16 @@ test("an edited draft survives closing the app, then goes to the customer exactl
   const posts = stats.ticket_updates.filter((u) => u.ticket?.comment?.body === mine);
   assert.equal(posts.length, 1, "the simulator received it once");
   assert.equal(posts[0].ticket.comment.public, true);
+
+  // The lead's view of it: one draft, edited.
+  await browser.keys("Escape");
+  await browser.keys("R");
+  const row = browser.$("[data-testid=report-row]");
+  await row.waitForExist({ timeout: 5_000, timeoutMsg: "the drafts report shows nothing" });
+  const text = await row.getText();
+  assert.ok(text.includes("alex@acme.test") && text.includes("100%"), text);
+  await browser.saveScreenshot(`${shots}report.png`);
+  await browser.keys("Escape");
 });
 
 test("accounts: test and remove return to the demo", async () => {

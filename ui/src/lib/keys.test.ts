@@ -7,7 +7,7 @@ describe("shortcuts", () => {
     expect([t("j"), t("ArrowDown"), t("k"), t("ArrowUp")]).toEqual(["down", "down", "up", "up"]);
     expect([t("Enter"), t("Escape"), t("/"), t("?"), t(",")]).toEqual(["open", "back", "search", "help", "settings"]);
     expect([t("1"), t("2"), t("3"), t("x")]).toEqual(["view-mine", "view-groups", "view-all", null]);
-    expect([t("a"), t("e"), t("r")]).toEqual(["accept", "edit", "reject"]);
+    expect([t("a"), t("e"), t("r"), t("R")]).toEqual(["accept", "edit", "reject", "report"]);
   });
   it("leaves typing alone, except Esc", () => {
     expect(actionFor({ key: "j", typing: true })).toBeNull();

@@ -12,6 +12,7 @@ export type Action =
   | "accept"
   | "edit"
   | "reject"
+  | "report"
   | "view-mine"
   | "view-groups"
   | "view-all";
@@ -26,6 +27,7 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: "Ctrl+Enter", what: "send the edited reply" },
   { keys: "1 / 2 / 3", what: "mine / my groups / all" },
   { keys: ",", what: "accounts (add, test, remove)" },
+  { keys: "Shift+R", what: "drafts report (for team leads)" },
   { keys: "?", what: "this list" },
 ];
 
@@ -63,6 +65,8 @@ export function actionFor(k: KeyPress): Action | null {
       return "edit";
     case "r":
       return "reject";
+    case "R":
+      return "report";
     case "1":
       return "view-mine";
     case "2":
