@@ -5,8 +5,7 @@
 //! The simulator runs as its own process (the `baton-sim` binary beside this one), so
 //! the peak RSS reported is the sync's alone.
 
-use baton_core::model::SourceKind;
-use baton_core::store::{AccountRecord, AuthKind, QueueFilter};
+use baton_core::store::{AccountRecord, QueueFilter};
 use baton_core::sync::{StatusHandle, Syncer, SystemClock};
 use baton_core::{CancellationToken, Sensitive, Store};
 use clap::Parser;
@@ -107,17 +106,7 @@ async fn main() {
     let store = Store::open(&dir.path().join("bench.db"))
         .await
         .expect("store");
-    let account = AccountRecord {
-        id: "bench".into(),
-        kind: SourceKind::Zendesk,
-        base_url: url.clone(),
-        login: Some("alex@acme.test".into()),
-        auth_kind: AuthKind::ApiToken,
-        secret_ref: "bench".into(),
-        settings: serde_json::to_value(baton_zendesk::Settings::default()).unwrap(),
-        me_id: None,
-        created_at: 0,
-    };
+    let account = AccountRecord::zendesk("bench", &url, Some("alex@acme.test"));
     store.add_account(&account).await.unwrap();
     let status = StatusHandle::new("bench", Arc::new(SystemClock));
     let feed = baton_zendesk::connect(

@@ -56,6 +56,33 @@ fn add(db: &Path, sim: &Sim, name: &str, token: &str) -> Output {
     )
 }
 
+/// A simulator without rate limits.
+async fn unlimited_sim(tickets: usize) -> Sim {
+    Sim::start(SimConfig {
+        tickets,
+        limits: Limits::unlimited(),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// Open tickets with an Assist draft, and the draft's text, as the scenario made them.
+fn open_drafts(sim: &Sim) -> Vec<(u64, String)> {
+    sim.world(|w| {
+        w.tickets
+            .values()
+            .filter(|t| t.status != "solved" && t.status != "closed")
+            .filter_map(|t| {
+                t.events.iter().find_map(|e| match &e.truth {
+                    baton_sim::world::Truth::Draft { text, .. } => Some((t.id, text.clone())),
+                    _ => None,
+                })
+            })
+            .collect()
+    })
+}
+
 fn strip_ids(mut v: Value) -> Value {
     match &mut v {
         Value::Object(m) => {
@@ -95,13 +122,7 @@ fn everything(db: &Path) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn add_sync_queue_show_search_remove() {
-    let sim = Sim::start(SimConfig {
-        tickets: 40,
-        limits: Limits::unlimited(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = unlimited_sim(40).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("b.db");
     let out = ok(add(&db, &sim, "cli-flow", "sim-token\n"));
@@ -239,13 +260,7 @@ async fn bad_credentials_and_bad_hosts_fail_clearly_and_store_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_during_sync_then_resume_equals_an_uninterrupted_sync() {
-    let sim = Sim::start(SimConfig {
-        tickets: 150,
-        limits: Limits::unlimited(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = unlimited_sim(150).await;
     let dir = tempfile::tempdir().unwrap();
     let reference = with_small_pages(&dir, &sim, "cli-ref").await;
     ok(baton(&reference, &["sync", "--once"], None));
@@ -356,31 +371,13 @@ async fn an_account_with_sunshine_conversations_reads_transcripts_there() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn drafts_are_sent_once_and_reported() {
-    let sim = Sim::start(SimConfig {
-        tickets: 60,
-        limits: Limits::unlimited(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let sim = unlimited_sim(60).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("drafts.db");
     ok(add(&db, &sim, "cli-drafts", "sim-token"));
     ok(baton(&db, &["sync", "--once"], None));
     // Three open Assist tickets with a draft each.
-    let drafted: Vec<(u64, String)> = sim.world(|w| {
-        w.tickets
-            .values()
-            .filter(|t| t.status != "solved" && t.status != "closed")
-            .filter_map(|t| {
-                t.events.iter().find_map(|e| match &e.truth {
-                    baton_sim::world::Truth::Draft { text, .. } => Some((t.id, text.clone())),
-                    _ => None,
-                })
-            })
-            .take(3)
-            .collect()
-    });
+    let drafted: Vec<(u64, String)> = open_drafts(&sim).into_iter().take(3).collect();
     assert_eq!(drafted.len(), 3, "the scenario has drafts");
     let count = |id: u64, text: &str| sim.world(|w| w.tickets[&id].public_comments_with(text));
 
@@ -493,25 +490,8 @@ async fn drafts_are_sent_once_and_reported() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_at_every_step_of_a_reply_still_posts_it_exactly_once() {
-    let sim = Sim::start(SimConfig {
-        tickets: 60,
-        limits: Limits::unlimited(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let drafted: Vec<(u64, String)> = sim.world(|w| {
-        w.tickets
-            .values()
-            .filter(|t| t.status != "solved" && t.status != "closed")
-            .filter_map(|t| {
-                t.events.iter().find_map(|e| match &e.truth {
-                    baton_sim::world::Truth::Draft { text, .. } => Some((t.id, text.clone())),
-                    _ => None,
-                })
-            })
-            .collect()
-    });
+    let sim = unlimited_sim(60).await;
+    let drafted: Vec<(u64, String)> = open_drafts(&sim);
     for (k, point) in baton_core::crash::POINTS.iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("crash.db");

@@ -259,7 +259,7 @@ pub async fn deliver<P: Poster>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{AccountRecord, AuthKind};
+    use crate::store::AccountRecord;
     use std::sync::Mutex;
 
     /// A vendor in memory: what it holds, and how its next answers go.
@@ -297,17 +297,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("o.db")).await.unwrap();
         store
-            .add_account(&AccountRecord {
-                id: "acme".into(),
-                kind: crate::model::SourceKind::Zendesk,
-                base_url: "http://127.0.0.1:1".into(),
-                login: None,
-                auth_kind: AuthKind::ApiToken,
-                secret_ref: "x".into(),
-                settings: serde_json::json!({}),
-                me_id: None,
-                created_at: 0,
-            })
+            .add_account(&AccountRecord::zendesk("acme", "http://127.0.0.1:1", None))
             .await
             .unwrap();
         (dir, store)

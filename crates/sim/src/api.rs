@@ -289,11 +289,7 @@ async fn export(State(s): S, Query(q): Query<ExportQuery>) -> Response {
             .iter()
             .flat_map(|t| [Some(t.requester_id), t.assignee_id].into_iter().flatten())
             .collect();
-        body["users"] = ids
-            .iter()
-            .filter_map(|id| w.users.get(id))
-            .map(|u| json::user(&s.base_url, u))
-            .collect();
+        body["users"] = users_json(&w, &s.base_url, &ids);
     }
     if include.split(',').any(|i| i == "groups") {
         let ids: BTreeSet<u64> = changed.iter().filter_map(|t| t.group_id).collect();
@@ -322,6 +318,14 @@ async fn group_memberships(State(s): S, Path(id): Path<String>) -> Response {
         })
         .collect();
     Json(json!({ "group_memberships": list, "next_page": null, "previous_page": null, "count": list.len() })).into_response()
+}
+
+/// A sideload of the users with these ids.
+fn users_json(w: &crate::world::World, base: &str, ids: &BTreeSet<u64>) -> Value {
+    ids.iter()
+        .filter_map(|id| w.users.get(id))
+        .map(|u| json::user(base, u))
+        .collect()
 }
 
 fn ticket_id(raw: &str) -> Option<u64> {
@@ -435,11 +439,7 @@ async fn comments(
                 _ => None,
             })
             .collect();
-        body["users"] = ids
-            .iter()
-            .filter_map(|id| w.users.get(id))
-            .map(|u| json::user(&s.base_url, u))
-            .collect();
+        body["users"] = users_json(&w, &s.base_url, &ids);
     }
     Json(body).into_response()
 }

@@ -1,8 +1,7 @@
 //! Replies through the outbox to the simulator, over real HTTP.
 
-use baton_core::model::SourceKind;
 use baton_core::outbox::{deliver, OutboxState, Reply};
-use baton_core::store::{AccountRecord, AuthKind};
+use baton_core::store::AccountRecord;
 use baton_core::{Sensitive, Store};
 use baton_sim::{Faults, Limits, Sim, SimConfig};
 use baton_zendesk::poster::ZendeskPoster;
@@ -27,17 +26,11 @@ async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("o.db")).await.unwrap();
     store
-        .add_account(&AccountRecord {
-            id: "acme".into(),
-            kind: SourceKind::Zendesk,
-            base_url: sim.url(),
-            login: Some("alex@acme.test".into()),
-            auth_kind: AuthKind::ApiToken,
-            secret_ref: "x".into(),
-            settings: serde_json::json!({}),
-            me_id: None,
-            created_at: 0,
-        })
+        .add_account(&AccountRecord::zendesk(
+            "acme",
+            &sim.url(),
+            Some("alex@acme.test"),
+        ))
         .await
         .unwrap();
     let auth = Auth::ApiToken {

@@ -1,7 +1,7 @@
 //! Syncing the simulator end to end, over real HTTP on 127.0.0.1.
 
 use baton_core::model::{HandoffMode, Role, Scope};
-use baton_core::store::{AccountRecord, AuthKind, QueueFilter};
+use baton_core::store::{AccountRecord, QueueFilter};
 use baton_core::sync::{FeedError, StatusHandle, SyncState, Syncer, SystemClock};
 use baton_core::{CancellationToken, Error, Sensitive, Store};
 use baton_sim::world::{Kind, Truth};
@@ -27,17 +27,11 @@ async fn sim(tickets: usize, limits: Limits) -> Sim {
 async fn store(dir: &tempfile::TempDir, name: &str, base_url: &str) -> Store {
     let store = Store::open(&dir.path().join(name)).await.unwrap();
     store
-        .add_account(&AccountRecord {
-            id: ACCOUNT.into(),
-            kind: baton_core::model::SourceKind::Zendesk,
-            base_url: base_url.into(),
-            login: Some("alex@acme.test".into()),
-            auth_kind: AuthKind::ApiToken,
-            secret_ref: "baton:acme".into(),
-            settings: serde_json::json!({}),
-            me_id: None,
-            created_at: 0,
-        })
+        .add_account(&AccountRecord::zendesk(
+            ACCOUNT,
+            base_url,
+            Some("alex@acme.test"),
+        ))
         .await
         .unwrap();
     store

@@ -36,6 +36,24 @@ pub struct AccountRecord {
     pub created_at: Millis,
 }
 
+impl AccountRecord {
+    /// A Zendesk account with an API token kept under `zendesk:{id}` in the keychain,
+    /// the default settings, and the rep not yet known.
+    pub fn zendesk(id: &str, base_url: &str, login: Option<&str>) -> Self {
+        Self {
+            id: id.to_string(),
+            kind: SourceKind::Zendesk,
+            base_url: base_url.to_string(),
+            login: login.map(str::to_string),
+            auth_kind: AuthKind::ApiToken,
+            secret_ref: format!("zendesk:{id}"),
+            settings: serde_json::json!({}),
+            me_id: None,
+            created_at: 0,
+        }
+    }
+}
+
 fn from_row(r: &SqliteRow) -> Result<AccountRecord> {
     let kind: String = r.get("kind");
     let auth: String = r.get("auth_kind");

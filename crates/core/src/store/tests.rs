@@ -1,6 +1,6 @@
 use super::*;
 use crate::model::*;
-use crate::store::{AccountRecord, AuthKind, QueueFilter};
+use crate::store::{AccountRecord, QueueFilter};
 
 pub(crate) fn conversation(id: &str, updated: Millis) -> Conversation {
     Conversation {
@@ -62,17 +62,11 @@ async fn store_with_account() -> (tempfile::TempDir, Store) {
         .await
         .unwrap();
     store
-        .add_account(&AccountRecord {
-            id: "acme".into(),
-            kind: SourceKind::Zendesk,
-            base_url: "http://127.0.0.1:1".into(),
-            login: Some("rep@acme.test".into()),
-            auth_kind: AuthKind::ApiToken,
-            secret_ref: "acme".into(),
-            settings: serde_json::json!({}),
-            me_id: None,
-            created_at: 0,
-        })
+        .add_account(&AccountRecord::zendesk(
+            "acme",
+            "http://127.0.0.1:1",
+            Some("rep@acme.test"),
+        ))
         .await
         .unwrap();
     (dir, store)
