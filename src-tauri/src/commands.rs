@@ -236,3 +236,14 @@ pub async fn draft_report(
 ) -> Result<Vec<DraftReportRow>, Error> {
     engine.active().store.draft_report(since).await
 }
+
+/// Drops a reply that could not go out as it was (the rep decided not to send it).
+#[tauri::command]
+pub async fn cancel_reply(engine: State<'_, Shared>, key: String) -> Result<(), Error> {
+    engine
+        .active()
+        .store
+        .outbox_cancel(&key, chrono::Utc::now().timestamp_millis())
+        .await
+        .map(|_| ())
+}

@@ -69,6 +69,7 @@ fn main() {
             commands::saved_edit,
             commands::replies,
             commands::retry_reply,
+            commands::cancel_reply,
             commands::draft_report,
         ])
         .build(tauri::generate_context!("../tauri.conf.json"))

@@ -58,9 +58,13 @@ pub async fn outbox(
     store: &Store,
     json: bool,
     retry: Option<String>,
+    cancel: Option<String>,
     now: Millis,
 ) -> Result<(), String> {
     let e = |e: baton_core::Error| e.to_string();
+    if let Some(key) = cancel {
+        store.outbox_cancel(&key, now).await.map_err(e)?;
+    }
     if let Some(key) = retry {
         // "Send anyway": without the stamp, Zendesk takes it whatever changed.
         store.outbox_retry(&key, None, now).await.map_err(e)?;

@@ -72,6 +72,9 @@ enum Command {
         /// Send a conflicting or failed reply again, anyway (by its key).
         #[arg(long)]
         retry: Option<String>,
+        /// Drop a reply that could not go out (by its key).
+        #[arg(long, conflicts_with = "retry")]
+        cancel: Option<String>,
     },
     /// Reports for team leads.
     #[command(subcommand)]
@@ -278,7 +281,11 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Draft(d) => drafts::act(&store, d, now).await,
-        Command::Outbox { json, retry } => drafts::outbox(&store, json, retry, now).await,
+        Command::Outbox {
+            json,
+            retry,
+            cancel,
+        } => drafts::outbox(&store, json, retry, cancel, now).await,
         Command::Report(ReportCommand::Drafts { since, format }) => {
             drafts::report(&store, since.as_deref(), &format).await
         }

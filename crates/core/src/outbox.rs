@@ -15,7 +15,7 @@ crate::model::string_enum!(
     /// Where a write is in its life.
     OutboxState {
         Queued => "queued", Sending => "sending", Sent => "sent",
-        Failed => "failed", Conflict => "conflict",
+        Failed => "failed", Conflict => "conflict", Cancelled => "cancelled",
     }
 );
 
@@ -116,16 +116,43 @@ impl Store {
         item(&r)
     }
 
-    /// Items still to deliver for an account, oldest first: queued ones, and ones a
+    /// Items to deliver now for an account, oldest first: queued ones whose backoff has
+    /// passed (1 s after the first failed attempt, doubling to a minute), and ones a
     /// crash left `sending`.
-    pub async fn outbox_due(&self, account_id: &str) -> Result<Vec<OutboxItem>> {
+    pub async fn outbox_due(&self, account_id: &str, now: Millis) -> Result<Vec<OutboxItem>> {
         let rows = sqlx::query(
-            "SELECT * FROM outbox WHERE account_id = ? AND state IN ('queued', 'sending') ORDER BY id",
+            "SELECT * FROM outbox WHERE account_id = ? AND (state = 'sending' OR (state = 'queued' AND
+                 (attempts = 0 OR updated_at + MIN(60000, 1000 * (1 << MIN(attempts - 1, 6))) <= ?)))
+             ORDER BY id",
         )
         .bind(account_id)
+        .bind(now)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(item).collect()
+    }
+
+    /// The rep decided not to send a reply that could not go out as it was.
+    pub async fn outbox_cancel(&self, key: &str, now: Millis) -> Result<OutboxItem> {
+        let it = self.outbox_item(key).await?;
+        if !matches!(
+            it.state,
+            OutboxState::Failed | OutboxState::Conflict | OutboxState::Queued
+        ) {
+            return Err(Error::Invalid(format!(
+                "the reply is {}: too late to cancel",
+                it.state
+            )));
+        }
+        self.outbox_set(
+            it.id,
+            OutboxState::Cancelled,
+            it.last_error.as_deref(),
+            false,
+            now,
+        )
+        .await?;
+        self.outbox_item(key).await
     }
 
     pub async fn outbox(&self) -> Result<Vec<OutboxItem>> {
@@ -303,6 +330,9 @@ mod tests {
         (dir, store)
     }
 
+    /// Well after any backoff.
+    const LATER: Millis = 10_000_000;
+
     fn reply(body: &str) -> Reply {
         Reply {
             body: body.into(),
@@ -340,14 +370,14 @@ mod tests {
             .enqueue_reply("acme", "12", None, "a", &reply("one"), 1)
             .await
             .unwrap();
-        let due = s.outbox_due("acme").await.unwrap();
+        let due = s.outbox_due("acme", LATER).await.unwrap();
         assert_eq!(due[0].id, it.id);
         assert_eq!(
             deliver(&s, &v, &due[0], 2).await.unwrap(),
             OutboxState::Sent
         );
         assert_eq!(v.posted.lock().unwrap().len(), 1);
-        assert!(s.outbox_due("acme").await.unwrap().is_empty());
+        assert!(s.outbox_due("acme", LATER).await.unwrap().is_empty());
 
         // During the request, or after the response but before it was marked sent: the
         // row says `sending`; the next run finds the reply at the vendor and posts nothing.
@@ -356,12 +386,12 @@ mod tests {
         s.enqueue_reply("acme", "12", None, "b", &reply("two"), 1)
             .await
             .unwrap();
-        let it = s.outbox_due("acme").await.unwrap().remove(0);
+        let it = s.outbox_due("acme", LATER).await.unwrap().remove(0);
         s.outbox_set(it.id, OutboxState::Sending, None, true, 2)
             .await
             .unwrap(); // crashed here…
         v.posted.lock().unwrap().push(it.reply.clone()); // …after the vendor got it
-        let again = s.outbox_due("acme").await.unwrap().remove(0);
+        let again = s.outbox_due("acme", LATER).await.unwrap().remove(0);
         assert_eq!(deliver(&s, &v, &again, 3).await.unwrap(), OutboxState::Sent);
         assert_eq!(v.posted.lock().unwrap().len(), 1, "not posted twice");
 
@@ -371,11 +401,11 @@ mod tests {
         s.enqueue_reply("acme", "12", None, "c", &reply("three"), 1)
             .await
             .unwrap();
-        let it = s.outbox_due("acme").await.unwrap().remove(0);
+        let it = s.outbox_due("acme", LATER).await.unwrap().remove(0);
         s.outbox_set(it.id, OutboxState::Sending, None, true, 2)
             .await
             .unwrap();
-        let again = s.outbox_due("acme").await.unwrap().remove(0);
+        let again = s.outbox_due("acme", LATER).await.unwrap().remove(0);
         assert_eq!(deliver(&s, &v, &again, 3).await.unwrap(), OutboxState::Sent);
         assert_eq!(v.posted.lock().unwrap().len(), 1);
     }
@@ -390,13 +420,13 @@ mod tests {
         s.enqueue_reply("acme", "12", None, "t", &reply("hello"), 1)
             .await
             .unwrap();
-        let it = s.outbox_due("acme").await.unwrap().remove(0);
+        let it = s.outbox_due("acme", LATER).await.unwrap().remove(0);
         assert_eq!(
             deliver(&s, &v, &it, 2).await.unwrap(),
             OutboxState::Queued,
             "retried later"
         );
-        let it = s.outbox_due("acme").await.unwrap().remove(0);
+        let it = s.outbox_due("acme", LATER).await.unwrap().remove(0);
         assert_eq!(it.last_error.as_deref(), Some("timed out"));
         assert_eq!(deliver(&s, &v, &it, 3).await.unwrap(), OutboxState::Sent);
         assert_eq!(v.posted.lock().unwrap().len(), 1);
@@ -413,13 +443,13 @@ mod tests {
         s.enqueue_reply("acme", "12", None, "x", &reply("r"), 1)
             .await
             .unwrap();
-        let it = s.outbox_due("acme").await.unwrap().remove(0);
+        let it = s.outbox_due("acme", LATER).await.unwrap().remove(0);
         assert_eq!(
             deliver(&s, &v, &it, 2).await.unwrap(),
             OutboxState::Conflict
         );
         assert!(
-            s.outbox_due("acme").await.unwrap().is_empty(),
+            s.outbox_due("acme", LATER).await.unwrap().is_empty(),
             "not retried by itself"
         );
         let again = s

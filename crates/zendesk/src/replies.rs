@@ -85,7 +85,7 @@ pub async fn deliver_due(
     let mut sent = 0;
     for account in store.accounts().await.map_err(|e| e.to_string())? {
         let due = store
-            .outbox_due(&account.id)
+            .outbox_due(&account.id, now)
             .await
             .map_err(|e| e.to_string())?;
         if due.is_empty() {

@@ -9,6 +9,8 @@ use baton_zendesk::{Auth, Client};
 use std::time::Duration;
 
 struct Setup {
+    /// The outbox's clock: each round of deliveries is well after the last one's backoff.
+    round: std::sync::atomic::AtomicI64,
     sim: Sim,
     store: Store,
     poster: ZendeskPoster,
@@ -40,6 +42,7 @@ async fn setup() -> Setup {
     let mut client = Client::new(&sim.url(), "acme", auth).unwrap();
     client.max_attempts = 1;
     Setup {
+        round: Default::default(),
         poster: ZendeskPoster::new(client),
         sim,
         store,
@@ -69,9 +72,10 @@ fn reply(body: &str, public: bool, stamp: Option<String>, me: &str) -> Reply {
 }
 
 async fn deliver_due(s: &Setup) -> Vec<OutboxState> {
+    let now = 100_000 * s.round.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut out = vec![];
-    for it in s.store.outbox_due("acme").await.unwrap() {
-        out.push(deliver(&s.store, &s.poster, &it, 1).await.unwrap());
+    for it in s.store.outbox_due("acme", now).await.unwrap() {
+        out.push(deliver(&s.store, &s.poster, &it, now).await.unwrap());
     }
     out
 }
@@ -245,5 +249,10 @@ async fn with_zendesk_down_a_reply_waits_and_goes_out_once_it_is_back() {
             .world(|w| w.tickets[&id.parse::<u64>().unwrap()].public_comments_with("Back soon")),
         1
     );
-    assert!(s.store.outbox_due("acme").await.unwrap().is_empty());
+    assert!(s
+        .store
+        .outbox_due("acme", i64::MAX / 2)
+        .await
+        .unwrap()
+        .is_empty());
 }

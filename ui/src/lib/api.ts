@@ -42,6 +42,7 @@ export const api = {
   savedEdit: (draftId: number) => invoke<string | null>("saved_edit", { draftId }),
   replies: (externalId: string) => invoke<ReplyStatus[]>("replies", { externalId }),
   retryReply: (key: string) => invoke<void>("retry_reply", { key }),
+  cancelReply: (key: string) => invoke<void>("cancel_reply", { key }),
   draftReport: (since: number) => invoke<DraftReportRow[]>("draft_report", { since }),
   onStoreChanged: (f: (kind: string) => void): Promise<UnlistenFn> =>
     listen<{ kind: string }>("store-changed", (e) => f(e.payload.kind)),

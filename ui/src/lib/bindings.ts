@@ -82,6 +82,6 @@ export type ActionResult = { external_id: string,
  */
 key: string | null, state: OutboxState | null, message: string | null, };
 
-export type OutboxState = "queued" | "sending" | "sent" | "failed" | "conflict";
+export type OutboxState = "queued" | "sending" | "sent" | "failed" | "conflict" | "cancelled";
 
 export type ReplyStatus = { key: string, draft_id: number | null, state: OutboxState, message: string | null, };
