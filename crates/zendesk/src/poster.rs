@@ -32,6 +32,56 @@ fn post_error(e: ZendeskError) -> PostError {
     }
 }
 
+impl ZendeskPoster {
+    /// What was written on the ticket after `since` (an RFC 3339 time), newest last, as
+    /// "who: text" lines cut to a glance.
+    async fn written_since(&self, ticket: &str, since: &str) -> Result<Vec<String>, ZendeskError> {
+        let since = crate::mapping::parse_time("updated_stamp", since).map_err(|reason| {
+            ZendeskError::Invalid {
+                endpoint: "updated_stamp".into(),
+                reason,
+            }
+        })?;
+        let path = format!("/api/v2/tickets/{ticket}/conversation_log");
+        let mut out = vec![];
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = vec![("page[size]", "100".to_string())];
+            if let Some(a) = &after {
+                query.push(("page[after]", a.clone()));
+            }
+            let page: wire::LogPage = self.client.get(&path, &query).await?;
+            for e in &page.events {
+                let at = crate::mapping::parse_time("created_at", &e.created_at).unwrap_or(0);
+                if at <= since {
+                    continue;
+                }
+                let text = e.content["text"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| {
+                        crate::mapping::html_to_text(e.content["body"].as_str().unwrap_or(""))
+                    });
+                let who = e
+                    .author
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| "someone".into());
+                let short: String = text.chars().take(80).collect();
+                out.push(format!(
+                    "{who}: “{short}{}”",
+                    if text.chars().count() > 80 { "…" } else { "" }
+                ));
+            }
+            match (page.meta.has_more, page.meta.after_cursor) {
+                (true, Some(a)) => after = Some(a),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
 impl Poster for ZendeskPoster {
     async fn post(&self, it: &OutboxItem) -> Result<(), PostError> {
         let mut comment = json!({ "body": it.reply.body, "public": it.reply.public });
@@ -47,12 +97,25 @@ impl Poster for ZendeskPoster {
             ticket["updated_stamp"] = json!(stamp);
         }
         let path = format!("/api/v2/tickets/{}", it.external_id);
-        let _: serde_json::Value = self
+        match self
             .client
-            .put(&path, &json!({ "ticket": ticket }))
+            .put::<serde_json::Value>(&path, &json!({ "ticket": ticket }))
             .await
-            .map_err(post_error)?;
-        Ok(())
+        {
+            Ok(_) => Ok(()),
+            Err(e @ ZendeskError::Conflict { .. }) => {
+                // Say what changed: what was written after the version the rep saw.
+                let since = it.reply.updated_stamp.as_deref().unwrap_or("");
+                match self.written_since(&it.external_id, since).await {
+                    Ok(news) if !news.is_empty() => Err(PostError::Conflict(format!(
+                        "since you read it: {}",
+                        news.join(" · ")
+                    ))),
+                    _ => Err(post_error(e)),
+                }
+            }
+            Err(e) => Err(post_error(e)),
+        }
     }
 
     /// Looks through the ticket's comments for this reply: same text, same visibility.

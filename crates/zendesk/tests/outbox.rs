@@ -145,28 +145,34 @@ async fn a_ticket_that_moved_is_a_conflict_until_the_rep_sends_anyway() {
     let s = setup().await;
     let (id, stale, me) = ticket(&s.sim);
     // The customer writes again after the rep read the ticket.
+    let later = chrono::Utc::now() + chrono::Duration::seconds(5);
     s.sim.world_mut(|w, _| {
-        w.touch(
-            id.parse().unwrap(),
-            chrono::Utc::now() + chrono::Duration::seconds(5),
-        )
+        let tid: u64 = id.parse().unwrap();
+        let eid = w.next_id();
+        let t = w.tickets.get_mut(&tid).unwrap();
+        t.events.push(baton_sim::world::Event {
+            id: eid,
+            created_at: later,
+            text: "Actually, I found the receipt!".into(),
+            attachments: vec![],
+            wire: baton_sim::world::Wire::Comment {
+                author_id: t.requester_id,
+                public: true,
+            },
+            truth: baton_sim::world::Truth::Turn { role: "customer" },
+        });
+        w.touch(tid, later);
     });
+    let stale_reply = reply("Sure thing", true, Some(stale), &me);
     s.store
-        .enqueue_reply(
-            "acme",
-            &id,
-            None,
-            "c1",
-            &reply("Sure thing", true, Some(stale), &me),
-            0,
-        )
+        .enqueue_reply("acme", &id, None, "c1", &stale_reply, 0)
         .await
         .unwrap();
     assert_eq!(deliver_due(&s).await, vec![OutboxState::Conflict]);
-    let item = s.store.outbox_item("c1").await.unwrap();
+    let why = s.store.outbox_item("c1").await.unwrap().last_error.unwrap();
     assert!(
-        item.last_error.unwrap().contains("updated at"),
-        "says what changed"
+        why.contains("Actually, I found the receipt!"),
+        "says what changed: {why}"
     );
     let (_, fresh, _) = ticket(&s.sim);
     s.store.outbox_retry("c1", Some(fresh), 2).await.unwrap();
