@@ -180,6 +180,37 @@ impl Client {
         self.send(Method::GET, path, query, None).await
     }
 
+    /// Follows a cursor-paged list (`page[size]`, `page[after]`) from `after` on, handing
+    /// each page to `each`, until the list ends or `each` answers `false`. Returns the last
+    /// `after_cursor` seen (or `after` when none came), where the next read resumes.
+    pub async fn each_page<T: DeserializeOwned + wire::Paged>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        size: u32,
+        mut after: Option<String>,
+        mut each: impl FnMut(T) -> Result<bool, ZendeskError>,
+    ) -> Result<Option<String>, ZendeskError> {
+        loop {
+            let mut q = query.to_vec();
+            q.push(("page[size]", size.to_string()));
+            if let Some(a) = &after {
+                q.push(("page[after]", a.clone()));
+            }
+            let page: T = self.get(path, &q).await?;
+            let meta = page.meta().clone();
+            let more = each(page)?;
+            // Only a new cursor moves on: `has_more` without one would read the same page again.
+            match meta.after_cursor {
+                Some(a) => after = Some(a),
+                None => return Ok(after),
+            }
+            if !(more && meta.has_more) {
+                return Ok(after);
+            }
+        }
+    }
+
     pub async fn put<T: DeserializeOwned>(
         &self,
         path: &str,

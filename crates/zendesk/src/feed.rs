@@ -154,36 +154,32 @@ impl ZendeskFeed {
             reason,
         };
         let mut out = TranscriptPage::default();
-        let mut after = cursor.map(str::to_string);
-        loop {
-            let mut query = vec![("page[size]", self.settings.transcript_page_size.to_string())];
-            if let Some(a) = &after {
-                query.push(("page[after]", a.clone()));
+        let (size, start) = (
+            self.settings.transcript_page_size,
+            cursor.map(str::to_string),
+        );
+        let m = &self.settings.mapping;
+        let after = match source {
+            Source::ConversationLog => {
+                self.client
+                    .each_page(&path, &[], size, start, |page: wire::LogPage| {
+                        mapping::log_events(m, &mut out, &page.events).map_err(bad)?;
+                        Ok(true)
+                    })
+                    .await?
             }
-            let meta = match source {
-                Source::ConversationLog => {
-                    let page: wire::LogPage = self.client.get(&path, &query).await?;
-                    mapping::log_events(&self.settings.mapping, &mut out, &page.events)
-                        .map_err(bad)?;
-                    page.meta
-                }
-                Source::Comments => {
-                    query.push(("include", "users".into()));
-                    let page: wire::CommentsPage = self.client.get(&path, &query).await?;
-                    let mut dir = self.directory.lock().expect("directory lock");
-                    dir.learn(&page.users, &[]);
-                    mapping::comments(&self.settings.mapping, &dir, &mut out, &page.comments)
-                        .map_err(bad)?;
-                    page.meta
-                }
-            };
-            if let Some(a) = meta.after_cursor {
-                after = Some(a);
+            Source::Comments => {
+                let include = [("include", "users".to_string())];
+                self.client
+                    .each_page(&path, &include, size, start, |page: wire::CommentsPage| {
+                        let mut dir = self.directory.lock().expect("directory lock");
+                        dir.learn(&page.users, &[]);
+                        mapping::comments(m, &dir, &mut out, &page.comments).map_err(bad)?;
+                        Ok(true)
+                    })
+                    .await?
             }
-            if !meta.has_more {
-                break;
-            }
-        }
+        };
         out.cursor = after;
         Ok(out)
     }

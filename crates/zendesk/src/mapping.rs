@@ -328,6 +328,19 @@ fn add_entry(
     });
 }
 
+/// The text of a conversation-log event: plain for messages, HTML made text for comments.
+pub fn event_text(e: &wire::LogEvent) -> String {
+    let content = &e.content;
+    match content["type"].as_str() {
+        Some("html") => html_to_text(content["body"].as_str().unwrap_or("")),
+        _ => content["text"]
+            .as_str()
+            .or(content["body"].as_str())
+            .unwrap_or("")
+            .to_string(),
+    }
+}
+
 pub fn log_events(
     m: &Mapping,
     page: &mut TranscriptPage,
@@ -342,15 +355,7 @@ pub fn log_events(
             Some("agent") => Role::Agent,
             _ => Role::System,
         };
-        let content = &e.content;
-        let text = match content["type"].as_str() {
-            Some("html") => html_to_text(content["body"].as_str().unwrap_or("")),
-            _ => content["text"]
-                .as_str()
-                .or(content["body"].as_str())
-                .unwrap_or("")
-                .to_string(),
-        };
+        let text = event_text(e);
         let public = e.metadata["public"].as_bool().unwrap_or(true);
         if e.kind != "Comment" && !e.kind.starts_with("Messaging::") {
             continue;

@@ -44,40 +44,22 @@ impl ZendeskPoster {
         })?;
         let path = format!("/api/v2/tickets/{ticket}/conversation_log");
         let mut out = vec![];
-        let mut after: Option<String> = None;
-        loop {
-            let mut query = vec![("page[size]", "100".to_string())];
-            if let Some(a) = &after {
-                query.push(("page[after]", a.clone()));
-            }
-            let page: wire::LogPage = self.client.get(&path, &query).await?;
-            for e in &page.events {
-                let at = crate::mapping::parse_time("created_at", &e.created_at).unwrap_or(0);
-                if at <= since {
-                    continue;
+        self.client
+            .each_page(&path, &[], 100, None, |page: wire::LogPage| {
+                for e in &page.events {
+                    if crate::mapping::parse_time("created_at", &e.created_at).unwrap_or(0) <= since
+                    {
+                        continue;
+                    }
+                    let text = crate::mapping::event_text(e);
+                    let who = e.author.display_name.as_deref().unwrap_or("someone");
+                    let short: String = text.chars().take(80).collect();
+                    let cut = if text.chars().count() > 80 { "…" } else { "" };
+                    out.push(format!("{who}: “{short}{cut}”"));
                 }
-                let text = e.content["text"]
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| {
-                        crate::mapping::html_to_text(e.content["body"].as_str().unwrap_or(""))
-                    });
-                let who = e
-                    .author
-                    .display_name
-                    .clone()
-                    .unwrap_or_else(|| "someone".into());
-                let short: String = text.chars().take(80).collect();
-                out.push(format!(
-                    "{who}: “{short}{}”",
-                    if text.chars().count() > 80 { "…" } else { "" }
-                ));
-            }
-            match (page.meta.has_more, page.meta.after_cursor) {
-                (true, Some(a)) => after = Some(a),
-                _ => break,
-            }
-        }
+                Ok(true)
+            })
+            .await?;
         Ok(out)
     }
 }
@@ -121,24 +103,17 @@ impl Poster for ZendeskPoster {
     /// Looks through the ticket's comments for this reply: same text, same visibility.
     async fn already_posted(&self, it: &OutboxItem) -> Result<bool, PostError> {
         let path = format!("/api/v2/tickets/{}/comments", it.external_id);
-        let mut after: Option<String> = None;
-        loop {
-            let mut query = vec![("page[size]", "100".to_string())];
-            if let Some(a) = &after {
-                query.push(("page[after]", a.clone()));
-            }
-            let page: wire::CommentsPage =
-                self.client.get(&path, &query).await.map_err(post_error)?;
-            if page.comments.iter().any(|c| {
-                c.public.unwrap_or(true) == it.reply.public
-                    && c.body.as_deref().map(str::trim) == Some(it.reply.body.trim())
-            }) {
-                return Ok(true);
-            }
-            match (page.meta.has_more, page.meta.after_cursor) {
-                (true, Some(a)) => after = Some(a),
-                _ => return Ok(false),
-            }
-        }
+        let mut found = false;
+        self.client
+            .each_page(&path, &[], 100, None, |page: wire::CommentsPage| {
+                found = page.comments.iter().any(|c| {
+                    c.public.unwrap_or(true) == it.reply.public
+                        && c.body.as_deref().map(str::trim) == Some(it.reply.body.trim())
+                });
+                Ok(!found)
+            })
+            .await
+            .map_err(post_error)?;
+        Ok(found)
     }
 }

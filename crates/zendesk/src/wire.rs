@@ -143,6 +143,23 @@ pub struct PageMeta {
     pub after_cursor: Option<String>,
 }
 
+/// A cursor-paged answer (comments, conversation log).
+pub trait Paged {
+    fn meta(&self) -> &PageMeta;
+}
+
+impl Paged for CommentsPage {
+    fn meta(&self) -> &PageMeta {
+        &self.meta
+    }
+}
+
+impl Paged for LogPage {
+    fn meta(&self) -> &PageMeta {
+        &self.meta
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct CommentsPage {
     pub comments: Vec<Comment>,
