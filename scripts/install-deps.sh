@@ -11,7 +11,8 @@ packages=(
   file libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev
   librsvg2-dev libxdo-dev
   xvfb xauth webkit2gtk-driver dbus-x11 imagemagick
-  fonts-noto-core fonts-noto-cjk   # customers write in every script
+  python3-dbus python3-gi          # the e2e tests' stand-in notification server
+  fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji   # customers write in every script, and in emoji
 )
 
 missing=()

@@ -1,5 +1,6 @@
-//! The desktop around the window: a tray icon with the count waiting in my queue, and a
-//! notification when a new handoff lands there.
+//! The desktop around the window: a tray icon with the count waiting in my queue, a
+//! notification when a new handoff lands there (a click opens it), and the window's
+//! geometry kept as it changes.
 
 use crate::engine::Shared;
 use baton_core::alerts::{waiting, Arrivals};
@@ -7,8 +8,8 @@ use baton_core::store::QueueFilter;
 use std::sync::Arc;
 use std::time::Duration;
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Listener, Manager};
-use tauri_plugin_notification::NotificationExt;
+use tauri::{AppHandle, Emitter, Listener, Manager, WindowEvent};
+use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 
 const TRAY: &str = "baton";
 
@@ -19,6 +20,8 @@ pub fn setup(app: &AppHandle, engine: Shared) -> tauri::Result<()> {
     }
     tray.on_tray_icon_event(|tray, _| show_window(tray.app_handle()))
         .build(app)?;
+    keep_geometry(app);
+    let notifier = crate::notify::Notifier::default();
     let wake = Arc::new(tokio::sync::Notify::new());
     let w = wake.clone();
     app.listen("store-changed", move |_| w.notify_one());
@@ -47,8 +50,10 @@ pub fn setup(app: &AppHandle, engine: Shared) -> tauri::Result<()> {
                 let _ = tray.set_title(Some(count.to_string()));
             }
             let fresh = arrivals.update(&queue);
+            let Some(first) = fresh.first() else {
+                continue;
+            };
             let (title, body) = match fresh.as_slice() {
-                [] => continue,
                 [one] => (
                     format!(
                         "New handoff: {}",
@@ -56,23 +61,59 @@ pub fn setup(app: &AppHandle, engine: Shared) -> tauri::Result<()> {
                     ),
                     one.reason.clone().unwrap_or_else(|| one.subject.clone()),
                 ),
+                // A click opens the first listed.
                 many => (
                     format!("{} new handoffs", many.len()),
-                    "Open Baton to pick them up.".to_string(),
+                    many.iter()
+                        .take(3)
+                        .map(|i| {
+                            let who = i.requester_name.as_deref().unwrap_or(&i.subject);
+                            let why = i.reason.as_deref().unwrap_or(&i.subject);
+                            format!("{who}: {why}")
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n"),
                 ),
             };
-            if let Err(e) = handle
-                .notification()
-                .builder()
-                .title(title)
-                .body(body)
-                .show()
-            {
-                tracing::debug!(error = %e, "no notification shown");
-            }
+            let app = handle.clone();
+            notifier
+                .show(title, body, first.id, move |id| open_conversation(&app, id))
+                .await;
         }
     });
     Ok(())
+}
+
+/// A notification was clicked: bring the window up on that conversation.
+fn open_conversation(app: &AppHandle, id: i64) {
+    show_window(app);
+    let _ = app.emit("open-conversation", id);
+}
+
+/// The window-state plugin saves on a clean exit; saving shortly after each move or resize
+/// keeps the geometry through a crash or a kill too.
+fn keep_geometry(app: &AppHandle) {
+    let Some(window) = app.get_webview_window("main") else {
+        return;
+    };
+    let changed = Arc::new(tokio::sync::Notify::new());
+    let c = changed.clone();
+    window.on_window_event(move |e| {
+        if matches!(e, WindowEvent::Moved(_) | WindowEvent::Resized(_)) {
+            c.notify_one();
+        }
+    });
+    let handle = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            changed.notified().await;
+            // A drag is many moves: save once it settles.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            if let Err(e) = handle.save_window_state(StateFlags::all()) {
+                tracing::debug!(error = %e, "window geometry not saved");
+            }
+        }
+    });
 }
 
 pub fn show_window(app: &AppHandle) {

@@ -5,6 +5,7 @@
 mod commands;
 mod desktop;
 mod engine;
+mod notify;
 
 use std::sync::Arc;
 use tauri::Manager;
@@ -43,7 +44,6 @@ fn main() {
             desktop::show_window(app)
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
-        .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
         .setup(|app| {
             let engine: engine::Shared = Arc::new(tauri::async_runtime::block_on(

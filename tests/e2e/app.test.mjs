@@ -3,7 +3,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createInterface } from "node:readline";
 import { remote } from "webdriverio";
 
 const shots = new URL("./screenshots/", import.meta.url).pathname;
@@ -105,6 +106,87 @@ test("opening a handoff shows its reason, ids, transcript and draft panel", asyn
   await browser.saveScreenshot(`${shots}draft.png`);
 });
 
+test("a long transcript opens at the handoff point, a page either side, and grows as the rep scrolls", async () => {
+  const long = (await invoke("queue", QUEUE)).find((i) => i.subject.startsWith("Very long conversation"));
+  assert.ok(long, "the demo has a long conversation");
+  const want = await invoke("detail", { id: long.id });
+  await browser.execute(async (id) => {
+    const q = document.querySelector("[data-testid=queue]");
+    for (let top = 0; !q.querySelector(`[data-id="${id}"]`) && top <= q.scrollHeight; top += q.clientHeight) {
+      q.scrollTop = top;
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+  }, long.id);
+  await browser.$(`[data-testid=queue-row][data-id="${long.id}"]`).click();
+  await browser.waitUntil(async () => (await browser.$("[data-testid=subject]").getText()) === long.subject, { timeout: 5_000 });
+  const drawn = () => browser.execute(() => document.querySelectorAll("[data-testid=message-body]").length);
+  const total = want.messages.length;
+  assert.ok(total >= 400, `the long conversation has ${total} messages`);
+  assert.ok((await drawn()) > 0 && (await drawn()) <= 160, `opened with ${await drawn()} of ${total} drawn`);
+  const handoffInView = await browser.execute(() => {
+    const box = document.querySelector("[data-testid=transcript]").getBoundingClientRect();
+    const at = document.querySelector("[data-handoff-point]")?.getBoundingClientRect();
+    return !!at && at.bottom > box.top && at.top < box.bottom;
+  });
+  assert.ok(handoffInView, "the handoff point is on screen");
+  await browser.saveScreenshot(`${shots}long-transcript.png`);
+
+  // Scroll to the top again and again: earlier pages arrive, and what the rep was looking
+  // at stays where it was on screen.
+  const steps = await browser.execute(async () => {
+    const t = document.querySelector("[data-testid=transcript]");
+    const frames = async (n) => { for (let k = 0; k < n; k++) await new Promise((r) => requestAnimationFrame(r)); };
+    const out = [];
+    for (let k = 0; k < 200 && t.dataset.lo !== "0"; k++) {
+      const first = t.querySelector("li.msg");
+      const before = first.getBoundingClientRect().top;
+      const lo = t.dataset.lo;
+      t.scrollTop = 0;
+      await frames(1);
+      const atTop = first.getBoundingClientRect().top;
+      for (let f = 0; f < 60 && t.dataset.lo === lo; f++) await frames(1);
+      await frames(2);
+      out.push({ lo: Number(t.dataset.lo), moved: Math.abs(first.getBoundingClientRect().top - atTop), before });
+    }
+    return out;
+  });
+  assert.ok(steps.length >= 2, `grew in ${steps.length} steps`);
+  assert.equal(steps.at(-1).lo, 0, "reached the first message");
+  for (const s of steps) assert.ok(s.moved <= 2, `the message on screen jumped ${s.moved}px when earlier ones were drawn`);
+  const firstBody = await browser.execute(() => document.querySelector("[data-testid=message-body]").textContent);
+  assert.equal(firstBody, want.messages[0].body);
+
+  // Back at the newest message, a new one (a reply from the Agent Workspace) comes into view.
+  await browser.execute(async () => {
+    const t = document.querySelector("[data-testid=transcript]");
+    for (let k = 0; k < 100 && (t.dataset.hi !== t.dataset.count || t.scrollHeight - t.scrollTop - t.clientHeight > 2); k++) {
+      t.scrollTop = t.scrollHeight;
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+  });
+  const { demo_url } = await invoke("app_info");
+  const text = `Picking this up now (${Date.now()})`;
+  const put = await fetch(`${demo_url}/api/v2/tickets/${long.external_id}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json", authorization: `Basic ${btoa("alex@acme.test/token:sim-token")}` },
+    body: JSON.stringify({ ticket: { comment: { body: text, public: true } } }),
+  });
+  assert.equal(put.status, 200);
+  await browser.waitUntil(
+    () =>
+      browser.execute((text) => {
+        const t = document.querySelector("[data-testid=transcript]");
+        const bodies = [...t.querySelectorAll("[data-testid=message-body]")];
+        const last = bodies.at(-1);
+        if (last?.textContent !== text) return false;
+        const a = last.getBoundingClientRect();
+        const b = t.getBoundingClientRect();
+        return a.bottom <= b.bottom + 1 && a.top >= b.top;
+      }, text),
+    { timeout: 10_000, timeoutMsg: "the new message did not come into view at the bottom" },
+  );
+});
+
 test("a handoff the live simulator creates appears within 5 seconds", async () => {
   const { demo_url } = await invoke("app_info");
   const stats = async () => (await fetch(`${demo_url}/__sim/stats`)).json();
@@ -131,6 +213,44 @@ test("a handoff the live simulator creates appears within 5 seconds", async () =
   const latency = Date.now() - at;
   assert.ok(latency <= 5_000, `appeared after ${latency} ms`);
   console.log(`live handoff ${id} appeared ${latency} ms after the simulator created it`);
+});
+
+test("a new handoff in my queue is announced; clicking the notification opens it", async () => {
+  // The desktop's notification server, played by a script on this D-Bus session.
+  const server = spawn("/usr/bin/python3", [new URL("./notification-server.py", import.meta.url).pathname], { stdio: ["pipe", "pipe", "inherit"] });
+  const received = [];
+  createInterface({ input: server.stdout }).on("line", (l) => received.push(JSON.parse(l)));
+  try {
+    await browser.waitUntil(async () => received.some((x) => x.ready), { timeout: 10_000, timeoutMsg: "the notification server did not start" });
+    await browser.keys("Escape");
+    await browser.execute(() => { document.querySelector("[data-testid=queue]").scrollTop = 0; });
+    await browser.$("[data-testid=queue-row]").click();
+    const before = await selectedId();
+    // Two arrivals: the second replaces the first on screen rather than piling up.
+    const notes = () => received.filter((x) => x.id !== undefined);
+    await browser.waitUntil(async () => notes().length >= 2, {
+      timeout: 60_000,
+      interval: 100,
+      timeoutMsg: `fewer than two notifications for new handoffs; received: ${JSON.stringify(received)}`,
+    });
+    const [first, second] = notes();
+    assert.equal(first.app, "Baton");
+    assert.match(first.summary, /^(New handoff: |\d+ new handoffs)/);
+    assert.ok(first.actions.includes("default"), "the notification can be clicked");
+    assert.equal(second.replaces, first.id, "the second replaced the first");
+    server.stdin.write(`click ${first.id}\n`);
+    // The list scrolls to the selection (a virtual list draws the row once it is in view).
+    await browser.waitUntil(async () => ![null, before].includes(await selectedId()), { timeout: 5_000, timeoutMsg: "the click selected nothing new" });
+    const d = await invoke("detail", { id: Number(await selectedId()) });
+    // What the notification said when it was clicked.
+    const said = notes().filter((x) => x.id === first.id).map((x) => x.body);
+    const why = d.handoff?.reason ?? d.item.subject;
+    assert.ok(said.some((b) => b.includes(why)), `opened "${why}", the notification said ${JSON.stringify(said)}`);
+    assert.ok(["mine", "my_groups"].includes(d.item.scope), "only my queue's arrivals are announced");
+    await browser.waitUntil(async () => (await browser.$("[data-testid=subject]").getText()) === d.item.subject, { timeout: 5_000, timeoutMsg: "the window does not show it" });
+  } finally {
+    server.kill();
+  }
 });
 
 test("a transcript message carrying HTML or script shows as text and runs nothing", async () => {
@@ -282,6 +402,22 @@ test("an edited draft survives closing the app, then goes to the customer exactl
   assert.ok(text.includes("alex@acme.test") && text.includes("100%"), text);
   await browser.saveScreenshot(`${shots}report.png`);
   await browser.keys("Escape");
+});
+
+test("the window comes back where the rep left it, at the size they left it", async () => {
+  const want = { x: 40, y: 30, width: 1100, height: 700 };
+  await browser.setWindowRect(want.x, want.y, want.width, want.height);
+  await browser.waitUntil(async () => {
+    const r = await browser.getWindowRect();
+    return r.width === want.width && r.height === want.height;
+  }, { timeout: 5_000, timeoutMsg: "the window did not take the new size" });
+  const set = await browser.getWindowRect();
+  await browser.pause(1_000); // saved once the move settles
+  await browser.deleteSession();
+  await new Promise((r) => setTimeout(r, 1_000));
+  await launch();
+  const back = await browser.getWindowRect();
+  assert.deepEqual(back, set);
 });
 
 test("accounts: test and remove return to the demo", async () => {

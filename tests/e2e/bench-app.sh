@@ -12,7 +12,7 @@ if [ -z "${BATON_BENCH_INNER:-}" ]; then
   exec dbus-run-session -- "$0" "$@"
 fi
 work=$(mktemp -d)
-export XDG_DATA_HOME="$work/data"
+export XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config"
 printf 'bench' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 ./target/release/baton-sim --port 0 --unlimited --tickets 10000 --long-transcript 1000 --seed 7 >"$work/sim.log" &
 sim=$!

@@ -22,9 +22,9 @@ const queue = await browser.execute(() =>
 const long = queue.find((i) => i.subject.startsWith("Very long conversation"));
 const other = queue.find((i) => i.id !== long.id);
 
-/** Clicks a row and waits, in the page, until its transcript is drawn. */
-const open = (id, count) =>
-  browser.execute(async (id, count) => {
+/** Clicks a row and waits, in the page, until its transcript is drawn at the handoff point. */
+const open = (id, detail) =>
+  browser.execute(async (id, count, subject) => {
     const q = document.querySelector("[data-testid=queue]");
     const row = () => q.querySelector(`[data-id="${id}"]`);
     for (let top = 0; !row() && top <= q.scrollHeight; top += q.clientHeight) {
@@ -33,19 +33,32 @@ const open = (id, count) =>
     }
     const start = performance.now();
     row().click();
-    while (document.querySelectorAll("[data-testid=message-body]").length < count || document.querySelector("[data-testid=subject]")?.textContent === "") {
-      await new Promise((r) => requestAnimationFrame(r));
-    }
+    const drawn = () =>
+      document.querySelector("[data-testid=subject]")?.textContent === subject &&
+      document.querySelector("[data-testid=transcript] h3")?.textContent.includes(`(${count} messages)`) &&
+      (count === 0 || document.querySelector("[data-testid=message-body]") !== null);
+    while (!drawn()) await new Promise((r) => requestAnimationFrame(r));
     await new Promise((r) => requestAnimationFrame(r)); // the frame that shows it
     return performance.now() - start;
-  }, id, count);
+  }, id, detail.messages.length, detail.item.subject);
+
+/** The backend's share: the `detail` command alone, called from the page. */
+const fetchDetail = (id) =>
+  browser.execute(async (id) => {
+    const start = performance.now();
+    await window.__TAURI_INTERNALS__.invoke("detail", { id });
+    return performance.now() - start;
+  }, id);
 
 const longDetail = await browser.execute((id) => window.__TAURI_INTERNALS__.invoke("detail", { id }), long.id);
 const otherDetail = await browser.execute((id) => window.__TAURI_INTERNALS__.invoke("detail", { id }), other.id);
+const fetches = [];
+for (let k = 0; k < 5; k++) fetches.push(await fetchDetail(long.id));
 const opens = [];
+const shorts = [];
 for (let k = 0; k < 5; k++) {
-  await open(other.id, otherDetail.messages.length);
-  opens.push(await open(long.id, longDetail.messages.length));
+  shorts.push(await open(other.id, otherDetail));
+  opens.push(await open(long.id, longDetail));
 }
 
 // Idle memory: wait, then sum over the app and its WebKit children (PSS: shared pages
@@ -84,5 +97,7 @@ console.log(`|---|---|`);
 console.log(`| launch → queue painted, in the page (navigation start → first queue frame) | ${ms(painted)} |`);
 console.log(`| launch → first row, seen from WebDriver (includes starting the session) | ${ms(launchWall)} |`);
 console.log(`| open a ${longDetail.messages.length}-message transcript (click → drawn), median of 5 | ${ms(median(opens))} (all: ${opens.map((x) => x.toFixed(0)).join(", ")}) |`);
+console.log(`| for comparison: open a ${otherDetail.messages.length}-message transcript, median of 5 | ${ms(median(shorts))} |`);
+console.log(`| of which: the \`detail\` command for it (IPC + SQLite), median of 5 | ${ms(median(fetches))} |`);
 console.log(`| idle memory of the app's processes, PSS | ${(pss / 1024).toFixed(0)} MiB (${parts.join(", ")} MiB) |`);
 console.log(`| idle memory, RSS summed (double-counts shared libraries) | ${(rss / 1024).toFixed(0)} MiB |`);

@@ -20,7 +20,7 @@ xvfb=$!
 export DISPLAY="$display"
 # The app under test: its own database, demo data, a live simulator every 1.5 s.
 export BATON_DB="$work/baton.db" BATON_DEMO_LIVE_EVERY=1.5 BATON_DEMO_TICKETS=120
-export XDG_DATA_HOME="$work/data" BATON_APP="$root/target/debug/baton-app"
+export XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config" BATON_APP="$root/target/debug/baton-app"
 # A keychain for the account the settings test adds, and a second simulator to be it.
 printf 'e2e' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 "$root/target/debug/baton-sim" --port 0 --seed 5 --tickets 25 >"$work/sim.log" 2>&1 &

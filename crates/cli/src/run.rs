@@ -187,6 +187,7 @@ pub async fn demo(path: &Path, args: DemoArgs) -> Result<(), String> {
         seed: args.seed,
         tickets: args.tickets,
         live_every: Duration::from_secs_f64(args.live_every.max(0.2)),
+        ..Default::default()
     };
     let demo = baton_zendesk::demo::start(&store, options).await?;
     let (sim, s) = (&demo.sim, &demo.syncer);

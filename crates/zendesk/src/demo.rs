@@ -26,6 +26,8 @@ pub struct DemoOptions {
     pub seed: u64,
     pub tickets: usize,
     pub live_every: Duration,
+    /// One conversation this many turns long: how a long transcript reads.
+    pub long_transcript: Option<usize>,
 }
 
 impl Default for DemoOptions {
@@ -34,6 +36,7 @@ impl Default for DemoOptions {
             seed: 1,
             tickets: 150,
             live_every: Duration::from_secs(4),
+            long_transcript: Some(400),
         }
     }
 }
@@ -45,6 +48,7 @@ pub async fn start(store: &Store, o: DemoOptions) -> Result<Demo, String> {
         seed: o.seed,
         tickets: o.tickets,
         live_every: Some(o.live_every),
+        long_transcript: o.long_transcript,
         // Zendesk's account budget, with room for a poll every 2 s on the export.
         limits: Limits {
             export_per_window: Some(30),

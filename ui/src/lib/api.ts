@@ -47,4 +47,6 @@ export const api = {
   onStoreChanged: (f: (kind: string) => void): Promise<UnlistenFn> =>
     listen<{ kind: string }>("store-changed", (e) => f(e.payload.kind)),
   onStatus: (f: (s: AccountStatus) => void): Promise<UnlistenFn> => listen<AccountStatus>("status", (e) => f(e.payload)),
+  /** A notification was clicked: the conversation it announced. */
+  onOpenConversation: (f: (id: number) => void): Promise<UnlistenFn> => listen<number>("open-conversation", (e) => f(e.payload)),
 };
