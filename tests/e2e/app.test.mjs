@@ -404,14 +404,33 @@ test("an edited draft survives closing the app, then goes to the customer exactl
   await browser.keys("Escape");
 });
 
-test("the window comes back where the rep left it, at the size they left it", async () => {
-  const want = { x: 40, y: 30, width: 1100, height: 700 };
+test("at 900×700 nothing overflows; the window comes back where the rep left it, at that size", async () => {
+  // The smallest window UX.md asks Baton to be readable in, beside the Agent Workspace.
+  const want = { x: 40, y: 30, width: 900, height: 700 };
   await browser.setWindowRect(want.x, want.y, want.width, want.height);
   await browser.waitUntil(async () => {
     const r = await browser.getWindowRect();
     return r.width === want.width && r.height === want.height;
   }, { timeout: 5_000, timeoutMsg: "the window did not take the new size" });
   const set = await browser.getWindowRect();
+  await browser.$("[data-testid=queue-row]").click();
+  await browser.$("[data-testid=detail]").waitForExist({ timeout: 5_000 });
+  const layout = await browser.execute(() => {
+    const seen = (sel) => {
+      const r = document.querySelector(sel)?.getBoundingClientRect();
+      return !!r && r.width > 0 && r.height > 0 && r.right <= window.innerWidth + 1 && r.bottom <= window.innerHeight + 1;
+    };
+    return {
+      overflowX: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      overflowY: document.documentElement.scrollHeight - document.documentElement.clientHeight,
+      queue: seen("[data-testid=queue]"),
+      detail: seen("[data-testid=subject]"),
+      draft: seen("[data-testid=draft-panel]"),
+      status: seen("[data-testid=status-chip]"),
+    };
+  });
+  await browser.saveScreenshot(`${shots}narrow-900x700.png`);
+  assert.deepEqual(layout, { overflowX: 0, overflowY: 0, queue: true, detail: true, draft: true, status: true });
   await browser.pause(1_000); // saved once the move settles
   await browser.deleteSession();
   await new Promise((r) => setTimeout(r, 1_000));

@@ -2,6 +2,7 @@
 # The desktop app's benchmark: 10,000 cached conversations (synced by `baton` from the
 # simulator), then launch → queue painted, opening a 1,000-message transcript, and the
 # idle memory of the app's processes. Release builds. Prints a Markdown table.
+# BENCH_TICKETS=100 measures the same on a small account (the WebKit baseline).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -14,7 +15,7 @@ fi
 work=$(mktemp -d)
 export XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config"
 printf 'bench' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-./target/release/baton-sim --port 0 --unlimited --tickets 10000 --long-transcript 1000 --seed 7 >"$work/sim.log" &
+./target/release/baton-sim --port 0 --unlimited --tickets "${BENCH_TICKETS:-10000}" --long-transcript 1000 --seed 7 >"$work/sim.log" &
 sim=$!
 display=":$((90 + RANDOM % 9))"
 Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &

@@ -33,6 +33,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/api/v2/tickets/{id}/conversation_log",
             get(conversation_log),
         )
+        .route("/sc/v2/apps/{app}", get(sunco_app))
         .route(
             "/sc/v2/apps/{app}/conversations/{conversation}/messages",
             get(sunco_messages),
@@ -462,6 +463,34 @@ async fn conversation_log(
         "events": events.iter().map(|e| json::log_event(&s.base_url, &w, e)).collect::<Vec<_>>(),
         "meta": meta,
         "links": links,
+    }))
+    .into_response()
+}
+
+/// Sunshine Conversations `GetApp`: the one app this simulator hosts.
+async fn sunco_app(State(s): S, Path(app): Path<String>) -> Response {
+    if app != s.sunco_app_id {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "errors": [{ "code": "app_not_found", "title": "App not found" }] })),
+        )
+            .into_response();
+    }
+    Json(json!({
+        "app": {
+            "id": app,
+            "displayName": "Acme messaging",
+            "subdomain": "acme",
+            "settings": {
+                "conversationRetentionSeconds": 0,
+                "maskCreditCardNumbers": true,
+                "useAnimalNames": false,
+                "echoPostback": false,
+                "ignoreAutoConversationStart": false,
+                "multiConvoEnabled": true
+            },
+            "metadata": null
+        }
     }))
     .into_response()
 }

@@ -237,6 +237,14 @@ async fn sunshine_conversations_messages_answer_as_the_spec_says() {
             .basic_auth(&config.sunco_key_id, Some(&config.sunco_secret))
             .send()
     };
+    let app_url = format!("{}/sc/v2/apps/{}", sim.url(), config.sunco_app_id);
+    let app: Value = get(app_url).await.unwrap().json().await.unwrap();
+    checker.check("/v2/apps/{appId}", "get", "200", &app);
+    assert_eq!(app["app"]["id"], config.sunco_app_id.as_str());
+    let missing = get(format!("{}/sc/v2/apps/nope", sim.url())).await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let missing: Value = missing.json().await.unwrap();
+    checker.check("/v2/apps/{appId}", "get", "404", &missing);
     let newest: Value = get(url.clone()).await.unwrap().json().await.unwrap();
     checker.check(
         "/v2/apps/{appId}/conversations/{conversationId}/messages",

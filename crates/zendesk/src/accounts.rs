@@ -1,13 +1,11 @@
 //! Connecting, checking and disconnecting a Zendesk account: the same steps from the
 //! CLI and the desktop app. Secrets go to the keychain; the store keeps their names.
 
-use crate::{Settings, SuncoSettings};
+use crate::{sunco_ref, Settings, SuncoSettings};
 use baton_core::model::SourceKind;
 use baton_core::secrets::SecretStore;
 use baton_core::store::{AccountRecord, AuthKind};
-use baton_core::sync::{StatusHandle, SystemClock};
 use baton_core::{Sensitive, Store};
-use std::sync::Arc;
 
 pub struct NewAccount {
     /// A short name; the subdomain when `None`.
@@ -34,10 +32,6 @@ pub fn parse_url(raw: &str) -> Result<url::Url, String> {
         return Err(format!("{raw:?} is not an http(s) URL"));
     }
     Ok(url)
-}
-
-fn sunco_ref(secret_ref: &str) -> String {
-    format!("{secret_ref}:sunco")
 }
 
 /// Checks the credentials (`users/me`) before keeping anything, then stores the secrets
@@ -87,6 +81,18 @@ pub async fn add(
         Some((s, secret)) => (Some(s), Some(secret)),
         None => (None, None),
     };
+    if let Some(sc) = &sunco {
+        // They go into request paths: one path segment each.
+        for (what, id) in [("app id", &sc.app_id), ("key id", &sc.key_id)] {
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(format!("{id:?} is not a Sunshine Conversations {what}"));
+            }
+        }
+    }
     let mut record = AccountRecord {
         id: name.clone(),
         kind: SourceKind::Zendesk,
@@ -95,20 +101,27 @@ pub async fn add(
         auth_kind,
         secret_ref: format!("zendesk:{name}"),
         settings: serde_json::to_value(Settings {
-            sunco,
+            sunco: sunco.clone(),
             ..Default::default()
         })
         .expect("serializes"),
         me_id: None,
         created_at: chrono::Utc::now().timestamp_millis(),
     };
-    let status = StatusHandle::new(&name, Arc::new(SystemClock));
-    let feed =
-        crate::connect(&record, new.token.clone(), None, status, 0).map_err(|e| e.to_string())?;
-    let (me_id, me_name) = crate::whoami(feed.client())
+    let client = crate::client(&record, new.token.clone()).map_err(|e| e.to_string())?;
+    let (me_id, me_name) = crate::whoami(&client)
         .await
         .map_err(|e| format!("could not add {name}: {e}"))?;
     record.me_id = Some(me_id);
+    if let (Some(sc), Some(secret)) = (&sunco, &sunco_secret) {
+        let sunco = crate::sunco_client(&record, sc, secret.clone()).map_err(|e| e.to_string())?;
+        crate::sunco_app(&sunco, &sc.app_id).await.map_err(|e| {
+            format!(
+                "could not add {name}: Sunshine Conversations app {:?} with key {:?}: {e}",
+                sc.app_id, sc.key_id
+            )
+        })?;
+    }
     let forget = || forget_secrets(&record, secrets);
     secrets
         .put(&record.secret_ref, &new.token)
@@ -128,12 +141,9 @@ pub async fn add(
 
 /// Asks Zendesk who the stored credentials belong to.
 pub async fn test(account: &AccountRecord, secrets: &dyn SecretStore) -> Result<String, String> {
-    let secret = secrets
-        .get(&account.secret_ref)
-        .map_err(|e| format!("{}: {e}", account.id))?;
-    let status = StatusHandle::new(&account.id, Arc::new(SystemClock));
-    let feed = crate::connect(account, secret, None, status, 0).map_err(|e| e.to_string())?;
-    crate::whoami(feed.client())
+    let client =
+        crate::client(account, crate::token(account, secrets)?).map_err(|e| e.to_string())?;
+    crate::whoami(&client)
         .await
         .map(|(_, name)| name)
         .map_err(|e| e.to_string())
@@ -208,6 +218,67 @@ mod tests {
         remove(&store, &secrets, "acme").await.unwrap();
         assert!(store.accounts().await.unwrap().is_empty());
         assert!(secrets.get("zendesk:acme").is_err());
+    }
+
+    #[tokio::test]
+    async fn sunshine_conversations_credentials_are_checked_before_anything_is_kept() {
+        let config = SimConfig {
+            tickets: 2,
+            ..Default::default()
+        };
+        let sim = Sim::start(config.clone()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).await.unwrap();
+        let secrets = MemorySecrets::default();
+        let with = |app: &str, key: &str, secret: &str| NewAccount {
+            sunco: Some((
+                SuncoSettings {
+                    app_id: app.into(),
+                    key_id: key.into(),
+                    base_url: None,
+                },
+                Sensitive::new(secret.into()),
+            )),
+            ..new(&sim.url(), "sim-token")
+        };
+        let (app, key, secret) = (
+            config.sunco_app_id.as_str(),
+            config.sunco_key_id.as_str(),
+            config.sunco_secret.as_str(),
+        );
+        let nothing_kept = |secrets: &MemorySecrets| {
+            secrets.get("zendesk:acme").is_err() && secrets.get("zendesk:acme:sunco").is_err()
+        };
+
+        let err = add(&store, &secrets, with(app, key, "wrong"))
+            .await
+            .unwrap_err();
+        assert!(
+            err.contains("Sunshine Conversations") && err.contains("rejected the credentials"),
+            "{err}"
+        );
+        assert!(!err.contains("wrong"), "the secret is not repeated: {err}");
+        let err = add(
+            &store,
+            &secrets,
+            with("5f1e000000000000000000aa", key, secret),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.contains("not found"), "{err}");
+        let err = add(&store, &secrets, with("../tickets", key, secret))
+            .await
+            .unwrap_err();
+        assert!(
+            err.contains("is not a Sunshine Conversations app id"),
+            "{err}"
+        );
+        assert!(store.accounts().await.unwrap().is_empty() && nothing_kept(&secrets));
+
+        let (record, _) = add(&store, &secrets, with(app, key, secret)).await.unwrap();
+        assert_eq!(secrets.get("zendesk:acme:sunco").unwrap().expose(), secret);
+        let settings: Settings = serde_json::from_value(record.settings).unwrap();
+        assert_eq!(settings.sunco.unwrap().app_id, app);
     }
 
     #[test]

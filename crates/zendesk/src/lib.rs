@@ -21,10 +21,70 @@ pub async fn whoami(client: &Client) -> Result<(String, String), ZendeskError> {
     Ok((me.user.id.to_string(), me.user.name))
 }
 
-/// The feed for a stored account, with its secret from the keychain. `now_secs` says
-/// where a first sync starts (the account's `backfill_days` before it).
-/// `sunco_secret` is the Sunshine Conversations key secret, used when the settings name
-/// a Sunco app.
+/// A client for a stored account's Zendesk, signing with `token` (the keychain's, or one
+/// being checked before it is kept).
+pub fn client(
+    account: &baton_core::store::AccountRecord,
+    token: baton_core::Sensitive<String>,
+) -> Result<Client, ZendeskError> {
+    let auth = match account.auth_kind {
+        baton_core::store::AuthKind::Oauth => Auth::OAuth { token },
+        baton_core::store::AuthKind::ApiToken => Auth::ApiToken {
+            email: account.login.clone().unwrap_or_default(),
+            token,
+        },
+    };
+    Client::new(&account.base_url, &account.id, auth)
+}
+
+/// A client for the account's Sunshine Conversations app (`{base}/v2/apps/...`).
+pub fn sunco_client(
+    account: &baton_core::store::AccountRecord,
+    sunco: &SuncoSettings,
+    secret: baton_core::Sensitive<String>,
+) -> Result<Client, ZendeskError> {
+    let base = sunco
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("{}/sc", account.base_url.trim_end_matches('/')));
+    let auth = Auth::Basic {
+        user: sunco.key_id.clone(),
+        secret,
+    };
+    Client::new(&base, &account.id, auth)
+}
+
+/// Checks Sunshine Conversations credentials: the app they name answers to them.
+pub async fn sunco_app(client: &Client, app_id: &str) -> Result<(), ZendeskError> {
+    let path = format!("/v2/apps/{app_id}");
+    let got: wire::SuncoAppResponse = client.get(&path, &[]).await?;
+    if got.app.id != app_id {
+        return Err(ZendeskError::Invalid {
+            endpoint: path,
+            reason: format!("answered for app {:?}", got.app.id),
+        });
+    }
+    Ok(())
+}
+
+/// The account's Zendesk token, from the keychain.
+pub fn token(
+    account: &baton_core::store::AccountRecord,
+    secrets: &dyn baton_core::secrets::SecretStore,
+) -> Result<baton_core::Sensitive<String>, String> {
+    secrets
+        .get(&account.secret_ref)
+        .map_err(|e| format!("{}: {e}", account.id))
+}
+
+/// Where the Sunshine Conversations key secret sits in the keychain: beside the token.
+pub fn sunco_ref(secret_ref: &str) -> String {
+    format!("{secret_ref}:sunco")
+}
+
+/// The feed for a stored account, with its secrets. `now_secs` says where a first sync
+/// starts (the account's `backfill_days` before it). `sunco_secret` is the Sunshine
+/// Conversations key secret, used when the settings name a Sunco app.
 pub fn connect(
     account: &baton_core::store::AccountRecord,
     secret: baton_core::Sensitive<String>,
@@ -37,29 +97,12 @@ pub fn connect(
             endpoint: format!("account {}", account.id),
             reason: format!("settings: {e}"),
         })?;
-    let auth = match account.auth_kind {
-        baton_core::store::AuthKind::Oauth => Auth::OAuth { token: secret },
-        baton_core::store::AuthKind::ApiToken => Auth::ApiToken {
-            email: account.login.clone().unwrap_or_default(),
-            token: secret,
-        },
-    };
-    let client = Client::new(&account.base_url, &account.id, auth)?.with_status(status.clone());
+    let client = client(account, secret)?.with_status(status.clone());
     let sunco = match (&settings.sunco, sunco_secret) {
-        (Some(sc), Some(secret)) => {
-            let base = sc
-                .base_url
-                .clone()
-                .unwrap_or_else(|| format!("{}/sc", account.base_url.trim_end_matches('/')));
-            let auth = Auth::Basic {
-                user: sc.key_id.clone(),
-                secret,
-            };
-            Some((
-                Client::new(&base, &account.id, auth)?.with_status(status),
-                sc.app_id.clone(),
-            ))
-        }
+        (Some(sc), Some(secret)) => Some((
+            sunco_client(account, sc, secret)?.with_status(status),
+            sc.app_id.clone(),
+        )),
         _ => None,
     };
     let feed = ZendeskFeed::new(client, settings, now_secs);
@@ -82,11 +125,8 @@ pub fn syncer(
             account.id, account.kind
         ));
     }
-    let secret = secrets
-        .get(&account.secret_ref)
-        .map_err(|e| format!("{}: {e}", account.id))?;
-    // The Sunshine Conversations secret, when the account has one, sits beside the token.
-    let sunco_secret = secrets.get(&format!("{}:sunco", account.secret_ref)).ok();
+    let secret = token(account, secrets)?;
+    let sunco_secret = secrets.get(&sunco_ref(&account.secret_ref)).ok();
     let status = baton_core::sync::StatusHandle::new(
         &account.id,
         std::sync::Arc::new(baton_core::sync::SystemClock),
@@ -106,13 +146,6 @@ pub fn poster(
     account: &baton_core::store::AccountRecord,
     secrets: &dyn baton_core::secrets::SecretStore,
 ) -> Result<poster::ZendeskPoster, String> {
-    let secret = secrets
-        .get(&account.secret_ref)
-        .map_err(|e| format!("{}: {e}", account.id))?;
-    let status = baton_core::sync::StatusHandle::new(
-        &account.id,
-        std::sync::Arc::new(baton_core::sync::SystemClock),
-    );
-    let feed = connect(account, secret, None, status, 0).map_err(|e| e.to_string())?;
-    Ok(poster::ZendeskPoster::new(feed.client().clone()))
+    let client = client(account, token(account, secrets)?).map_err(|e| e.to_string())?;
+    Ok(poster::ZendeskPoster::new(client))
 }

@@ -18,6 +18,17 @@ pub struct MeResponse {
     pub user: User,
 }
 
+/// Sunshine Conversations `GetApp`.
+#[derive(Debug, Deserialize)]
+pub struct SuncoAppResponse {
+    pub app: SuncoApp,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SuncoApp {
+    pub id: String,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Group {
     pub id: i64,
