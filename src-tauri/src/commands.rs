@@ -102,11 +102,19 @@ pub async fn add_account(
     engine: State<'_, Shared>,
     account: NewZendeskAccount,
 ) -> Result<AccountSummary, Error> {
+    let sunco = account.sunco.as_ref();
     for (field, v) in [
-        ("url", &account.url),
-        ("email", &account.email),
-        ("token", &account.token),
+        ("url", Some(&account.url)),
+        ("email", Some(&account.email)),
+        ("token", Some(&account.token)),
+        ("Sunshine Conversations app id", sunco.map(|s| &s.app_id)),
+        ("Sunshine Conversations key id", sunco.map(|s| &s.key_id)),
+        (
+            "Sunshine Conversations key secret",
+            sunco.map(|s| &s.secret),
+        ),
     ] {
+        let Some(v) = v else { continue };
         if v.trim().is_empty() || v.chars().count() > MAX_FIELD_CHARS {
             return Err(Error::Invalid(format!(
                 "the {field} is missing or too long"
@@ -120,7 +128,16 @@ pub async fn add_account(
         email: Some(account.email),
         oauth: false,
         token: Sensitive::new(account.token),
-        sunco: None,
+        sunco: account.sunco.map(|s| {
+            (
+                baton_zendesk::SuncoSettings {
+                    app_id: s.app_id.trim().to_string(),
+                    key_id: s.key_id.trim().to_string(),
+                    base_url: None,
+                },
+                Sensitive::new(s.secret),
+            )
+        }),
     };
     let (record, _) = baton_zendesk::accounts::add(&store, &Keychain::new(KEYCHAIN_SERVICE), new)
         .await

@@ -304,11 +304,18 @@ test("accounts: a wrong token is refused; a right one leaves the demo; test and 
     const m = browser.$("[data-testid=settings-message]");
     return (await m.isExisting()) ? m.getText() : "";
   };
-  const fill = async (token) => {
+  const fill = async (token, suncoSecret) => {
     await browser.$("input[name=url]").setValue(process.env.BATON_E2E_SIM_URL);
     await browser.$("input[name=email]").setValue("alex@acme.test");
     await browser.$("input[name=token]").setValue(token);
     await browser.$("input[name=name]").setValue("e2e");
+    if (suncoSecret) {
+      // The simulator's Sunshine Conversations app and key.
+      if (!(await browser.$("input[name=sunco_app]").isDisplayed())) await browser.$("form summary").click();
+      await browser.$("input[name=sunco_app]").setValue("5f1e6d4c3b2a190817263544");
+      await browser.$("input[name=sunco_key]").setValue("app_5f1e6d4c3b2a1908");
+      await browser.$("input[name=sunco_secret]").setValue(suncoSecret);
+    }
     await browser.$("form button[type=submit]").click();
   };
   await fill("not-the-token");
@@ -316,7 +323,12 @@ test("accounts: a wrong token is refused; a right one leaves the demo; test and 
   assert.equal(await browser.$("input[name=token]").getValue(), "", "the token does not linger in the form");
   assert.equal((await invoke("accounts")).length, 0);
 
-  await fill("sim-token");
+  await fill("sim-token", "not-the-sunco-secret");
+  await browser.waitUntil(async () => (await message()).includes("Sunshine Conversations"), { timeout: 10_000, timeoutMsg: "a wrong Sunshine Conversations key was not refused" });
+  assert.equal(await browser.$("input[name=sunco_secret]").getValue(), "", "the key secret does not linger in the form");
+  assert.equal((await invoke("accounts")).length, 0, "nothing kept");
+
+  await fill("sim-token", "sim-sunco-secret");
   await browser.waitUntil(async () => (await message()).includes("Connected e2e"), { timeout: 15_000, timeoutMsg: "the account was not added" });
   await browser.saveScreenshot(`${shots}settings.png`);
   await browser.keys("Escape");
@@ -328,7 +340,8 @@ test("accounts: a wrong token is refused; a right one leaves the demo; test and 
   const info = await invoke("app_info");
   assert.equal(info.demo, false);
   assert.ok((await invoke("queue", QUEUE)).every((i) => i.account_id === "e2e"), "the queue is the account's now");
-  assert.ok(!JSON.stringify(await invoke("accounts")).includes("sim-token"), "the token never comes back out");
+  const listed = JSON.stringify(await invoke("accounts"));
+  assert.ok(!listed.includes("sim-token") && !listed.includes("sim-sunco-secret"), "the secrets never come back out");
 
 });
 

@@ -31,6 +31,7 @@ pub fn typescript() -> String {
         AppInfo::decl(&cfg),
         AccountSummary::decl(&cfg),
         NewZendeskAccount::decl(&cfg),
+        NewSunco::decl(&cfg),
         crate::drafts::DraftReportRow::decl(&cfg),
         crate::drafts::DraftAction::decl(&cfg),
         crate::drafts::ActionResult::decl(&cfg),

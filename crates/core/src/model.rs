@@ -319,4 +319,16 @@ pub struct NewZendeskAccount {
     pub token: String,
     /// A short name; the subdomain when empty.
     pub name: Option<String>,
+    /// Sunshine Conversations, for messaging transcripts when the conversation log is not
+    /// available to the token.
+    pub sunco: Option<NewSunco>,
+}
+
+/// A Sunshine Conversations app and the API key Baton reads it with.
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
+pub struct NewSunco {
+    pub app_id: String,
+    pub key_id: String,
+    /// The key's secret; goes straight to the OS keychain.
+    pub secret: String,
 }

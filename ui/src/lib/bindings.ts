@@ -62,7 +62,18 @@ token: string,
 /**
  * A short name; the subdomain when empty.
  */
-name: string | null, };
+name: string | null, 
+/**
+ * Sunshine Conversations, for messaging transcripts when the conversation log is not
+ * available to the token.
+ */
+sunco: NewSunco | null, };
+
+export type NewSunco = { app_id: string, key_id: string, 
+/**
+ * The key's secret; goes straight to the OS keychain.
+ */
+secret: string, };
 
 export type DraftReportRow = { rep: string, topic: string, drafts: number, accepted: number, edited: number, rejected: number, acceptance_rate: number, edit_rate: number, 
 /**
