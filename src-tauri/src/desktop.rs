@@ -41,7 +41,11 @@ pub fn setup(app: &AppHandle, engine: Shared) -> tauri::Result<()> {
                 arrivals = Arrivals::default();
                 shown_for = Some(key);
             }
-            let Ok(queue) = active.store.queue(&QueueFilter::default()).await else {
+            let mine = QueueFilter {
+                my_scope: true,
+                ..Default::default()
+            };
+            let Ok(queue) = active.store.queue(&mine).await else {
                 continue;
             };
             let count = waiting(&queue);

@@ -36,7 +36,11 @@ export type QueueFilter = { account_id: string | null,
 /**
  * Include solved and closed conversations.
  */
-include_done: boolean, channel: Channel | null, limit: number | null, };
+include_done: boolean, channel: Channel | null, limit: number | null, 
+/**
+ * Only mine and my groups' unassigned: what the tray counts and notifications announce.
+ */
+my_scope: boolean, };
 
 export type SyncState = { "state": "idle" } | { "state": "syncing", done: number, total: number | null, } | { "state": "synced", at: number, } | { "state": "rate_limited", until: number, } | { "state": "auth_failed" } | { "state": "unreachable" } | { "state": "error" };
 

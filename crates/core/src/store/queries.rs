@@ -16,6 +16,8 @@ pub struct QueueFilter {
     pub include_done: bool,
     pub channel: Option<Channel>,
     pub limit: Option<i64>,
+    /// Only mine and my groups' unassigned: what the tray counts and notifications announce.
+    pub my_scope: bool,
 }
 
 const QUEUE_SELECT: &str = "
@@ -70,6 +72,7 @@ impl Store {
                AND (?1 IS NULL OR c.account_id = ?1)
                AND (?2 OR c.status NOT IN ('solved', 'closed'))
                AND (?3 IS NULL OR c.channel = ?3)
+               AND (NOT ?5 OR scope != 'other')
              ORDER BY CASE scope WHEN 'mine' THEN 0 WHEN 'my_groups' THEN 1 ELSE 2 END,
                       waiting_since ASC, c.id ASC
              LIMIT ?4"
@@ -79,6 +82,7 @@ impl Store {
             .bind(f.include_done)
             .bind(f.channel.map(|c| c.as_str()))
             .bind(f.limit.unwrap_or(-1))
+            .bind(f.my_scope)
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(queue_item).collect()

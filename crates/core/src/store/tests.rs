@@ -290,4 +290,20 @@ async fn the_queue_puts_mine_then_my_groups_unassigned_then_the_rest() {
             ("1", Scope::Other),
         ]
     );
+    let mine = QueueFilter {
+        my_scope: true,
+        ..Default::default()
+    };
+    let ids: Vec<String> = store
+        .queue(&mine)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.external_id)
+        .collect();
+    assert_eq!(
+        ids,
+        ["5", "2", "3"],
+        "my scope: mine, then my groups' unassigned"
+    );
 }
