@@ -26,6 +26,17 @@ const rowIds = () =>
       .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
       .map((r) => r.dataset.externalId),
   );
+/** Scrolls the virtual queue until the row is drawn, then clicks it like a rep. */
+async function clickRow(id) {
+  await browser.execute(async (id) => {
+    const q = document.querySelector("[data-testid=queue]");
+    for (let top = 0; !q.querySelector(`[data-id="${id}"]`) && top <= q.scrollHeight; top += q.clientHeight) {
+      q.scrollTop = top;
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+  }, id);
+  await browser.$(`[data-testid=queue-row][data-id="${id}"]`).click();
+}
 const selectedId = () =>
   browser.execute(() => document.querySelector("[data-testid=queue-row][aria-selected=true]")?.dataset.id ?? null);
 
@@ -94,13 +105,7 @@ test("opening a handoff shows its reason, ids, transcript and draft panel", asyn
 
   const drafted = items.find((i) => i.has_pending_draft);
   const d = await invoke("detail", { id: drafted.id });
-  await browser.execute((id) => {
-    const q = document.querySelector("[data-testid=queue]");
-    const row = () => q.querySelector(`[data-id="${id}"]`);
-    // Bring the row into the virtual list's window, then click it like a rep.
-    for (let top = 0; !row() && top < q.scrollHeight; top += q.clientHeight) q.scrollTop = top;
-  }, drafted.id);
-  await browser.$(`[data-testid=queue-row][data-id="${drafted.id}"]`).click();
+  await clickRow(drafted.id);
   await browser.waitUntil(async () => (await browser.$("[data-testid=draft-text]").isExisting()), { timeout: 5_000 });
   assert.equal(await browser.$("[data-testid=draft-text]").getText(), d.drafts.find((x) => x.state === "pending").text.replace(/\n\n/g, "\n\n"));
   await browser.saveScreenshot(`${shots}draft.png`);
@@ -110,14 +115,7 @@ test("a long transcript opens at the handoff point, a page either side, and grow
   const long = (await invoke("queue", QUEUE)).find((i) => i.subject.startsWith("Very long conversation"));
   assert.ok(long, "the demo has a long conversation");
   const want = await invoke("detail", { id: long.id });
-  await browser.execute(async (id) => {
-    const q = document.querySelector("[data-testid=queue]");
-    for (let top = 0; !q.querySelector(`[data-id="${id}"]`) && top <= q.scrollHeight; top += q.clientHeight) {
-      q.scrollTop = top;
-      await new Promise((r) => requestAnimationFrame(r));
-    }
-  }, long.id);
-  await browser.$(`[data-testid=queue-row][data-id="${long.id}"]`).click();
+  await clickRow(long.id);
   await browser.waitUntil(async () => (await browser.$("[data-testid=subject]").getText()) === long.subject, { timeout: 5_000 });
   const drawn = () => browser.execute(() => document.querySelectorAll("[data-testid=message-body]").length);
   const total = want.messages.length;
@@ -360,14 +358,7 @@ test("an edited draft survives closing the app, then goes to the customer exactl
   const drafted = items.find((i) => i.has_pending_draft);
   assert.ok(drafted, "the account has a conversation with a draft");
   const select = async () => {
-    await browser.execute(async (id) => {
-      const q = document.querySelector("[data-testid=queue]");
-      for (let top = 0; !q.querySelector(`[data-id="${id}"]`) && top <= q.scrollHeight; top += q.clientHeight) {
-        q.scrollTop = top;
-        await new Promise((r) => requestAnimationFrame(r));
-      }
-    }, drafted.id);
-    await browser.$(`[data-testid=queue-row][data-id="${drafted.id}"]`).click();
+    await clickRow(drafted.id);
     await browser.$("[data-testid=draft-panel]").waitForExist({ timeout: 5_000 });
   };
   await select();
