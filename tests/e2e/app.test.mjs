@@ -2,7 +2,7 @@
 // the embedded live simulator. Started by ./run.sh, which sets the app's environment.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
 import { createInterface } from "node:readline";
 import { remote } from "webdriverio";
@@ -26,6 +26,19 @@ const rowIds = () =>
       .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
       .map((r) => r.dataset.externalId),
   );
+/** axe-core's WCAG 2.1 A and AA checks over what the window shows now. */
+const AXE = readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+async function accessibilityViolations() {
+  if (!(await browser.execute(() => typeof window.axe === "object"))) await browser.execute(AXE);
+  return browser.execute(async () => {
+    const r = await window.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+      resultTypes: ["violations"],
+    });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.slice(0, 4).map((n) => `    ${n.target.join(" ")}: ${n.failureSummary.split("\n").slice(1).join("; ")}`).join("\n")}`);
+  });
+}
+
 /** Scrolls the virtual queue until the row is drawn, then clicks it like a rep. */
 async function clickRow(id) {
   await browser.execute(async (id) => {
@@ -109,6 +122,26 @@ test("opening a handoff shows its reason, ids, transcript and draft panel", asyn
   await browser.waitUntil(async () => (await browser.$("[data-testid=draft-text]").isExisting()), { timeout: 5_000 });
   assert.equal(await browser.$("[data-testid=draft-text]").getText(), d.drafts.find((x) => x.state === "pending").text.replace(/\n\n/g, "\n\n"));
   await browser.saveScreenshot(`${shots}draft.png`);
+});
+
+test("the main screen, the shortcuts list, the accounts form and the drafts report pass WCAG 2.1 AA checks (axe-core)", async () => {
+  const items = await invoke("queue", QUEUE);
+  await clickRow(items.find((i) => i.has_pending_draft).id);
+  await browser.$("[data-testid=draft-text]").waitForExist({ timeout: 5_000 });
+  const found = { main: await accessibilityViolations() };
+  await browser.keys("?");
+  await browser.$("[data-testid=help]").waitForExist({ timeout: 2_000 });
+  found.help = await accessibilityViolations();
+  await browser.keys("Escape");
+  await browser.$("[data-testid=open-settings]").click();
+  await browser.$("[data-testid=settings]").waitForExist({ timeout: 2_000 });
+  found.settings = await accessibilityViolations();
+  await browser.keys("Escape");
+  await browser.keys("R");
+  await browser.$("[data-testid=report]").waitForExist({ timeout: 2_000 });
+  found.report = await accessibilityViolations();
+  await browser.keys("Escape");
+  for (const [screen, violations] of Object.entries(found)) assert.deepEqual(violations, [], `${screen}:\n${violations.join("\n")}`);
 });
 
 test("a long transcript opens at the handoff point, a page either side, and grows as the rep scrolls", async () => {
