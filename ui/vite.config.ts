@@ -6,5 +6,6 @@ export default defineConfig({
   // Tauri serves the built files from disk: relative paths, no dev-server assumptions.
   base: "./",
   build: { outDir: "dist", emptyOutDir: true, target: "es2022" },
-  test: { include: ["src/**/*.test.ts"] },
+  // css: the palette test reads app.css as text.
+  test: { include: ["src/**/*.test.ts"], css: true },
 });

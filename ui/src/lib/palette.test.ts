@@ -1,11 +1,9 @@
 // Both themes' colours, read from app.css, against WCAG 2.1 AA: 4.5:1 for text, 3:1 for the
 // marks that carry meaning without text (status dots, the selection bar). axe-core checks
 // the light theme in the real window (tests/e2e); the dark one is checked here.
-import { readFileSync } from "node:fs";
 import Color from "colorjs.io";
 import { describe, expect, it } from "vitest";
-
-const css = readFileSync(new URL("../app.css", import.meta.url), "utf8");
+import css from "../app.css?raw";
 
 function tokens(block: string): Record<string, string> {
   return Object.fromEntries([...block.matchAll(/--([\w-]+):\s*(#[0-9a-f]{3,8})/gi)].map((m) => [m[1]!, m[2]!]));
