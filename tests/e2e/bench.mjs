@@ -35,7 +35,7 @@ const open = (id, detail) =>
     row().click();
     const drawn = () =>
       document.querySelector("[data-testid=subject]")?.textContent === subject &&
-      document.querySelector("[data-testid=transcript] h3")?.textContent.includes(`(${count} messages)`) &&
+      document.querySelector("[data-testid=transcript]")?.dataset.count === String(count) &&
       (count === 0 || document.querySelector("[data-testid=message-body]") !== null);
     while (!drawn()) await new Promise((r) => requestAnimationFrame(r));
     await new Promise((r) => requestAnimationFrame(r)); // the frame that shows it
