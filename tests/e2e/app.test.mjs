@@ -284,6 +284,29 @@ test("a new handoff in my queue is announced; clicking the notification opens it
   }
 });
 
+test("the status chip says in words when Zendesk rate-limits or cannot be reached, and when it is back", async () => {
+  const { demo_url } = await invoke("app_info");
+  const faults = (f) => fetch(`${demo_url}/__sim/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(f) });
+  const chip = browser.$("[data-testid=status-chip]");
+  const shows = (state, words) => browser.waitUntil(
+    async () => (await chip.getAttribute("data-state")) === state && (await chip.getText()).includes(words),
+    { timeout: 30_000, interval: 100, timeoutMsg: `the chip never said ${state}: "${words}"` },
+  );
+  try {
+    assert.equal((await faults({ rate_limits: 1000, rate_limit_secs: 6 })).status, 204);
+    await shows("rate_limited", "rate-limited by Zendesk, retrying in");
+    const secs = Number((await chip.getText()).match(/retrying in (\d+) s/)[1]);
+    assert.ok(secs > 0 && secs <= 6, `counts down from Retry-After: ${secs} s`);
+    await browser.saveScreenshot(`${shots}status-rate-limited.png`);
+    await faults({ down: true });
+    await shows("unreachable", "can't reach Zendesk: check your connection");
+    await browser.saveScreenshot(`${shots}status-offline.png`);
+  } finally {
+    await faults({});
+  }
+  await shows("synced", "synced");
+});
+
 test("a transcript message carrying HTML or script shows as text and runs nothing", async () => {
   await browser.keys("/");
   assert.equal(await browser.execute(() => document.activeElement?.dataset.testid), "search");
