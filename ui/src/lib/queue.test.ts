@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { QueueItem } from "./bindings";
-import { applyFilters, counts, move, scrollToRow, toggle, visibleRange } from "./queue";
+import { applyFilters, counts, move, scrollToRow, sourceChoices, toggle, visibleRange } from "./queue";
 
 function item(id: number, over: Partial<QueueItem> = {}): QueueItem {
   return {
@@ -74,5 +74,17 @@ describe("virtual list", () => {
     expect(scrollToRow(3, 0, 600, 60)).toBe(0);
     expect(scrollToRow(20, 0, 600, 60)).toBe(660);
     expect(scrollToRow(2, 600, 600, 60)).toBe(120);
+  });
+});
+
+describe("sourceChoices", () => {
+  it("offers no source filter when every row comes from one source", () => {
+    expect(sourceChoices([item(1), item(2)], [])).toEqual([]);
+  });
+  it("offers the sources present when there is a choice", () => {
+    expect(sourceChoices([item(1), item(2, { source: "salesforce" })], [])).toEqual(["salesforce", "zendesk"]);
+  });
+  it("keeps a filter that is on, so it can be turned off", () => {
+    expect(sourceChoices([item(1)], ["salesforce"])).toEqual(["salesforce", "zendesk"]);
   });
 });

@@ -75,3 +75,11 @@ export function scrollToRow(index: number, scrollTop: number, viewport: number, 
 export function toggle<T>(list: T[], x: T): T[] {
   return list.includes(x) ? list.filter((y) => y !== x) : [...list, x];
 }
+
+/** The source filter offers what the rows come from, and only when there is a choice
+ * (a filter already on stays, so it can be turned off). */
+export function sourceChoices(items: QueueItem[], selected: SourceKind[]): SourceKind[] {
+  const present = new Set<SourceKind>(selected);
+  for (const i of items) present.add(i.source);
+  return present.size > 1 || selected.length > 0 ? [...present].sort() : [];
+}
