@@ -52,6 +52,15 @@ const fetchDetail = (id) =>
 
 const longDetail = await browser.execute((id) => window.__TAURI_INTERNALS__.invoke("detail", { id }), long.id);
 const otherDetail = await browser.execute((id) => window.__TAURI_INTERNALS__.invoke("detail", { id }), other.id);
+/** The queue as a refresh reads it: the `queue` command for every row, called from the page. */
+const fetchQueue = () =>
+  browser.execute(async () => {
+    const start = performance.now();
+    await window.__TAURI_INTERNALS__.invoke("queue", { filter: {} });
+    return performance.now() - start;
+  });
+const queueFetches = [];
+for (let k = 0; k < 5; k++) queueFetches.push(await fetchQueue());
 const fetches = [];
 for (let k = 0; k < 5; k++) fetches.push(await fetchDetail(long.id));
 const opens = [];
@@ -99,5 +108,6 @@ console.log(`| launch → first row, seen from WebDriver (includes starting the 
 console.log(`| open a ${longDetail.messages.length}-message transcript (click → drawn), median of 5 | ${ms(median(opens))} (all: ${opens.map((x) => x.toFixed(0)).join(", ")}) |`);
 console.log(`| for comparison: open a ${otherDetail.messages.length}-message transcript, median of 5 | ${ms(median(shorts))} |`);
 console.log(`| of which: the \`detail\` command for it (IPC + SQLite), median of 5 | ${ms(median(fetches))} |`);
+console.log(`| re-read the whole queue (${queue.length} rows; the \`queue\` command from the page), median of 5 | ${ms(median(queueFetches))} |`);
 console.log(`| idle memory of the app's processes, PSS | ${(pss / 1024).toFixed(0)} MiB (${parts.join(", ")} MiB) |`);
 console.log(`| idle memory, RSS summed (double-counts shared libraries) | ${(rss / 1024).toFixed(0)} MiB |`);
