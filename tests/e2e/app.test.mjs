@@ -216,6 +216,28 @@ test("a long transcript opens at the handoff point, a page either side, and grow
       }, text),
     { timeout: 10_000, timeoutMsg: "the new message did not come into view at the bottom" },
   );
+
+  // The keyboard reads it too: Home, End, the handoff point, a page at a time.
+  const view = () =>
+    browser.execute(() => {
+      const t = document.querySelector("[data-testid=transcript]");
+      const box = t.getBoundingClientRect();
+      const inView = (el) => { const r = el?.getBoundingClientRect(); return !!r && r.bottom > box.top && r.top < box.bottom; };
+      const bodies = t.querySelectorAll("[data-testid=message-body]");
+      return { lo: t.dataset.lo, hi: t.dataset.hi, count: t.dataset.count, top: t.scrollTop, first: inView(bodies[0]) && t.dataset.lo === "0", last: inView(bodies[bodies.length - 1]) && t.dataset.hi === t.dataset.count, handoff: inView(t.querySelector("[data-handoff-point]")) };
+    });
+  await browser.keys("Escape");
+  await browser.keys("Home");
+  await browser.waitUntil(async () => (await view()).first, { timeout: 3_000, timeoutMsg: "Home did not show the first message" });
+  await browser.keys("End");
+  await browser.waitUntil(async () => (await view()).last, { timeout: 3_000, timeoutMsg: "End did not show the newest message" });
+  const atEnd = (await view()).top;
+  await browser.keys("PageUp");
+  await browser.waitUntil(async () => (await view()).top < atEnd, { timeout: 3_000, timeoutMsg: "PageUp did not scroll up" });
+  await browser.keys("Home");
+  await browser.waitUntil(async () => (await view()).first, { timeout: 3_000 });
+  await browser.keys("h");
+  await browser.waitUntil(async () => (await view()).handoff, { timeout: 3_000, timeoutMsg: "h did not return to the handoff point" });
 });
 
 test("a handoff the live simulator creates appears within 5 seconds", async () => {

@@ -8,11 +8,15 @@ describe("shortcuts", () => {
     expect([t("Enter"), t("Escape"), t("/"), t("?"), t(",")]).toEqual(["open", "back", "search", "help", "settings"]);
     expect([t("1"), t("2"), t("3"), t("x")]).toEqual(["view-mine", "view-groups", "view-all", null]);
     expect([t("a"), t("e"), t("r"), t("R")]).toEqual(["accept", "edit", "reject", "report"]);
+    expect([t("PageDown"), t("PageUp"), t("Home"), t("End"), t("h")]).toEqual(["page-down", "page-up", "transcript-start", "transcript-end", "handoff-point"]);
+    // Space stays with the focused button: it is how a keyboard presses one.
+    expect(t(" ")).toBeNull();
   });
   it("leaves typing alone, except Esc", () => {
     expect(actionFor({ key: "j", typing: true })).toBeNull();
     expect(actionFor({ key: "/", typing: true })).toBeNull();
     expect(actionFor({ key: "a", typing: true })).toBeNull();
+    expect(actionFor({ key: "Home", typing: true })).toBeNull();
     expect(actionFor({ key: "Escape", typing: true })).toBe("back");
   });
   it("ignores combinations that belong to the system", () => {

@@ -15,7 +15,11 @@ export type Action =
   | "report"
   | "view-mine"
   | "view-groups"
-  | "view-all";
+  | "view-all"
+  | TranscriptMove;
+
+/** Moves in the open transcript. */
+export type TranscriptMove = "page-down" | "page-up" | "transcript-start" | "transcript-end" | "handoff-point";
 
 export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: "j / ↓", what: "next conversation" },
@@ -23,6 +27,9 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: "Enter", what: "open the conversation" },
   { keys: "Esc", what: "back to the queue / close" },
   { keys: "/", what: "search transcripts" },
+  { keys: "PgDn / PgUp", what: "scroll the transcript" },
+  { keys: "Home / End", what: "the transcript's first / newest message" },
+  { keys: "h", what: "back to the handoff point" },
   { keys: "a / e / r", what: "accept, edit or reject the Assist draft" },
   { keys: "Ctrl+Enter", what: "send the edited reply" },
   { keys: "1 / 2 / 3", what: "mine / my groups / all" },
@@ -73,6 +80,16 @@ export function actionFor(k: KeyPress): Action | null {
       return "view-groups";
     case "3":
       return "view-all";
+    case "PageDown":
+      return "page-down";
+    case "PageUp":
+      return "page-up";
+    case "Home":
+      return "transcript-start";
+    case "End":
+      return "transcript-end";
+    case "h":
+      return "handoff-point";
     default:
       return null;
   }

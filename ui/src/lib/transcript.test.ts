@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Message, Role } from "./bindings";
-import { around, follow, grow, handoffIndex, PAGE } from "./transcript";
+import { around, follow, grow, handoffIndex, jumpTo, PAGE } from "./transcript";
 
 const msg = (role: Role, created_at: number): Message => ({
   external_id: `${role}-${created_at}`,
@@ -58,5 +58,13 @@ describe("follow", () => {
   });
   it("stays inside a transcript that shrank", () => {
     expect(follow({ lo: 80, hi: 100 }, 100, 50)).toEqual({ lo: 50 - PAGE, hi: 50 });
+  });
+});
+
+describe("jumpTo", () => {
+  it("draws a page at the start, at the end, or around the handoff point", () => {
+    expect(jumpTo(1000, "start", 500)).toEqual({ lo: 0, hi: PAGE + 1 });
+    expect(jumpTo(1000, "end", 500)).toEqual({ lo: 999 - PAGE, hi: 1000 });
+    expect(jumpTo(1000, "anchor", 500)).toEqual(around(1000, 500));
   });
 });

@@ -46,3 +46,8 @@ export function follow(span: Span, before: number, count: number): Span {
   // Never an empty slice of a transcript that has messages.
   return { lo: lo === hi ? Math.max(0, hi - PAGE) : lo, hi };
 }
+
+/** The slice to draw for a jump: the start, the newest message, or the handoff point. */
+export function jumpTo(count: number, where: "start" | "end" | "anchor", anchor: number): Span {
+  return around(count, where === "start" ? 0 : where === "end" ? count - 1 : anchor);
+}
