@@ -14,6 +14,8 @@ use tauri::State;
 use tauri_plugin_opener::OpenerExt;
 
 const MAX_QUEUE: i64 = 100_000;
+const MAX_IDS: usize = 1_000;
+const MAX_ID_CHARS: usize = 200;
 const MAX_SEARCH_CHARS: usize = 500;
 const MAX_FIELD_CHARS: usize = 2_000;
 
@@ -24,6 +26,13 @@ pub async fn queue(
 ) -> Result<Vec<QueueItem>, Error> {
     if filter.limit.is_some_and(|l| !(1..=MAX_QUEUE).contains(&l)) {
         return Err(Error::Invalid(format!("limit must be 1 to {MAX_QUEUE}")));
+    }
+    if let Some(ids) = &filter.external_ids {
+        if ids.len() > MAX_IDS || ids.iter().any(|id| id.len() > MAX_ID_CHARS) {
+            return Err(Error::Invalid(format!(
+                "at most {MAX_IDS} conversation ids of up to {MAX_ID_CHARS} characters"
+            )));
+        }
     }
     engine.active().store.queue(&filter).await
 }

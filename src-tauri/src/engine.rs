@@ -4,6 +4,7 @@
 
 use baton_core::model::AppInfo;
 use baton_core::secrets::{Keychain, SecretStore};
+use baton_core::store::Change;
 use baton_core::sync::{StatusHandle, Syncer};
 use baton_core::{CancellationToken, Store};
 use baton_zendesk::ZendeskFeed;
@@ -67,9 +68,7 @@ impl Engine {
         let next = Arc::new(Active::open(&self.app, &self.db).await?);
         let old = std::mem::replace(&mut *self.active.write().expect("engine lock"), next);
         old.cancel.cancel();
-        let _ = self
-            .app
-            .emit("store-changed", serde_json::json!({ "kind": "accounts" }));
+        let _ = self.app.emit("store-changed", Change::Accounts);
         Ok(())
     }
 
@@ -171,7 +170,7 @@ fn deliver_replies(
             match baton_zendesk::replies::deliver_due(&store, secrets.as_ref(), now).await {
                 Ok(0) => {}
                 Ok(_) => {
-                    let _ = handle.emit("store-changed", serde_json::json!({ "kind": "outbox" }));
+                    let _ = handle.emit("store-changed", Change::Outbox);
                 }
                 Err(e) => tracing::warn!(error = %e, "outbox"),
             }
@@ -200,7 +199,7 @@ fn forward_events(
                 }
                 // Missed some: one refresh covers them all.
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    let _ = handle.emit("store-changed", serde_json::json!({ "kind": "accounts" }));
+                    let _ = handle.emit("store-changed", Change::Accounts);
                 }
                 Err(_) => break,
             }

@@ -19,7 +19,7 @@ async function invoke(cmd, args = {}) {
     args,
   );
 }
-const QUEUE = { filter: { account_id: null, me_id: null, include_done: false, channel: null, limit: null } };
+const QUEUE = { filter: {} };
 const rowIds = () =>
   browser.execute(() =>
     [...document.querySelectorAll("[data-testid=queue-row]")]

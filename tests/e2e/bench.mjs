@@ -17,7 +17,7 @@ const launchWall = performance.now() - t0;
 await browser.waitUntil(() => browser.execute(() => performance.getEntriesByName("queue-painted").length > 0), { timeout: 30_000 });
 const painted = await browser.execute(() => performance.getEntriesByName("queue-painted")[0].startTime);
 const queue = await browser.execute(() =>
-  window.__TAURI_INTERNALS__.invoke("queue", { filter: { account_id: null, me_id: null, include_done: false, channel: null, limit: null } }),
+  window.__TAURI_INTERNALS__.invoke("queue", { filter: {} }),
 );
 const long = queue.find((i) => i.subject.startsWith("Very long conversation"));
 const other = queue.find((i) => i.id !== long.id);
@@ -53,14 +53,18 @@ const fetchDetail = (id) =>
 const longDetail = await browser.execute((id) => window.__TAURI_INTERNALS__.invoke("detail", { id }), long.id);
 const otherDetail = await browser.execute((id) => window.__TAURI_INTERNALS__.invoke("detail", { id }), other.id);
 /** The queue as a refresh reads it: the `queue` command for every row, called from the page. */
-const fetchQueue = () =>
-  browser.execute(async () => {
+const fetchQueue = (filter) =>
+  browser.execute(async (filter) => {
     const start = performance.now();
-    await window.__TAURI_INTERNALS__.invoke("queue", { filter: {} });
+    await window.__TAURI_INTERNALS__.invoke("queue", { filter });
     return performance.now() - start;
-  });
+  }, filter);
 const queueFetches = [];
-for (let k = 0; k < 5; k++) queueFetches.push(await fetchQueue());
+for (let k = 0; k < 5; k++) queueFetches.push(await fetchQueue({}));
+// What the UI reads after a sync touched 50 conversations (one commit): only those rows.
+const touched = { account_id: long.account_id, external_ids: queue.slice(0, 50).map((i) => i.external_id) };
+const rowFetches = [];
+for (let k = 0; k < 5; k++) rowFetches.push(await fetchQueue(touched));
 const fetches = [];
 for (let k = 0; k < 5; k++) fetches.push(await fetchDetail(long.id));
 const opens = [];
@@ -109,5 +113,6 @@ console.log(`| open a ${longDetail.messages.length}-message transcript (click â†
 console.log(`| for comparison: open a ${otherDetail.messages.length}-message transcript, median of 5 | ${ms(median(shorts))} |`);
 console.log(`| of which: the \`detail\` command for it (IPC + SQLite), median of 5 | ${ms(median(fetches))} |`);
 console.log(`| re-read the whole queue (${queue.length} rows; the \`queue\` command from the page), median of 5 | ${ms(median(queueFetches))} |`);
+console.log(`| re-read the 50 rows one sync commit touched (what the UI does after a change), median of 5 | ${ms(median(rowFetches))} |`);
 console.log(`| idle memory of the app's processes, PSS | ${(pss / 1024).toFixed(0)} MiB (${parts.join(", ")} MiB) |`);
 console.log(`| idle memory, RSS summed (double-counts shared libraries) | ${(rss / 1024).toFixed(0)} MiB |`);

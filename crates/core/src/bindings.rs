@@ -3,7 +3,7 @@
 //! committed file is stale; `UPDATE_BINDINGS=1 cargo test -p baton-core bindings` rewrites it.
 
 use crate::model::*;
-use crate::store::QueueFilter;
+use crate::store::{Change, QueueFilter};
 use crate::sync::{AccountStatus, SyncState};
 use ts_rs::{Config, TS};
 
@@ -32,6 +32,7 @@ pub fn typescript() -> String {
         AccountSummary::decl(&cfg),
         NewZendeskAccount::decl(&cfg),
         NewSunco::decl(&cfg),
+        Change::decl(&cfg),
         crate::drafts::DraftReportRow::decl(&cfg),
         crate::drafts::DraftAction::decl(&cfg),
         crate::drafts::ActionResult::decl(&cfg),

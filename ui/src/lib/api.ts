@@ -12,6 +12,7 @@ import type {
   AppInfo,
   ConversationDetail,
   QueueFilter,
+  Change,
   QueueItem,
   SearchHit,
 } from "./bindings";
@@ -25,7 +26,7 @@ export function errorText(e: unknown): string {
 export const api = {
   queue: (filter: Partial<QueueFilter> = {}) =>
     invoke<QueueItem[]>("queue", {
-      filter: { account_id: null, me_id: null, include_done: false, channel: null, limit: null, ...filter },
+      filter: { account_id: null, include_done: false, channel: null, limit: null, my_scope: false, external_ids: null, ...filter } satisfies QueueFilter,
     }),
   detail: (id: number) => invoke<ConversationDetail>("detail", { id }),
   search: (text: string) => invoke<SearchHit[]>("search", { text }),
@@ -44,8 +45,7 @@ export const api = {
   retryReply: (key: string) => invoke<void>("retry_reply", { key }),
   cancelReply: (key: string) => invoke<void>("cancel_reply", { key }),
   draftReport: (since: number) => invoke<DraftReportRow[]>("draft_report", { since }),
-  onStoreChanged: (f: (kind: string) => void): Promise<UnlistenFn> =>
-    listen<{ kind: string }>("store-changed", (e) => f(e.payload.kind)),
+  onStoreChanged: (f: (change: Change) => void): Promise<UnlistenFn> => listen<Change>("store-changed", (e) => f(e.payload)),
   onStatus: (f: (s: AccountStatus) => void): Promise<UnlistenFn> => listen<AccountStatus>("status", (e) => f(e.payload)),
   /** A notification was clicked: the conversation it announced. */
   onOpenConversation: (f: (id: number) => void): Promise<UnlistenFn> => listen<number>("open-conversation", (e) => f(e.payload)),

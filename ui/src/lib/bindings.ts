@@ -40,7 +40,12 @@ include_done: boolean, channel: Channel | null, limit: number | null,
 /**
  * Only mine and my groups' unassigned: what the tray counts and notifications announce.
  */
-my_scope: boolean, };
+my_scope: boolean, 
+/**
+ * Only these conversations (by the vendor's id, with `account_id`): the rows a change
+ * touched, for a UI that merges them rather than re-reading the whole queue.
+ */
+external_ids: Array<string> | null, };
 
 export type SyncState = { "state": "idle" } | { "state": "syncing", done: number, total: number | null, } | { "state": "synced", at: number, } | { "state": "rate_limited", until: number, } | { "state": "auth_failed" } | { "state": "unreachable" } | { "state": "error" };
 
@@ -78,6 +83,8 @@ export type NewSunco = { app_id: string, key_id: string,
  * The key's secret; goes straight to the OS keychain.
  */
 secret: string, };
+
+export type Change = { "kind": "conversations", account_id: string, external_ids: Array<string>, } | { "kind": "accounts" } | { "kind": "outbox" };
 
 export type DraftReportRow = { rep: string, topic: string, drafts: number, accepted: number, edited: number, rejected: number, acceptance_rate: number, edit_rate: number, 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { QueueItem } from "./bindings";
-import { applyFilters, counts, move, scrollToRow, sourceChoices, toggle, visibleRange } from "./queue";
+import { applyFilters, compareQueue, counts, mergeRows, move, scrollToRow, sourceChoices, toggle, visibleRange } from "./queue";
 
 function item(id: number, over: Partial<QueueItem> = {}): QueueItem {
   return {
@@ -86,5 +86,28 @@ describe("sourceChoices", () => {
   });
   it("keeps a filter that is on, so it can be turned off", () => {
     expect(sourceChoices([item(1)], ["salesforce"])).toEqual(["salesforce", "zendesk"]);
+  });
+});
+
+describe("mergeRows", () => {
+  const q = [item(1, { scope: "mine", waiting_since: 5 }), item(2, { scope: "my_groups", waiting_since: 1 }), item(3, { waiting_since: 2 }), item(4, { waiting_since: 9 })];
+  it("keeps the backend's order: scope, then longest waiting, then id", () => {
+    const shuffled = [q[3]!, q[1]!, q[0]!, q[2]!, item(0, { waiting_since: 9 })];
+    expect(shuffled.sort(compareQueue).map((i) => i.id)).toEqual([1, 2, 3, 0, 4]);
+  });
+  it("replaces touched rows, drops those that left the queue, adds new ones in place", () => {
+    const touched = new Map([["a", new Set(["2", "3", "7"])]]);
+    const rows = [item(3, { scope: "mine", waiting_since: 8 }), item(7, { waiting_since: 3 })];
+    expect(mergeRows(q, touched, rows).map((i) => [i.id, i.scope])).toEqual([
+      [1, "mine"],
+      [3, "mine"],
+      [7, "other"],
+      [4, "other"],
+    ]);
+  });
+  it("leaves other accounts' rows with the same ids alone", () => {
+    const other = item(2, { account_id: "b" });
+    const touched = new Map([["a", new Set(["2"])]]);
+    expect(mergeRows([...q, other], touched, []).filter((i) => i.id === 2).map((i) => i.account_id)).toEqual(["b"]);
   });
 });

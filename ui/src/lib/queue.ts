@@ -83,3 +83,21 @@ export function sourceChoices(items: QueueItem[], selected: SourceKind[]): Sourc
   for (const i of items) present.add(i.source);
   return present.size > 1 || selected.length > 0 ? [...present].sort() : [];
 }
+
+const RANK = { mine: 0, my_groups: 1, other: 2 } as const;
+
+/** The backend's queue order (store/queries.rs): mine, my groups' unassigned, the rest;
+ * longest waiting first; then by id. */
+export function compareQueue(a: QueueItem, b: QueueItem): number {
+  return RANK[a.scope] - RANK[b.scope] || a.waiting_since - b.waiting_since || a.id - b.id;
+}
+
+/** Conversations a change touched, per account. */
+export type Touched = Map<string, Set<string>>;
+
+/** `all` with the touched conversations replaced by `rows`, their current queue rows (a
+ * touched conversation absent from `rows` has left the queue), in queue order. */
+export function mergeRows(all: QueueItem[], touched: Touched, rows: QueueItem[]): QueueItem[] {
+  const kept = all.filter((i) => !touched.get(i.account_id)?.has(i.external_id));
+  return [...kept, ...rows].sort(compareQueue);
+}

@@ -19,8 +19,9 @@ use tokio::sync::broadcast;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// What changed in the store, announced after the transaction commits.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+/// What changed in the store, announced after the transaction commits (and forwarded to
+/// the UI as the `store-changed` event).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Change {
     Conversations {
@@ -28,6 +29,9 @@ pub enum Change {
         external_ids: Vec<String>,
     },
     Accounts,
+    /// Replies were delivered or failed: a sent reply can take its conversation out of the
+    /// queue.
+    Outbox,
 }
 
 #[derive(Clone)]

@@ -18,6 +18,9 @@ pub struct QueueFilter {
     pub limit: Option<i64>,
     /// Only mine and my groups' unassigned: what the tray counts and notifications announce.
     pub my_scope: bool,
+    /// Only these conversations (by the vendor's id, with `account_id`): the rows a change
+    /// touched, for a UI that merges them rather than re-reading the whole queue.
+    pub external_ids: Option<Vec<String>>,
 }
 
 const QUEUE_SELECT: &str = "
@@ -73,6 +76,7 @@ impl Store {
                AND (?2 OR c.status NOT IN ('solved', 'closed'))
                AND (?3 IS NULL OR c.channel = ?3)
                AND (NOT ?5 OR scope != 'other')
+               AND (?6 IS NULL OR c.external_id IN (SELECT value FROM json_each(?6)))
              ORDER BY CASE scope WHEN 'mine' THEN 0 WHEN 'my_groups' THEN 1 ELSE 2 END,
                       waiting_since ASC, c.id ASC
              LIMIT ?4"
@@ -83,6 +87,11 @@ impl Store {
             .bind(f.channel.map(|c| c.as_str()))
             .bind(f.limit.unwrap_or(-1))
             .bind(f.my_scope)
+            .bind(
+                f.external_ids
+                    .as_ref()
+                    .map(|ids| serde_json::to_string(ids).expect("strings serialize")),
+            )
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(queue_item).collect()

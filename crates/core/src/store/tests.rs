@@ -306,4 +306,26 @@ async fn the_queue_puts_mine_then_my_groups_unassigned_then_the_rest() {
         ["5", "2", "3"],
         "my scope: mine, then my groups' unassigned"
     );
+    let touched = QueueFilter {
+        account_id: Some("acme".into()),
+        external_ids: Some(vec![
+            "1".into(),
+            "3".into(),
+            "404".into(),
+            "'); DROP".into(),
+        ]),
+        ..Default::default()
+    };
+    let rows: Vec<(String, Scope)> = store
+        .queue(&touched)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.external_id, i.scope))
+        .collect();
+    assert_eq!(
+        rows,
+        [("3".into(), Scope::MyGroups), ("1".into(), Scope::Other)],
+        "only the rows asked for, in queue order, with their scope"
+    );
 }
