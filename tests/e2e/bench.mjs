@@ -42,25 +42,18 @@ const open = (id, detail) =>
     return performance.now() - start;
   }, id, detail.messages.length, detail.item.subject);
 
-/** The backend's share: the `detail` command alone, called from the page. */
-const fetchDetail = (id) =>
-  browser.execute(async (id) => {
+/** How long a backend command takes, called from the page as the UI calls it (IPC included). */
+const timeCommand = (cmd, args) =>
+  browser.execute(async (cmd, args) => {
     const start = performance.now();
-    await window.__TAURI_INTERNALS__.invoke("detail", { id });
+    await window.__TAURI_INTERNALS__.invoke(cmd, args);
     return performance.now() - start;
-  }, id);
+  }, cmd, args);
 
 const longDetail = await browser.execute((id) => window.__TAURI_INTERNALS__.invoke("detail", { id }), long.id);
 const otherDetail = await browser.execute((id) => window.__TAURI_INTERNALS__.invoke("detail", { id }), other.id);
-/** The queue as a refresh reads it: the `queue` command for every row, called from the page. */
-const fetchQueue = (filter) =>
-  browser.execute(async (filter) => {
-    const start = performance.now();
-    await window.__TAURI_INTERNALS__.invoke("queue", { filter });
-    return performance.now() - start;
-  }, filter);
 const fetches = [];
-for (let k = 0; k < 5; k++) fetches.push(await fetchDetail(long.id));
+for (let k = 0; k < 5; k++) fetches.push(await timeCommand("detail", { id: long.id }));
 const opens = [];
 const shorts = [];
 for (let k = 0; k < 5; k++) {
@@ -99,11 +92,11 @@ for (const p of tree) {
 }
 // After the memory reading: these re-reads allocate in the page what a rep's idle window would not.
 const queueFetches = [];
-for (let k = 0; k < 5; k++) queueFetches.push(await fetchQueue({}));
+for (let k = 0; k < 5; k++) queueFetches.push(await timeCommand("queue", { filter: {} }));
 // What the UI reads after a sync touched 50 conversations (one commit): only those rows.
 const touched = { account_id: long.account_id, external_ids: queue.slice(0, 50).map((i) => i.external_id) };
 const rowFetches = [];
-for (let k = 0; k < 5; k++) rowFetches.push(await fetchQueue(touched));
+for (let k = 0; k < 5; k++) rowFetches.push(await timeCommand("queue", { filter: touched }));
 await browser.deleteSession();
 
 console.log(`| measure (release build, ${queue.length} conversations in the queue, ${process.env.BENCH_TICKETS ?? 10000} tickets cached) | value |`);

@@ -53,6 +53,9 @@ enum Command {
         channel: Option<String>,
         #[arg(long)]
         limit: Option<i64>,
+        /// Only mine and my groups' unassigned (what the tray counts).
+        #[arg(long)]
+        mine: bool,
     },
     /// One conversation: handoff summary, ids, links, transcript and Assist draft.
     Show {
@@ -236,6 +239,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             all,
             channel,
             limit,
+            mine,
         } => {
             let channel = match channel {
                 Some(c) => Some(Channel::parse(&c).ok_or_else(|| {
@@ -254,6 +258,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 include_done: all,
                 channel,
                 limit,
+                my_scope: mine,
                 ..Default::default()
             };
             let items = store.queue(&filter).await.map_err(e)?;

@@ -141,6 +141,12 @@ async fn add_sync_queue_show_search_remove() {
 
     let queue = json(baton(&db, &["queue", "--json"], None));
     let items = queue.as_array().unwrap();
+    let mine = json(baton(&db, &["queue", "--json", "--mine"], None));
+    let mine = mine.as_array().unwrap();
+    assert!(
+        !mine.is_empty() && mine.len() < items.len() && mine.iter().all(|i| i["scope"] != "other"),
+        "--mine: only mine and my groups' unassigned"
+    );
     let open_handoffs = sim.world(|w| {
         w.tickets
             .values()
