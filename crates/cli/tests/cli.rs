@@ -39,21 +39,25 @@ fn json(out: Output) -> Value {
 
 /// A unique account name per test: they share the keychain.
 fn add(db: &Path, sim: &Sim, name: &str, token: &str) -> Output {
-    baton(
-        db,
-        &[
-            "account",
-            "add",
-            "zendesk",
-            "--url",
-            &sim.url(),
-            "--email",
-            "alex@acme.test",
-            "--name",
-            name,
-        ],
-        Some(token),
-    )
+    add_with(db, sim, name, token, &[])
+}
+
+/// `baton account add` with more options (`--sunco-…`); `secrets` go in on stdin.
+fn add_with(db: &Path, sim: &Sim, name: &str, secrets: &str, more: &[&str]) -> Output {
+    let url = sim.url();
+    let mut args = vec![
+        "account",
+        "add",
+        "zendesk",
+        "--url",
+        &url,
+        "--email",
+        "alex@acme.test",
+        "--name",
+        name,
+    ];
+    args.extend_from_slice(more);
+    baton(db, &args, Some(secrets))
 }
 
 /// A simulator without rate limits.
@@ -333,22 +337,13 @@ async fn an_account_with_sunshine_conversations_reads_transcripts_there() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("sunco.db");
     let secrets = format!("sim-token\n{}\n", config.sunco_secret);
-    let args = [
-        "account",
-        "add",
-        "zendesk",
-        "--url",
-        &sim.url(),
-        "--email",
-        "alex@acme.test",
-        "--name",
-        "cli-sunco",
+    let sunco = [
         "--sunco-app-id",
         &config.sunco_app_id,
         "--sunco-key-id",
         &config.sunco_key_id,
     ];
-    ok(baton(&db, &args, Some(&secrets)));
+    ok(add_with(&db, &sim, "cli-sunco", &secrets, &sunco));
     ok(baton(&db, &["sync", "--once"], None));
     let handoff = sim.world(|w| {
         w.tickets
@@ -370,7 +365,7 @@ async fn an_account_with_sunshine_conversations_reads_transcripts_there() {
     ok(baton(&db, &["account", "remove", "cli-sunco"], None));
 
     // Only one secret given for two: a clear error, nothing stored.
-    let out = baton(&db, &args, Some("sim-token\n"));
+    let out = add_with(&db, &sim, "cli-sunco", "sim-token\n", &sunco);
     assert!(String::from_utf8_lossy(&out.stderr).contains("Sunshine Conversations secret"));
     assert!(!ok(baton(&db, &["account", "list"], None)).contains("cli-sunco"));
 }

@@ -71,6 +71,14 @@ fn reply(body: &str, public: bool, stamp: Option<String>, me: &str) -> Reply {
     }
 }
 
+/// Puts a reply in the outbox, as the rep's action does, under the idempotency key `key`.
+async fn enqueue(s: &Setup, ticket: &str, key: &str, r: &Reply) {
+    s.store
+        .enqueue_reply("acme", ticket, None, key, r, 0)
+        .await
+        .unwrap();
+}
+
 async fn deliver_due(s: &Setup) -> Vec<OutboxState> {
     let now = 100_000 * s.round.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut out = vec![];
@@ -84,28 +92,14 @@ async fn deliver_due(s: &Setup) -> Vec<OutboxState> {
 async fn a_reply_goes_out_once_public_by_explicit_flag_with_author_and_safe_update() {
     let s = setup().await;
     let (id, stamp, me) = ticket(&s.sim);
-    s.store
-        .enqueue_reply(
-            "acme",
-            &id,
-            None,
-            "r1",
-            &reply("Refund issued ✅", true, Some(stamp.clone()), &me),
-            0,
-        )
-        .await
-        .unwrap();
-    s.store
-        .enqueue_reply(
-            "acme",
-            &id,
-            None,
-            "n1",
-            &reply("note to self", false, None, &me),
-            0,
-        )
-        .await
-        .unwrap();
+    enqueue(
+        &s,
+        &id,
+        "r1",
+        &reply("Refund issued ✅", true, Some(stamp.clone()), &me),
+    )
+    .await;
+    enqueue(&s, &id, "n1", &reply("note to self", false, None, &me)).await;
     assert_eq!(
         deliver_due(&s).await,
         vec![OutboxState::Sent, OutboxState::Sent]
@@ -164,10 +158,7 @@ async fn a_ticket_that_moved_is_a_conflict_until_the_rep_sends_anyway() {
         w.touch(tid, later);
     });
     let stale_reply = reply("Sure thing", true, Some(stale), &me);
-    s.store
-        .enqueue_reply("acme", &id, None, "c1", &stale_reply, 0)
-        .await
-        .unwrap();
+    enqueue(&s, &id, "c1", &stale_reply).await;
     assert_eq!(deliver_due(&s).await, vec![OutboxState::Conflict]);
     let why = s.store.outbox_item("c1").await.unwrap().last_error.unwrap();
     assert!(
@@ -192,17 +183,7 @@ async fn a_timeout_after_the_request_reached_zendesk_never_posts_twice() {
         lost_answers: 1,
         ..Default::default()
     });
-    s.store
-        .enqueue_reply(
-            "acme",
-            &id,
-            None,
-            "t1",
-            &reply("Only once, please", true, None, &me),
-            0,
-        )
-        .await
-        .unwrap();
+    enqueue(&s, &id, "t1", &reply("Only once, please", true, None, &me)).await;
     assert_eq!(
         deliver_due(&s).await,
         vec![OutboxState::Queued],
@@ -230,17 +211,7 @@ async fn with_zendesk_down_a_reply_waits_and_goes_out_once_it_is_back() {
         down: true,
         ..Default::default()
     });
-    s.store
-        .enqueue_reply(
-            "acme",
-            &id,
-            None,
-            "d1",
-            &reply("Back soon", true, None, &me),
-            0,
-        )
-        .await
-        .unwrap();
+    enqueue(&s, &id, "d1", &reply("Back soon", true, None, &me)).await;
     assert_eq!(deliver_due(&s).await, vec![OutboxState::Queued]);
     assert_eq!(
         deliver_due(&s).await,

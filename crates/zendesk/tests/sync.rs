@@ -1,12 +1,12 @@
 //! Syncing the simulator end to end, over real HTTP on 127.0.0.1.
 
-use baton_core::model::{HandoffMode, Role, Scope};
+use baton_core::model::{HandoffMode, Scope};
 use baton_core::store::{AccountRecord, QueueFilter};
 use baton_core::sync::{FeedError, StatusHandle, SyncState, Syncer, SystemClock};
 use baton_core::{CancellationToken, Error, Sensitive, Store};
 use baton_sim::world::{Kind, Truth};
 use baton_sim::{Faults, Limits, Sim, SimConfig};
-use baton_zendesk::{Auth, Client, Settings, ZendeskFeed};
+use baton_zendesk::{Client, Settings, SuncoSettings, ZendeskFeed};
 use sqlx::Row;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,15 +26,13 @@ async fn sim(tickets: usize, limits: Limits) -> Sim {
 
 async fn store(dir: &tempfile::TempDir, name: &str, base_url: &str) -> Store {
     let store = Store::open(&dir.path().join(name)).await.unwrap();
+    store.add_account(&account(base_url)).await.unwrap();
     store
-        .add_account(&AccountRecord::zendesk(
-            ACCOUNT,
-            base_url,
-            Some("alex@acme.test"),
-        ))
-        .await
-        .unwrap();
-    store
+}
+
+/// The tests' account: the simulator's agent, by API token.
+fn account(base_url: &str) -> AccountRecord {
+    AccountRecord::zendesk(ACCOUNT, base_url, Some("alex@acme.test"))
 }
 
 fn settings() -> Settings {
@@ -58,11 +56,7 @@ fn syncer_with(
     sunco: Option<(Client, String)>,
 ) -> Syncer<ZendeskFeed> {
     let status = StatusHandle::new(ACCOUNT, Arc::new(SystemClock));
-    let auth = Auth::ApiToken {
-        email: "alex@acme.test".into(),
-        token: Sensitive::new(token.into()),
-    };
-    let mut client = Client::new(url, ACCOUNT, auth)
+    let mut client = baton_zendesk::client(&account(url), Sensitive::new(token.into()))
         .unwrap()
         .with_status(status.clone());
     // The tests' simulator counts its budget per second, not per minute.
@@ -533,7 +527,6 @@ async fn the_secret_canary_appears_in_no_log_row_or_error() {
         assert!(!t.contains(CANARY), "leaked: {t}");
     }
     assert!(!texts.last().unwrap().is_empty(), "the log was captured");
-    let _ = Role::Customer;
 }
 
 #[tokio::test]
@@ -551,15 +544,15 @@ async fn without_the_conversation_log_sunshine_conversations_gives_the_same_tran
     });
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir, "sunco.db", &sim.url()).await;
+    let sunco = SuncoSettings {
+        app_id: config.sunco_app_id.clone(),
+        key_id: config.sunco_key_id.clone(),
+        base_url: None,
+    };
     let sunco_client = || {
-        let auth = Auth::Basic {
-            user: config.sunco_key_id.clone(),
-            secret: Sensitive::new(config.sunco_secret.clone()),
-        };
-        (
-            Client::new(&format!("{}/sc", sim.url()), ACCOUNT, auth).unwrap(),
-            config.sunco_app_id.clone(),
-        )
+        let secret = Sensitive::new(config.sunco_secret.clone());
+        let client = baton_zendesk::sunco_client(&account(&sim.url()), &sunco, secret).unwrap();
+        (client, sunco.app_id.clone())
     };
     let s = syncer_with(&store, &sim.url(), "sim-token", Some(sunco_client()));
     s.run_once(&CancellationToken::new()).await.unwrap();
