@@ -10,11 +10,20 @@ mod notify;
 use std::sync::Arc;
 use tauri::Manager;
 
+/// Where the platform keeps an app's logs: `~/Library/Logs` on macOS (where Console
+/// looks), beside the app's data elsewhere.
+fn log_dir() -> Option<std::path::PathBuf> {
+    if cfg!(target_os = "macos") {
+        return Some(dirs::home_dir()?.join("Library/Logs/Baton"));
+    }
+    Some(dirs::data_local_dir()?.join("baton").join("logs"))
+}
+
 fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
     use tracing_subscriber::prelude::*;
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| "info".into());
-    let dir = dirs::data_local_dir()?.join("baton").join("logs");
+    let dir = log_dir()?;
     // One file a day, the last week kept.
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
