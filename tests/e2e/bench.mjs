@@ -16,6 +16,40 @@ await browser.$("[data-testid=queue-row]").waitForExist({ timeout: 120_000, inte
 const launchWall = performance.now() - t0;
 await browser.waitUntil(() => browser.execute(() => performance.getEntriesByName("queue-painted").length > 0), { timeout: 30_000 });
 const painted = await browser.execute(() => performance.getEntriesByName("queue-painted")[0].startTime);
+/** Memory of the app and its WebKit children after 10 s idle (PSS: shared pages counted once; RSS for reference). */
+async function idleMemory() {
+  await new Promise((r) => setTimeout(r, 10_000));
+  const procs = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  const parent = new Map();
+  const names = new Map();
+  for (const p of procs) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      parent.set(p, fields[1]);
+      names.set(p, readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")[0]);
+    } catch {}
+  }
+  const app = [...names].find(([, n]) => n === process.env.BATON_APP)?.[0];
+  const tree = new Set([app]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [p, pp] of parent) if (tree.has(pp) && !tree.has(p)) { tree.add(p); grew = true; }
+  }
+  let pss = 0, rss = 0;
+  const parts = [];
+  for (const p of tree) {
+    const roll = readFileSync(`/proc/${p}/smaps_rollup`, "utf8");
+    const kb = (k) => Number(roll.match(new RegExp(`^${k}:\\s+(\\d+)`, "m"))?.[1] ?? 0);
+    pss += kb("Pss");
+    rss += kb("Rss");
+    parts.push(`${names.get(p).split("/").pop()} ${(kb("Pss") / 1024).toFixed(0)}`);
+  }
+  return `${(pss / 1024).toFixed(0)} MiB (${parts.join(", ")} MiB); RSS summed ${(rss / 1024).toFixed(0)} MiB`;
+}
+
+// Before anything else: what the window holds with the whole queue loaded and nothing done yet.
+const atLaunch = await idleMemory();
 const queue = await browser.execute(() =>
   window.__TAURI_INTERNALS__.invoke("queue", { filter: {} }),
 );
@@ -61,35 +95,7 @@ for (let k = 0; k < 5; k++) {
   opens.push(await open(long.id, longDetail));
 }
 
-// Idle memory: wait, then sum over the app and its WebKit children (PSS: shared pages
-// counted once; RSS for reference).
-await new Promise((r) => setTimeout(r, 10_000));
-const procs = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
-const parent = new Map();
-const names = new Map();
-for (const p of procs) {
-  try {
-    const stat = readFileSync(`/proc/${p}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    parent.set(p, fields[1]);
-    names.set(p, readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")[0]);
-  } catch {}
-}
-const app = [...names].find(([, n]) => n === process.env.BATON_APP)?.[0];
-const tree = new Set([app]);
-for (let grew = true; grew; ) {
-  grew = false;
-  for (const [p, pp] of parent) if (tree.has(pp) && !tree.has(p)) { tree.add(p); grew = true; }
-}
-let pss = 0, rss = 0;
-const parts = [];
-for (const p of tree) {
-  const roll = readFileSync(`/proc/${p}/smaps_rollup`, "utf8");
-  const kb = (k) => Number(roll.match(new RegExp(`^${k}:\\s+(\\d+)`, "m"))?.[1] ?? 0);
-  pss += kb("Pss");
-  rss += kb("Rss");
-  parts.push(`${names.get(p).split("/").pop()} ${(kb("Pss") / 1024).toFixed(0)}`);
-}
+const afterWork = await idleMemory();
 // After the memory reading: these re-reads allocate in the page what a rep's idle window would not.
 const queueFetches = [];
 for (let k = 0; k < 5; k++) queueFetches.push(await timeCommand("queue", { filter: {} }));
@@ -108,5 +114,5 @@ console.log(`| for comparison: open a ${otherDetail.messages.length}-message tra
 console.log(`| of which: the \`detail\` command for it (IPC + SQLite), median of 5 | ${ms(median(fetches))} |`);
 console.log(`| re-read the whole queue (${queue.length} rows; the \`queue\` command from the page), median of 5 | ${ms(median(queueFetches))} |`);
 console.log(`| re-read the 50 rows one sync commit touched (what the UI does after a change), median of 5 | ${ms(median(rowFetches))} |`);
-console.log(`| idle memory of the app's processes, PSS | ${(pss / 1024).toFixed(0)} MiB (${parts.join(", ")} MiB) |`);
-console.log(`| idle memory, RSS summed (double-counts shared libraries) | ${(rss / 1024).toFixed(0)} MiB |`);
+console.log(`| idle memory of the app's processes (PSS) after launch, queue loaded, nothing done | ${atLaunch} |`);
+console.log(`| the same after the work above (the queue scrolled a page at a time down to row ${queue.indexOf(long) + 1} five times, 10 transcripts opened) | ${afterWork} |`);
