@@ -5,34 +5,39 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// What is on screen, and which conversation a click on it opens.
+/// The notification on screen (the server's id for it; a thread waits for its click or
+/// close) and the conversation a click on it opens. `None` while nothing is shown.
 #[derive(Debug, Default, PartialEq)]
-struct OnScreen {
-    /// The notification server's id for it, while it is shown.
-    id: Option<u32>,
-    /// A thread is waiting for this id's click or close.
-    listening: bool,
-    opens: Option<i64>,
+struct OnScreen(Option<Shown>);
+
+#[derive(Debug, PartialEq)]
+struct Shown {
+    id: u32,
+    opens: i64,
 }
 
 impl OnScreen {
     /// The server showed `id` for `opens`. True when nobody listens to `id` yet (a new
     /// notification, not one replaced in place).
     fn shown(&mut self, id: u32, opens: i64) -> bool {
-        let listen = !(self.listening && self.id == Some(id));
-        *self = OnScreen {
-            id: Some(id),
-            listening: true,
-            opens: Some(opens),
-        };
+        let listen = self.id() != Some(id);
+        self.0 = Some(Shown { id, opens });
         listen
     }
 
     /// The notification `id` was clicked or went away.
     fn ended(&mut self, id: u32) {
-        if self.id == Some(id) {
-            *self = OnScreen::default();
+        if self.id() == Some(id) {
+            self.0 = None;
         }
+    }
+
+    fn id(&self) -> Option<u32> {
+        self.0.as_ref().map(|s| s.id)
+    }
+
+    fn opens(&self) -> Option<i64> {
+        self.0.as_ref().map(|s| s.opens)
     }
 }
 
@@ -52,7 +57,7 @@ impl Notifier {
         opens: i64,
         open: impl Fn(i64) + Send + Sync + 'static,
     ) {
-        let replaces = self.state().id;
+        let replaces = self.state().id();
         let shown = tauri::async_runtime::spawn_blocking(move || {
             let mut n = notify_rust::Notification::new();
             n.appname("Baton").summary(&title).body(&body);
@@ -86,7 +91,7 @@ impl Notifier {
             let me = self.clone();
             tauri::async_runtime::spawn_blocking(move || {
                 handle.wait_for_action(|action| {
-                    let target = me.state().opens;
+                    let target = me.state().opens();
                     if let (Some(c), "default") = (target, action) {
                         open(c);
                     }
@@ -111,7 +116,7 @@ mod tests {
             !s.shown(7, 200),
             "replaced in place: the listener carries on"
         );
-        assert_eq!(s.opens, Some(200), "a click opens what it says now");
+        assert_eq!(s.opens(), Some(200), "a click opens what it says now");
         s.ended(7);
         assert_eq!(s, OnScreen::default());
         assert!(
@@ -127,8 +132,8 @@ mod tests {
         // The server did not replace it (it had gone): a new id, a new listener.
         assert!(s.shown(2, 200));
         s.ended(1);
-        assert_eq!(s.id, Some(2));
-        assert_eq!(s.opens, Some(200));
-        assert!(s.listening);
+        assert_eq!(s.id(), Some(2), "still shown, with its listener");
+        assert_eq!(s.opens(), Some(200));
+        assert!(!s.shown(2, 300), "its listener carries on");
     }
 }
