@@ -470,11 +470,7 @@ async fn conversation_log(
 /// Sunshine Conversations `GetApp`: the one app this simulator hosts.
 async fn sunco_app(State(s): S, Path(app): Path<String>) -> Response {
     if app != s.sunco_app_id {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({ "errors": [{ "code": "app_not_found", "title": "App not found" }] })),
-        )
-            .into_response();
+        return error(StatusCode::NOT_FOUND, "app_not_found", "App not found");
     }
     Json(json!({
         "app": {
@@ -503,11 +499,11 @@ async fn sunco_messages(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let not_found = || {
-        (
+        error(
             StatusCode::NOT_FOUND,
-            Json(json!({ "errors": [{ "code": "conversation_not_found", "title": "Conversation not found" }] })),
+            "conversation_not_found",
+            "Conversation not found",
         )
-            .into_response()
     };
     if app != s.sunco_app_id {
         return not_found();
