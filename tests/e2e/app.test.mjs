@@ -75,7 +75,8 @@ async function fresh(act) {
 const selectedId = () =>
   browser.execute(() => document.querySelector("[data-testid=queue-row][aria-selected=true]")?.dataset.id ?? null);
 
-before(async () => {
+/** Starts the app under WebDriver and waits for its queue. */
+async function launch() {
   browser = await remote({
     hostname: "127.0.0.1",
     port: Number(process.env.WEBDRIVER_PORT),
@@ -83,6 +84,15 @@ before(async () => {
     capabilities: { "tauri:options": { application: process.env.BATON_APP } },
   });
   await browser.$("[data-testid=queue-row]").waitForExist({ timeout: 30_000 });
+}
+/** What the accounts form says (empty until it says something). */
+async function settingsMessage() {
+  const m = browser.$("[data-testid=settings-message]");
+  return (await m.isExisting()) ? m.getText() : "";
+}
+
+before(async () => {
+  await launch();
   await browser.waitUntil(
     async () => (await browser.$("[data-testid=status-chip]").getAttribute("data-state")) === "synced",
     { timeout: 30_000, timeoutMsg: "the demo account never finished its first sync" },
@@ -393,10 +403,6 @@ test("accounts: a wrong token is refused; a right one leaves the demo; test and 
   await browser.keys("Escape");
   await browser.$("[data-testid=open-settings]").click();
   await browser.$("[data-testid=settings]").waitForExist({ timeout: 2_000 });
-  const message = async () => {
-    const m = browser.$("[data-testid=settings-message]");
-    return (await m.isExisting()) ? m.getText() : "";
-  };
   const fill = async (token, suncoSecret) => {
     await browser.$("input[name=url]").setValue(process.env.BATON_E2E_SIM_URL);
     await browser.$("input[name=email]").setValue("alex@acme.test");
@@ -412,17 +418,17 @@ test("accounts: a wrong token is refused; a right one leaves the demo; test and 
     await browser.$("form button[type=submit]").click();
   };
   await fill("not-the-token");
-  await browser.waitUntil(async () => (await message()).includes("rejected the credentials"), { timeout: 10_000, timeoutMsg: "no clear refusal" });
+  await browser.waitUntil(async () => (await settingsMessage()).includes("rejected the credentials"), { timeout: 10_000, timeoutMsg: "no clear refusal" });
   assert.equal(await browser.$("input[name=token]").getValue(), "", "the token does not linger in the form");
   assert.equal((await invoke("accounts")).length, 0);
 
   await fill("sim-token", "not-the-sunco-secret");
-  await browser.waitUntil(async () => (await message()).includes("Sunshine Conversations"), { timeout: 10_000, timeoutMsg: "a wrong Sunshine Conversations key was not refused" });
+  await browser.waitUntil(async () => (await settingsMessage()).includes("Sunshine Conversations"), { timeout: 10_000, timeoutMsg: "a wrong Sunshine Conversations key was not refused" });
   assert.equal(await browser.$("input[name=sunco_secret]").getValue(), "", "the key secret does not linger in the form");
   assert.equal((await invoke("accounts")).length, 0, "nothing kept");
 
   await fill("sim-token", "sim-sunco-secret");
-  await browser.waitUntil(async () => (await message()).includes("Connected e2e"), { timeout: 15_000, timeoutMsg: "the account was not added" });
+  await browser.waitUntil(async () => (await settingsMessage()).includes("Connected e2e"), { timeout: 15_000, timeoutMsg: "the account was not added" });
   await browser.saveScreenshot(`${shots}settings.png`);
   await browser.keys("Escape");
   await browser.$("[data-testid=demo-banner]").waitForExist({ reverse: true, timeout: 5_000 });
@@ -438,15 +444,6 @@ test("accounts: a wrong token is refused; a right one leaves the demo; test and 
 
 });
 
-async function launch() {
-  browser = await remote({
-    hostname: "127.0.0.1",
-    port: Number(process.env.WEBDRIVER_PORT),
-    logLevel: "silent",
-    capabilities: { "tauri:options": { application: process.env.BATON_APP } },
-  });
-  await browser.$("[data-testid=queue-row]").waitForExist({ timeout: 30_000 });
-}
 
 test("an edited draft survives closing the app, then goes to the customer exactly once", async () => {
   const items = await invoke("queue", QUEUE);
@@ -539,16 +536,12 @@ test("at 900×700 nothing overflows; the window comes back where the rep left it
 });
 
 test("accounts: test and remove return to the demo", async () => {
-  const message = async () => {
-    const m = browser.$("[data-testid=settings-message]");
-    return (await m.isExisting()) ? m.getText() : "";
-  };
   await browser.$("[data-testid=open-settings]").click();
   await browser.$("[data-testid=account] button").waitForExist({ timeout: 5_000 });
   await browser.$("[data-testid=account]").$("button=Test").click();
-  await browser.waitUntil(async () => (await message()).includes("Alex Rivera"), { timeout: 10_000, timeoutMsg: "test gave no answer" });
+  await browser.waitUntil(async () => (await settingsMessage()).includes("Alex Rivera"), { timeout: 10_000, timeoutMsg: "test gave no answer" });
   await browser.$("[data-testid=account]").$("button=Remove").click();
-  await browser.waitUntil(async () => (await message()).includes("Removed e2e"), { timeout: 10_000 });
+  await browser.waitUntil(async () => (await settingsMessage()).includes("Removed e2e"), { timeout: 10_000 });
   await browser.keys("Escape");
   await browser.$("[data-testid=demo-banner]").waitForExist({ timeout: 10_000 });
 });
