@@ -2,14 +2,17 @@
 //! errors its serializable `Error`. Secrets come in (add account) and never go out.
 
 use crate::engine::{Shared, KEYCHAIN_SERVICE};
-use baton_core::drafts::{ActionResult, DraftAction, DraftReportRow, ReplyStatus};
+use baton_core::drafts::{ActionResult, DraftAction, DraftReportRow, ReplyStatus, Seen};
 use baton_core::model::{
-    AccountSummary, AppInfo, ConversationDetail, NewZendeskAccount, QueueItem, SearchHit,
+    AccountSummary, AppInfo, ConversationDetail, NewCredentials, NewZendeskAccount, QueueItem,
+    SearchHit, Unsent,
 };
+use baton_core::outbox::OutboxItem;
 use baton_core::secrets::Keychain;
 use baton_core::store::QueueFilter;
 use baton_core::sync::AccountStatus;
-use baton_core::{Error, Sensitive, Store};
+use baton_core::sync::SystemClock;
+use baton_core::{Error, Store};
 use tauri::State;
 use tauri_plugin_opener::OpenerExt;
 
@@ -67,17 +70,106 @@ pub fn app_info(engine: State<'_, Shared>) -> AppInfo {
     engine.active().info.clone()
 }
 
-/// Opens a ticket or session link in the default browser: http(s) only, so a crafted
-/// link in vendor data cannot launch a local file or another scheme's handler.
+/// Opens a ticket or session link in the default browser. Links come from vendor data,
+/// so only what a rep's link can legitimately be opens: https to a public host, or the
+/// origin of a configured account (or of the demo's simulator on this machine). Never
+/// another scheme's handler, a local file, plain http elsewhere, a `user@host` link
+/// (which shows one host and opens another) or a private or loopback address.
 #[tauri::command]
-pub fn open_link(app: tauri::AppHandle, url: String) -> Result<(), Error> {
-    let parsed = url::Url::parse(&url).map_err(|e| Error::Invalid(format!("not a link: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(Error::Invalid("only http(s) links open from Baton".into()));
-    }
+pub async fn open_link(
+    app: tauri::AppHandle,
+    engine: State<'_, Shared>,
+    url: String,
+) -> Result<(), Error> {
+    let active = engine.active();
+    let mut own: Vec<String> = active
+        .store
+        .accounts()
+        .await?
+        .into_iter()
+        .map(|a| a.base_url)
+        .collect();
+    own.extend(active.info.demo_url.clone());
+    let parsed = openable(&url, &own)?;
     app.opener()
         .open_url(parsed.as_str(), None::<&str>)
         .map_err(|e| Error::Invalid(format!("cannot open the link: {e}")))
+}
+
+/// The link, if Baton may open it (see `open_link`); `own` are the base URLs of the
+/// configured accounts and the demo.
+fn openable(link: &str, own: &[String]) -> Result<url::Url, Error> {
+    let parsed =
+        url::Url::parse(link.trim()).map_err(|e| Error::Invalid(format!("not a link: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Error::Invalid("only http(s) links open from Baton".into()));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::Invalid(
+            "a link with a user name in it (user@host) does not open from Baton".into(),
+        ));
+    }
+    let origin = parsed.origin();
+    if own
+        .iter()
+        .filter_map(|u| url::Url::parse(u).ok())
+        .any(|u| u.origin() == origin)
+    {
+        return Ok(parsed);
+    }
+    if parsed.scheme() != "https" {
+        return Err(Error::Invalid(
+            "only https links open from Baton (plain http is readable on the way)".into(),
+        ));
+    }
+    if !parsed.host().is_some_and(is_public) {
+        return Err(Error::Invalid(
+            "a link to this machine or a private network does not open from Baton".into(),
+        ));
+    }
+    Ok(parsed)
+}
+
+/// A host on the public internet, as far as the link shows: not loopback, private,
+/// link-local, carrier-grade NAT, multicast or unspecified, and a name with a dot that
+/// is not a local-only name. (A public name can still resolve to a private address;
+/// the browser's own protections apply there.)
+fn is_public(host: url::Host<&str>) -> bool {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    fn v4(ip: Ipv4Addr) -> bool {
+        let [a, b, ..] = ip.octets();
+        !(ip.is_private()
+            || ip.is_loopback()
+            || ip.is_link_local()
+            || ip.is_unspecified()
+            || ip.is_broadcast()
+            || ip.is_multicast()
+            || ip.is_documentation()
+            || a == 0
+            || (a == 100 && (64..128).contains(&b)))
+    }
+    fn v6(ip: Ipv6Addr) -> bool {
+        if let Some(mapped) = ip.to_ipv4_mapped() {
+            return v4(mapped);
+        }
+        let first = ip.segments()[0];
+        !(ip.is_loopback()
+            || ip.is_unspecified()
+            || ip.is_multicast()
+            || first & 0xfe00 == 0xfc00 // unique local
+            || first & 0xffc0 == 0xfe80) // link-local
+    }
+    match host {
+        url::Host::Ipv4(ip) => v4(ip),
+        url::Host::Ipv6(ip) => v6(ip),
+        url::Host::Domain(name) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name.contains('.')
+                && ![".localhost", ".local", ".internal", ".lan", ".home.arpa"]
+                    .iter()
+                    .any(|local| name.ends_with(local))
+        }
+    }
 }
 
 /// The real accounts' cache (not the demo's).
@@ -112,31 +204,24 @@ pub async fn add_account(
     account: NewZendeskAccount,
 ) -> Result<AccountSummary, Error> {
     let sunco = account.sunco.as_ref();
-    for (field, v) in [
+    check_fields(&[
         ("url", Some(&account.url)),
         ("email", Some(&account.email)),
-        ("token", Some(&account.token)),
+        ("token", Some(account.token.expose())),
         ("Sunshine Conversations app id", sunco.map(|s| &s.app_id)),
         ("Sunshine Conversations key id", sunco.map(|s| &s.key_id)),
         (
             "Sunshine Conversations key secret",
-            sunco.map(|s| &s.secret),
+            sunco.map(|s| s.secret.expose()),
         ),
-    ] {
-        let Some(v) = v else { continue };
-        if v.trim().is_empty() || v.chars().count() > MAX_FIELD_CHARS {
-            return Err(Error::Invalid(format!(
-                "the {field} is missing or too long"
-            )));
-        }
-    }
+    ])?;
     let store = accounts_store(&engine).await?;
     let new = baton_zendesk::accounts::NewAccount {
         name: account.name,
         url: account.url,
         email: Some(account.email),
         oauth: false,
-        token: Sensitive::new(account.token),
+        token: account.token,
         sunco: account.sunco.map(|s| {
             (
                 baton_zendesk::SuncoSettings {
@@ -144,7 +229,7 @@ pub async fn add_account(
                     key_id: s.key_id.trim().to_string(),
                     base_url: None,
                 },
-                Sensitive::new(s.secret),
+                s.secret,
             )
         }),
     };
@@ -164,35 +249,113 @@ pub async fn test_account(engine: State<'_, Shared>, id: String) -> Result<Strin
         .map_err(Error::Invalid)
 }
 
+/// Each given field is there and not too long.
+fn check_fields(fields: &[(&str, Option<&String>)]) -> Result<(), Error> {
+    for (field, v) in fields {
+        let Some(v) = v else { continue };
+        if v.trim().is_empty() || v.chars().count() > MAX_FIELD_CHARS {
+            return Err(Error::Invalid(format!(
+                "the {field} is missing or too long"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Replaces an account's credentials in place, once Zendesk accepts them; its cache,
+/// unsent replies and saved edits stay. The syncs restart with the new token.
 #[tauri::command]
-pub async fn remove_account(engine: State<'_, Shared>, id: String) -> Result<(), Error> {
+pub async fn update_account(
+    engine: State<'_, Shared>,
+    id: String,
+    credentials: NewCredentials,
+) -> Result<AccountSummary, Error> {
+    let sunco = credentials.sunco.as_ref();
+    check_fields(&[
+        ("token", Some(credentials.token.expose())),
+        (
+            "email",
+            credentials.email.as_ref().filter(|e| !e.trim().is_empty()),
+        ),
+        ("Sunshine Conversations key id", sunco.map(|s| &s.key_id)),
+        (
+            "Sunshine Conversations key secret",
+            sunco.map(|s| s.secret.expose()),
+        ),
+    ])?;
+    if sunco.is_some_and(|s| s.app_id.chars().count() > MAX_FIELD_CHARS) {
+        return Err(Error::Invalid(
+            "the Sunshine Conversations app id is too long".into(),
+        ));
+    }
     let store = accounts_store(&engine).await?;
-    baton_zendesk::accounts::remove(&store, &Keychain::new(KEYCHAIN_SERVICE), &id)
+    let new = baton_zendesk::accounts::NewCredentials {
+        token: credentials.token,
+        email: credentials.email,
+        sunco: credentials
+            .sunco
+            .map(|s| baton_zendesk::accounts::SuncoKey {
+                // Empty: the account's app.
+                app_id: Some(s.app_id.trim().to_string()).filter(|a| !a.is_empty()),
+                key_id: s.key_id,
+                base_url: None,
+                secret: s.secret,
+            }),
+    };
+    let (record, _) =
+        baton_zendesk::accounts::update(&store, &Keychain::new(KEYCHAIN_SERVICE), &id, new)
+            .await
+            .map_err(Error::Invalid)?;
+    engine.reload().await.map_err(Error::Invalid)?;
+    Ok(summary(&record))
+}
+
+/// What removing the account would lose: its unsent replies and saved edits.
+#[tauri::command]
+pub async fn account_unsent(engine: State<'_, Shared>, id: String) -> Result<Unsent, Error> {
+    accounts_store(&engine).await?.unsent(&id).await
+}
+
+/// Removes the account; refused while it has unsent replies or saved edits unless
+/// `force` (the rep saw what would be lost and confirmed).
+#[tauri::command]
+pub async fn remove_account(
+    engine: State<'_, Shared>,
+    id: String,
+    force: bool,
+) -> Result<(), Error> {
+    let store = accounts_store(&engine).await?;
+    baton_zendesk::accounts::remove(&store, &Keychain::new(KEYCHAIN_SERVICE), &id, force)
         .await
         .map_err(Error::Invalid)?;
     engine.reload().await.map_err(Error::Invalid)
 }
 
-/// Accept, send edited, or reject a conversation's pending Assist draft.
+/// Accept, send edited, or reject the Assist draft the rep read (`seen`: the draft and
+/// the conversation's version on screen), so nothing goes out that they did not see.
 #[tauri::command]
 pub async fn draft_action(
     engine: State<'_, Shared>,
     conversation_id: i64,
+    seen: Seen,
     action: DraftAction,
 ) -> Result<ActionResult, Error> {
+    if seen.version.len() > MAX_ID_CHARS {
+        return Err(Error::Invalid("the version is too long".into()));
+    }
     if let DraftAction::Send { text } | DraftAction::Reject { reason: text } = &action {
         if text.trim().is_empty() || text.chars().count() > 65_536 {
             return Err(Error::Invalid("the text is empty or too long".into()));
         }
     }
     let active = engine.active();
-    let now = chrono::Utc::now().timestamp_millis();
     baton_zendesk::replies::act(
         &active.store,
         active.secrets.as_ref(),
         conversation_id,
+        &seen,
         action,
-        now,
+        &SystemClock,
     )
     .await
     .map_err(Error::Invalid)
@@ -224,31 +387,32 @@ pub async fn saved_edit(engine: State<'_, Shared>, draft_id: i64) -> Result<Opti
 #[tauri::command]
 pub async fn replies(
     engine: State<'_, Shared>,
+    account_id: String,
     external_id: String,
 ) -> Result<Vec<ReplyStatus>, Error> {
-    Ok(engine
-        .active()
-        .store
-        .outbox()
-        .await?
+    let items = engine.active().store.outbox().await?;
+    Ok(replies_of(items, &account_id, &external_id))
+}
+
+/// A conversation's replies. Ticket numbers repeat across accounts: both must match.
+fn replies_of(items: Vec<OutboxItem>, account_id: &str, external_id: &str) -> Vec<ReplyStatus> {
+    items
         .into_iter()
-        .filter(|i| i.external_id == external_id)
+        .filter(|i| i.account_id == account_id && i.external_id == external_id)
         .map(|i| ReplyStatus {
             key: i.idempotency_key,
             draft_id: i.draft_id,
             state: i.state,
             message: i.last_error,
         })
-        .collect())
+        .collect()
 }
 
 /// Sends a conflicting or failed reply again, whatever changed ("send anyway").
 #[tauri::command]
 pub async fn retry_reply(engine: State<'_, Shared>, key: String) -> Result<(), Error> {
     let active = engine.active();
-    let now = chrono::Utc::now().timestamp_millis();
-    active.store.outbox_retry(&key, None, now).await?;
-    baton_zendesk::replies::deliver_due(&active.store, active.secrets.as_ref(), now)
+    baton_zendesk::replies::send_anyway(&active.store, active.secrets.as_ref(), &key, &SystemClock)
         .await
         .map_err(Error::Invalid)?;
     Ok(())
@@ -272,4 +436,82 @@ pub async fn cancel_reply(engine: State<'_, Shared>, key: String) -> Result<(), 
         .outbox_cancel(&key, chrono::Utc::now().timestamp_millis())
         .await
         .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_core::store::AccountRecord;
+
+    #[tokio::test]
+    async fn replies_are_the_conversations_own_not_another_accounts_same_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("r.db")).await.unwrap();
+        for (id, key) in [("acme", "k-acme"), ("globex", "k-globex")] {
+            store
+                .add_account(&AccountRecord::zendesk(id, "https://x.zendesk.com", None))
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO outbox (account_id, idempotency_key, kind, payload, state, created_at,
+                    updated_at, external_id)
+                 VALUES (?, ?, 'reply', json_object('body', 'hi', 'public', json('true')), 'failed', 1, 1, '42')",
+            )
+            .bind(id)
+            .bind(key)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+        let items = store.outbox().await.unwrap();
+        let keys = |account: &str| -> Vec<String> {
+            replies_of(items.clone(), account, "42")
+                .into_iter()
+                .map(|r| r.key)
+                .collect()
+        };
+        assert_eq!(keys("acme"), ["k-acme"]);
+        assert_eq!(keys("globex"), ["k-globex"]);
+        assert!(keys("initech").is_empty());
+    }
+
+    #[test]
+    fn only_https_links_to_public_hosts_or_the_accounts_own_open() {
+        let own = [
+            "https://acme.zendesk.com".to_string(),
+            "http://127.0.0.1:8089".to_string(),
+        ];
+        for good in [
+            "https://app.opencx.ai/sessions/s-1",
+            "https://acme.zendesk.com/agent/tickets/7",
+            "http://127.0.0.1:8089/agent/tickets/7",
+            "https://93.184.215.14/x",
+        ] {
+            assert!(openable(good, &own).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://app.opencx.ai/sessions/s-1",
+            "https://acme.zendesk.com@evil.example/",
+            "https://user:pw@app.opencx.ai/",
+            "https://127.0.0.1/",
+            "http://127.0.0.1:9999/",
+            "https://localhost/",
+            "https://printer.local/",
+            "https://10.0.0.5/",
+            "https://192.168.1.1/admin",
+            "https://172.16.0.1/",
+            "https://169.254.169.254/latest/meta-data",
+            "https://100.64.0.1/",
+            "https://[::1]/",
+            "https://[fd00::1]/",
+            "https://[fe80::1]/",
+            "https://[::ffff:10.0.0.1]/",
+            "https://0x7f.1/",
+            "https://intranet/",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+        ] {
+            assert!(openable(bad, &own).is_err(), "{bad}");
+        }
+    }
 }

@@ -166,8 +166,13 @@ fn deliver_replies(
                 _ = stop.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            let now = chrono::Utc::now().timestamp_millis();
-            match baton_zendesk::replies::deliver_due(&store, secrets.as_ref(), now).await {
+            match baton_zendesk::replies::deliver_due(
+                &store,
+                secrets.as_ref(),
+                &baton_core::sync::SystemClock,
+            )
+            .await
+            {
                 Ok(0) => {}
                 Ok(_) => {
                     let _ = handle.emit("store-changed", Change::Outbox);

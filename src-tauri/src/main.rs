@@ -5,6 +5,7 @@
 mod commands;
 mod desktop;
 mod engine;
+mod logs;
 mod notify;
 
 use std::sync::Arc;
@@ -24,13 +25,9 @@ fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| "info".into());
     let dir = log_dir()?;
-    // One file a day, the last week kept.
-    let appender = tracing_appender::rolling::Builder::new()
-        .rotation(tracing_appender::rolling::Rotation::DAILY)
-        .filename_prefix("baton")
-        .filename_suffix("log")
-        .max_log_files(7)
-        .build(&dir)
+    // One file a day, the last week kept, readable by the user alone.
+    let appender = logs::PrivateDaily::open(&dir, chrono::Utc::now)
+        .map_err(|e| eprintln!("baton: no log files in {}: {e}", dir.display()))
         .ok()?;
     let (writer, guard) = tracing_appender::non_blocking(appender);
     tracing_subscriber::registry()
@@ -72,6 +69,8 @@ fn main() {
             commands::accounts,
             commands::add_account,
             commands::test_account,
+            commands::update_account,
+            commands::account_unsent,
             commands::remove_account,
             commands::draft_action,
             commands::save_edit,

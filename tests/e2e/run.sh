@@ -23,7 +23,10 @@ export BATON_DB="$work/baton.db" BATON_DEMO_LIVE_EVERY=1.5 BATON_DEMO_TICKETS=12
 export XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config" BATON_APP="$root/target/debug/baton-app"
 # A keychain for the account the settings test adds, and a second simulator to be it.
 printf 'e2e' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-"$root/target/debug/baton-sim" --port 0 --seed 5 --tickets 25 >"$work/sim.log" 2>&1 &
+# That account's token is this run's own canary: the tests look for it in every file the
+# app writes (the work dir holds them all: database, logs, config).
+export BATON_E2E_WORK="$work" BATON_E2E_TOKEN="e2e-canary-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+"$root/target/debug/baton-sim" --port 0 --seed 5 --tickets 25 --token "$BATON_E2E_TOKEN" >"$work/sim.log" 2>&1 &
 sim=$!
 for _ in $(seq 100); do grep -q "listening on" "$work/sim.log" && break; sleep 0.1; done
 export BATON_E2E_SIM_URL=$(grep -o 'http://[0-9.:]*' "$work/sim.log" | head -1)

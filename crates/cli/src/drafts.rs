@@ -4,8 +4,9 @@ use crate::{DraftCommand, KEYCHAIN_SERVICE};
 use baton_core::model::Millis;
 use baton_core::outbox::OutboxState;
 use baton_core::secrets::Keychain;
+use baton_core::sync::SystemClock;
 use baton_core::Store;
-use baton_zendesk::replies::{self, DraftAction};
+use baton_zendesk::replies::{self, DraftAction, Seen};
 
 /// A conversation from what the user typed: `4812`, `#4812` or `acme:4812`.
 pub async fn resolve(store: &Store, arg: &str) -> Result<i64, String> {
@@ -19,19 +20,40 @@ pub async fn resolve(store: &Store, arg: &str) -> Result<i64, String> {
         .map_err(|e| e.to_string())
 }
 
-pub async fn act(store: &Store, command: DraftCommand, now: Millis) -> Result<(), String> {
-    let (arg, action) = match command {
-        DraftCommand::Accept { id } => (id, DraftAction::Accept),
-        DraftCommand::Send { id, text } => (id, DraftAction::Send { text }),
-        DraftCommand::Reject { id, reason } => (id, DraftAction::Reject { reason }),
+pub async fn act(store: &Store, command: DraftCommand) -> Result<(), String> {
+    let (arg, seen, action) = match command {
+        DraftCommand::Accept { id, seen } => (id, seen, DraftAction::Accept),
+        DraftCommand::Send { id, text, seen } => (id, seen, DraftAction::Send { text }),
+        DraftCommand::Reject { id, reason, seen } => (id, seen, DraftAction::Reject { reason }),
     };
     let conversation = resolve(store, &arg).await?;
+    let (current, now_seen) = store
+        .current_draft(conversation)
+        .await
+        .map_err(|e| e.to_string())?;
+    let seen = match (seen.draft_id, seen.version) {
+        (Some(draft_id), Some(version)) => Seen { draft_id, version },
+        // A draft named without a version: that draft, on the conversation as it is now.
+        (Some(draft_id), None) => Seen {
+            draft_id,
+            version: now_seen.version,
+        },
+        _ => {
+            eprintln!(
+                "Draft {}: {}",
+                current.id,
+                crate::render::one_line(&current.text, 60)
+            );
+            now_seen
+        }
+    };
     let r = replies::act(
         store,
         &Keychain::new(KEYCHAIN_SERVICE),
         conversation,
+        &seen,
         action,
-        now,
+        &SystemClock,
     )
     .await?;
     let why = r.message.unwrap_or_default();
@@ -50,8 +72,8 @@ pub async fn act(store: &Store, command: DraftCommand, now: Millis) -> Result<()
 }
 
 /// Delivers what is due for every account (called by `baton sync`).
-pub async fn deliver_due(store: &Store, now: Millis) -> Result<usize, String> {
-    replies::deliver_due(store, &Keychain::new(KEYCHAIN_SERVICE), now).await
+pub async fn deliver_due(store: &Store) -> Result<usize, String> {
+    replies::deliver_due(store, &Keychain::new(KEYCHAIN_SERVICE), &SystemClock).await
 }
 
 pub async fn outbox(
@@ -66,9 +88,9 @@ pub async fn outbox(
         store.outbox_cancel(&key, now).await.map_err(e)?;
     }
     if let Some(key) = retry {
-        // "Send anyway": without the stamp, Zendesk takes it whatever changed.
-        store.outbox_retry(&key, None, now).await.map_err(e)?;
-        deliver_due(store, now).await?;
+        // "Send anyway": without the stamp, Zendesk takes it whatever changed; now, not at
+        // the next tick of a sync.
+        replies::send_anyway(store, &Keychain::new(KEYCHAIN_SERVICE), &key, &SystemClock).await?;
     }
     let items = store.outbox().await.map_err(e)?;
     if json {
@@ -78,19 +100,7 @@ pub async fn outbox(
         );
         return Ok(());
     }
-    if items.is_empty() {
-        println!("The outbox is empty.");
-    }
-    for i in items {
-        println!(
-            "{:<10} #{:<8} {:<18} {}{}",
-            i.state,
-            i.external_id,
-            i.idempotency_key,
-            crate::render::one_line(&i.reply.body, 50),
-            i.last_error.map(|e| format!("  ({e})")).unwrap_or_default()
-        );
-    }
+    print!("{}", crate::render::outbox(&items));
     Ok(())
 }
 

@@ -95,19 +95,40 @@ enum Command {
 #[derive(Subcommand)]
 enum DraftCommand {
     /// Post the pending draft to the customer as it is.
-    Accept { id: String },
+    Accept {
+        id: String,
+        #[command(flatten)]
+        seen: SeenArgs,
+    },
     /// Post your edited text instead of the draft.
     Send {
         id: String,
         #[arg(long)]
         text: String,
+        #[command(flatten)]
+        seen: SeenArgs,
     },
     /// Reject the draft, saying why.
     Reject {
         id: String,
         #[arg(long)]
         reason: String,
+        #[command(flatten)]
+        seen: SeenArgs,
     },
+}
+
+/// What you read, as `baton show` printed it: the reply then goes out only if the
+/// conversation has not moved on since. Without them, the newest pending draft on the
+/// conversation as the cache has it now.
+#[derive(clap::Args)]
+struct SeenArgs {
+    /// The draft you read (`baton show` prints its id).
+    #[arg(long = "draft")]
+    draft_id: Option<i64>,
+    /// The conversation's version you read (`baton show` prints it).
+    #[arg(long = "seen", requires = "draft_id")]
+    version: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -130,8 +151,48 @@ enum AccountCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Disconnect an account: removes its cached data and its keychain entry.
-    Remove { name: String },
+    /// Change an account's credentials in place (a new API token, read from stdin or
+    /// prompted for; optionally a new Sunshine Conversations key), checked with Zendesk
+    /// before they replace the old ones. The cache and unsent replies are kept.
+    Update(UpdateArgs),
+    /// Who may write Assist drafts and handoff summaries (the user the OpenCX integration
+    /// posts as): prints the setting, or sets it. Notes with the markers from anyone else
+    /// show as ordinary internal notes; an end user never counts.
+    AiAuthors {
+        name: String,
+        /// A Zendesk user id (repeat for several); when any is set, only these count.
+        #[arg(long = "user-id")]
+        user_ids: Vec<i64>,
+        /// Without ids: an agent or admin name (repeat for several).
+        #[arg(long = "author-name", conflicts_with = "user_ids")]
+        names: Vec<String>,
+    },
+    /// Disconnect an account: removes its cached data and its keychain entry. Asks first
+    /// when it has unsent replies or saved edits (or needs --force without a terminal).
+    Remove {
+        name: String,
+        /// Remove it even though unsent replies or saved edits are lost with it.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Args)]
+struct UpdateArgs {
+    name: String,
+    /// A new agent email (API token auth); the stored one otherwise.
+    #[arg(long)]
+    email: Option<String>,
+    /// A new Sunshine Conversations key; its secret is the second line on stdin (or a
+    /// second prompt).
+    #[arg(long)]
+    sunco_key_id: Option<String>,
+    /// The Sunshine Conversations app (default: the account's).
+    #[arg(long, requires = "sunco_key_id")]
+    sunco_app_id: Option<String>,
+    /// Default: the account's, or {url}/sc
+    #[arg(long, requires = "sunco_key_id")]
+    sunco_url: Option<String>,
 }
 
 #[derive(Args)]
@@ -219,11 +280,31 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Account(AccountCommand::Remove { name }) => {
-            baton_zendesk::accounts::remove(&store, &Keychain::new(KEYCHAIN_SERVICE), &name)
-                .await?;
-            println!("Removed {name} and its cached conversations.");
+        Command::Account(AccountCommand::Update(u)) => update_account(&store, u).await,
+        Command::Account(AccountCommand::AiAuthors {
+            name,
+            user_ids,
+            names,
+        }) => {
+            let set = (!user_ids.is_empty() || !names.is_empty())
+                .then_some(baton_zendesk::mapping::AiAuthors { user_ids, names });
+            let now = baton_zendesk::accounts::ai_authors(&store, &name, set).await?;
+            if now.user_ids.is_empty() {
+                println!(
+                    "{name}: drafts and summaries from agents or admins named {}",
+                    render::one_line(&now.names.join(", "), 200)
+                );
+            } else {
+                let ids: Vec<String> = now.user_ids.iter().map(i64::to_string).collect();
+                println!(
+                    "{name}: drafts and summaries from Zendesk user {}",
+                    ids.join(", ")
+                );
+            }
             Ok(())
+        }
+        Command::Account(AccountCommand::Remove { name, force }) => {
+            remove_account(&store, &name, force).await
         }
         Command::Sync { once, account } => {
             run::sync(
@@ -285,7 +366,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Draft(d) => drafts::act(&store, d, now).await,
+        Command::Draft(d) => drafts::act(&store, d).await,
         Command::Outbox {
             json,
             retry,
@@ -379,5 +460,75 @@ async fn add_account(store: &Store, a: AddArgs) -> Result<(), String> {
         "Added {} ({}) as {me}. Run `baton sync` to fetch the queue.",
         record.id, record.base_url
     );
+    Ok(())
+}
+
+async fn update_account(store: &Store, u: UpdateArgs) -> Result<(), String> {
+    let account = store.account(&u.name).await.map_err(|e| e.to_string())?;
+    let mut prompts = vec![format!(
+        "New Zendesk {} for {}: ",
+        match account.auth_kind {
+            baton_core::store::AuthKind::Oauth => "OAuth token",
+            baton_core::store::AuthKind::ApiToken => "API token",
+        },
+        u.email
+            .as_deref()
+            .or(account.login.as_deref())
+            .unwrap_or(&account.id)
+    )];
+    if let Some(key) = &u.sunco_key_id {
+        prompts.push(format!("Sunshine Conversations secret for key {key}: "));
+    }
+    let mut secrets = read_secrets(&prompts)?.into_iter();
+    let token = secrets.next().expect("one per prompt");
+    let new = baton_zendesk::accounts::NewCredentials {
+        token,
+        email: u.email,
+        sunco: u.sunco_key_id.zip(secrets.next()).map(|(key_id, secret)| {
+            baton_zendesk::accounts::SuncoKey {
+                app_id: u.sunco_app_id,
+                key_id,
+                base_url: u.sunco_url,
+                secret,
+            }
+        }),
+    };
+    let (record, me) =
+        baton_zendesk::accounts::update(store, &Keychain::new(KEYCHAIN_SERVICE), &u.name, new)
+            .await?;
+    println!(
+        "Updated {} ({}): signed in as {me}. Its cache and unsent replies are kept.",
+        record.id, record.base_url
+    );
+    Ok(())
+}
+
+/// Removes an account; when that would lose unsent replies or saved edits, lists them
+/// and asks (on a terminal) or needs `--force`.
+async fn remove_account(store: &Store, name: &str, force: bool) -> Result<(), String> {
+    let unsent = store.unsent(name).await.map_err(|e| e.to_string())?;
+    let mut confirmed = force;
+    if !unsent.is_empty() && !force {
+        eprint!("{}", render::unsent(name, &unsent));
+        if !std::io::stdin().is_terminal() {
+            return Err(format!(
+                "{name} has {}: nothing removed. Send or cancel them first (`baton outbox`), \
+                 or add --force to remove it anyway",
+                baton_zendesk::accounts::describe_unsent(&unsent)
+            ));
+        }
+        eprint!("Remove {name} and lose them? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|e| format!("cannot read the answer: {e}"))?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Err(format!("kept {name}: nothing removed"));
+        }
+        confirmed = true;
+    }
+    baton_zendesk::accounts::remove(store, &Keychain::new(KEYCHAIN_SERVICE), name, confirmed)
+        .await?;
+    println!("Removed {name} and its cached conversations.");
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! characters (terminal escapes among them) are replaced, so a message cannot restyle
 //! or rewrite the rep's terminal.
 
-use baton_core::model::{ConversationDetail, Millis, QueueItem, SearchHit};
+use baton_core::model::{ConversationDetail, Millis, QueueItem, SearchHit, Unsent};
+use baton_core::outbox::OutboxItem;
 use chrono::{Local, TimeZone};
 
 /// Vendor text made safe for a terminal; `keep_newlines` for multi-line bodies.
@@ -85,6 +86,12 @@ pub fn detail(d: &ConversationDetail, now: Millis) -> String {
         i.source,
         plain(&i.subject, false)
     );
+    if let Some(problem) = &i.sync_problem {
+        out.push_str(&format!(
+            "⚠ Baton could not read all of it: {} (retried when the ticket changes)\n",
+            plain(problem, false)
+        ));
+    }
     if let Some(h) = &d.handoff {
         out.push_str(&format!(
             "\nHandoff: {} · handed off {} ({} ago)\nReason: {}\n",
@@ -134,12 +141,21 @@ pub fn detail(d: &ConversationDetail, now: Millis) -> String {
         ));
     }
     for draft in &d.drafts {
-        out.push_str(&format!("\nAssist draft ({})\n", draft.state));
+        out.push_str(&format!("\nAssist draft {} ({})\n", draft.id, draft.state));
         for line in plain(&draft.text, true).lines() {
             out.push_str(&format!("  │ {line}\n"));
         }
         if let Some(url) = &draft.training_url {
             out.push_str(&format!("  Training source: {}\n", plain(url, false)));
+        }
+        if draft.state == baton_core::model::DraftState::Pending {
+            // What `baton draft` takes to send exactly what was read here.
+            out.push_str(&format!(
+                "  Send as read: baton draft accept {} --draft {} --seen {}\n",
+                plain(&d.item.external_id, false),
+                draft.id,
+                plain(&d.version, false)
+            ));
         }
     }
     out
@@ -162,6 +178,69 @@ pub fn hits(hits: &[SearchHit]) -> String {
         .collect()
 }
 
+/// `baton outbox`: one line a reply.
+pub fn outbox(items: &[OutboxItem]) -> String {
+    if items.is_empty() {
+        return "The outbox is empty.\n".into();
+    }
+    items
+        .iter()
+        .map(|i| {
+            outbox_line(
+                &i.state,
+                &i.external_id,
+                &i.idempotency_key,
+                &i.reply.body,
+                i.last_error.as_deref(),
+            )
+        })
+        .collect()
+}
+
+/// The vendor's error can quote the customer's text, so it is made terminal-safe like
+/// any vendor text.
+fn outbox_line(
+    state: &dyn std::fmt::Display,
+    external_id: &str,
+    key: &str,
+    body: &str,
+    error: Option<&str>,
+) -> String {
+    format!(
+        "{:<10} #{:<8} {:<18} {}{}\n",
+        state.to_string(),
+        one_line(external_id, 8),
+        one_line(key, 40),
+        one_line(body, 50),
+        error
+            .map(|e| format!("  ({})", one_line(e, 200)))
+            .unwrap_or_default()
+    )
+}
+
+/// What removing `account` would lose, one line each.
+pub fn unsent(account: &str, unsent: &Unsent) -> String {
+    let mut out = format!(
+        "{} has {} that would be lost:\n",
+        plain(account, false),
+        baton_zendesk::accounts::describe_unsent(unsent)
+    );
+    for t in unsent.replies.iter().chain(&unsent.edits) {
+        let what = if t.state == "edit" {
+            "saved edit".to_string()
+        } else {
+            format!("reply, {}", t.state)
+        };
+        out.push_str(&format!(
+            "  #{:<8} {:<18} {}\n",
+            one_line(&t.external_id, 8),
+            what,
+            one_line(&t.text, 60)
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +253,23 @@ mod tests {
             "hi\u{fffd}[2J\u{fffd}]0;pwned\u{fffd}there\nnext"
         );
         assert!(!one_line(evil, 100).contains('\n'));
+    }
+
+    #[test]
+    fn the_outbox_prints_vendor_errors_as_text() {
+        let out = outbox_line(
+            &"conflict",
+            "7",
+            "k1",
+            "Hi\u{1b}[31m Maria",
+            Some("the ticket changed: \u{1b}]0;pwned\u{7}\nnew line"),
+        );
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+        assert_eq!(out.lines().count(), 1, "{out:?}");
+        assert!(
+            out.contains("the ticket changed") && out.contains("new line"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -115,7 +115,7 @@ pub async fn sync(
             }
         }
         // Replies that waited (Zendesk was down, a timeout) go out now.
-        match crate::drafts::deliver_due(store, chrono::Utc::now().timestamp_millis()).await {
+        match crate::drafts::deliver_due(store).await {
             Ok(0) => {}
             Ok(n) => println!("sent {n} queued repl{}", if n == 1 { "y" } else { "ies" }),
             Err(e) => failures.push(format!("outbox: {e}")),
@@ -147,9 +147,7 @@ pub async fn sync(
                     _ = cancel.cancelled() => break,
                     _ = tick.tick() => {}
                 }
-                if let Err(e) =
-                    crate::drafts::deliver_due(store, chrono::Utc::now().timestamp_millis()).await
-                {
+                if let Err(e) = crate::drafts::deliver_due(store).await {
                     eprintln!("outbox: {e}");
                 }
             }

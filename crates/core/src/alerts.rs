@@ -64,6 +64,7 @@ mod tests {
             reason: None,
             waiting_since: 0,
             has_pending_draft: !handoff,
+            sync_problem: None,
         }
     }
 

@@ -18,6 +18,32 @@ pub enum DraftAction {
     Reject { reason: String },
 }
 
+/// What the rep acted on: the draft they read, and the conversation's version as they
+/// saw it (`ConversationDetail.version`).
+#[derive(Debug, Clone, PartialEq, Deserialize, ts_rs::TS)]
+pub struct Seen {
+    pub draft_id: i64,
+    pub version: String,
+}
+
+/// A draft as the rep saw it, against the conversation now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftAsSeen {
+    pub account_id: String,
+    pub external_id: String,
+    pub draft: AssistDraft,
+    /// Why the reply must wait for the rep: what changed since they read it.
+    pub changed: Option<String>,
+}
+
+/// "who: “text”", cut to a glance: how a change since the rep read the conversation is
+/// quoted back to them.
+pub fn glance(who: &str, text: &str) -> String {
+    let short: String = text.chars().take(80).collect();
+    let cut = if text.chars().count() > 80 { "…" } else { "" };
+    format!("{who}: “{short}{cut}”")
+}
+
 /// What came of an action: for a reply, where it is now and why.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct ActionResult {
@@ -55,30 +81,79 @@ pub struct DraftReportRow {
 }
 
 impl Store {
-    /// The pending draft on a conversation (the newest, if several).
-    pub async fn pending_draft(&self, conversation_id: i64) -> Result<AssistDraft> {
+    /// The pending draft on a conversation (the newest, if several) and the version the
+    /// conversation is at: what a rep who has not seen the conversation (a script) acts on.
+    pub async fn current_draft(&self, conversation_id: i64) -> Result<(AssistDraft, Seen)> {
         let d = self.detail(conversation_id).await?;
-        d.drafts
+        let draft = d
+            .drafts
             .into_iter()
             .rev()
             .find(|d| d.state == DraftState::Pending)
             .ok_or_else(|| {
                 Error::NotFound(format!("no pending Assist draft on {}", d.item.external_id))
-            })
+            })?;
+        let seen = Seen {
+            draft_id: draft.id,
+            version: d.version,
+        };
+        Ok((draft, seen))
     }
 
-    /// (account, vendor id, version) of a conversation: where a reply goes, and the
-    /// version the rep saw (Zendesk's `updated_stamp`).
-    pub async fn conversation_ref(&self, conversation_id: i64) -> Result<(String, String, String)> {
-        let r =
-            sqlx::query("SELECT account_id, external_id, version FROM conversations WHERE id = ?")
-                .bind(conversation_id)
-                .fetch_optional(self.pool())
-                .await?
-                .ok_or_else(|| {
-                    Error::NotFound(format!("no conversation with id {conversation_id}"))
-                })?;
-        Ok((r.get(0), r.get(1), r.get(2)))
+    /// The draft the rep read, checked against what the conversation holds now: where the
+    /// reply goes, and, if the conversation moved on since (a newer draft, the customer
+    /// wrote), why the reply must wait for the rep instead of going out unseen.
+    pub async fn draft_as_seen(&self, conversation_id: i64, seen: &Seen) -> Result<DraftAsSeen> {
+        let d = self.detail(conversation_id).await?;
+        let draft = d
+            .drafts
+            .iter()
+            .find(|x| x.id == seen.draft_id)
+            .cloned()
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "draft {} is not on conversation {}",
+                    seen.draft_id, d.item.external_id
+                ))
+            })?;
+        let newer = d.drafts.iter().any(|x| {
+            x.state == DraftState::Pending && x.id != draft.id && x.created_at >= draft.created_at
+        });
+        let changed = if newer {
+            Some("a newer Assist draft arrived since you read this one".to_string())
+        } else if let Some(problem) = &d.item.sync_problem {
+            // What the rep read may be missing what the customer wrote last.
+            Some(format!(
+                "Baton could not read all of this conversation ({problem}): read it in the helpdesk first"
+            ))
+        } else if d.version != seen.version {
+            // What the customer wrote after the version the rep saw (when the version is a
+            // time, as Zendesk's is; otherwise after the draft).
+            let since = chrono::DateTime::parse_from_rfc3339(&seen.version)
+                .map(|t| t.timestamp_millis())
+                .unwrap_or(draft.created_at);
+            let news: Vec<String> = d
+                .messages
+                .iter()
+                .filter(|m| {
+                    m.role == crate::model::Role::Customer && !m.internal && m.created_at > since
+                })
+                .map(|m| glance(m.author_name.as_deref().unwrap_or("the customer"), &m.body))
+                .collect();
+            Some(if news.is_empty() {
+                "the conversation changed since you read it".to_string()
+            } else {
+                format!("since you read it: {}", news.join(" · "))
+            })
+        } else {
+            None
+        };
+        Ok(DraftAsSeen {
+            account_id: d.item.account_id.clone(),
+            external_id: d.item.external_id.clone(),
+            draft,
+            changed,
+        })
     }
 
     /// Saves the text being edited: called as the rep types.

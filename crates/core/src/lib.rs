@@ -6,6 +6,7 @@ pub mod bindings;
 pub mod crash;
 pub mod drafts;
 pub mod error;
+pub mod files;
 pub mod model;
 pub mod notes;
 pub mod outbox;

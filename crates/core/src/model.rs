@@ -152,14 +152,22 @@ pub struct TranscriptPage {
     pub handoff_at: Option<Millis>,
     /// Where the next fetch resumes; `None` keeps the stored one.
     pub cursor: Option<String>,
+    /// Records of this part that could not be read and were left out, said for the rep.
+    /// The cursor stays before the first of them, so the next fetch meets them again
+    /// (and says so again) rather than skipping them for good.
+    #[serde(default)]
+    pub problem: Option<String>,
 }
 
 /// A conversation with everything fetched for it in one sync page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bundle {
     pub conversation: Conversation,
-    /// `None` when the stored transcript is still current.
+    /// `None` when the stored transcript is still current, or could not be read.
     pub transcript: Option<TranscriptPage>,
+    /// Why the transcript could not be read (a 404 or 403 on it): the conversation is
+    /// stored, marked with this, and its transcript tried again when it next changes.
+    pub problem: Option<String>,
 }
 
 /// A queue row as the store returns it.
@@ -183,6 +191,11 @@ pub struct QueueItem {
     pub reason: Option<String>,
     pub waiting_since: Millis,
     pub has_pending_draft: bool,
+    /// Why the last sync could not read this conversation whole (shown to the rep);
+    /// absent when all is well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub sync_problem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -218,6 +231,9 @@ pub struct ConversationDetail {
     pub handoff: Option<Handoff>,
     pub messages: Vec<Message>,
     pub drafts: Vec<AssistDraft>,
+    /// The conversation's version this detail shows (read in one snapshot with it): a
+    /// draft action carries it back, so a reply goes out only on what the rep saw.
+    pub version: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -269,6 +285,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_settings_forms_secrets_never_print() {
+        let form = r#"{"url": "https://acme.zendesk.com", "email": "a@acme.test",
+            "token": "tok-CANARY-1", "name": null,
+            "sunco": {"app_id": "app", "key_id": "app_key", "secret": "sc-CANARY-2"}}"#;
+        let account: NewZendeskAccount = serde_json::from_str(form).unwrap();
+        let creds: NewCredentials = serde_json::from_str(
+            r#"{"token": "tok-CANARY-3", "email": null,
+                "sunco": {"app_id": "", "key_id": "k", "secret": "sc-CANARY-4"}}"#,
+        )
+        .unwrap();
+        let printed = format!("{account:?} {account:#?} {creds:?}");
+        assert!(!printed.contains("CANARY"), "{printed}");
+        assert_eq!(account.token.expose(), "tok-CANARY-1");
+        assert_eq!(account.sunco.unwrap().secret.expose(), "sc-CANARY-2");
+        assert_eq!(creds.token.expose(), "tok-CANARY-3");
+    }
+
+    #[test]
     fn enums_round_trip_through_text() {
         for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()), Some(*r));
@@ -310,13 +344,15 @@ pub struct AccountSummary {
     pub login: Option<String>,
 }
 
-/// What the settings form sends to connect a Zendesk account.
+/// What the settings form sends to connect a Zendesk account. The secrets are
+/// `Sensitive`, so printing the struct (a log line, an error) shows `<redacted>`.
 #[derive(Debug, Clone, Deserialize, ts_rs::TS)]
 pub struct NewZendeskAccount {
     pub url: String,
     pub email: String,
     /// The API token; goes straight to the OS keychain.
-    pub token: String,
+    #[ts(type = "string")]
+    pub token: crate::Sensitive<String>,
     /// A short name; the subdomain when empty.
     pub name: Option<String>,
     /// Sunshine Conversations, for messaging transcripts when the conversation log is not
@@ -330,5 +366,42 @@ pub struct NewSunco {
     pub app_id: String,
     pub key_id: String,
     /// The key's secret; goes straight to the OS keychain.
-    pub secret: String,
+    #[ts(type = "string")]
+    pub secret: crate::Sensitive<String>,
+}
+
+/// What the settings form sends to change an account's credentials in place: checked
+/// with Zendesk before they replace the old ones.
+#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
+pub struct NewCredentials {
+    /// The new API token; goes straight to the OS keychain.
+    #[ts(type = "string")]
+    pub token: crate::Sensitive<String>,
+    /// A new agent email; the stored one when absent.
+    pub email: Option<String>,
+    /// A new Sunshine Conversations key for the account's app (or a new app and key).
+    pub sunco: Option<NewSunco>,
+}
+
+/// What removing an account would lose: replies not delivered yet (queued, sending,
+/// failed or in conflict) and texts a rep was editing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ts_rs::TS)]
+pub struct Unsent {
+    pub replies: Vec<UnsentText>,
+    pub edits: Vec<UnsentText>,
+}
+
+impl Unsent {
+    pub fn is_empty(&self) -> bool {
+        self.replies.is_empty() && self.edits.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct UnsentText {
+    /// The ticket it was for.
+    pub external_id: String,
+    /// The reply's outbox state (`queued`, `failed`, …); `edit` for a saved edit.
+    pub state: String,
+    pub text: String,
 }

@@ -1,6 +1,8 @@
 //! Reading the AI's internal notes: an Assist draft (reply text, training link, AI footer)
 //! or a handoff summary (the reason the AI passed the conversation on). The markers are
-//! configuration, because deployments word them differently.
+//! configuration, because deployments word them differently. The markers say what a note
+//! is, never who wrote it: anyone can type them, so the vendor mapping decides whose notes
+//! are read this way (Zendesk: `mapping.ai_authors`) and shows the rest as plain notes.
 
 use serde::{Deserialize, Serialize};
 

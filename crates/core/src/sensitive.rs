@@ -42,6 +42,13 @@ impl<T> serde::Serialize for Sensitive<T> {
     }
 }
 
+/// Reads the plain value: secrets come in (the settings form, a config) and stay wrapped.
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Sensitive<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +71,12 @@ mod tests {
         assert!(!json.contains(CANARY), "{json}");
         assert!(debug.contains("<redacted>"));
         assert_eq!(h.token.expose(), CANARY);
+    }
+
+    #[test]
+    fn a_secret_read_from_json_stays_wrapped() {
+        let token: Sensitive<String> = serde_json::from_str(&format!("{CANARY:?}")).unwrap();
+        assert_eq!(token.expose(), CANARY);
+        assert_eq!(format!("{token:?}"), "<redacted>");
     }
 }

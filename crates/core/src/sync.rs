@@ -30,14 +30,29 @@ pub enum FeedError {
     Server { message: String },
     #[error("unexpected response: {message}")]
     Invalid { message: String },
+    /// One conversation cannot be read (its transcript answers 404 or 403, say): the
+    /// engine marks it with this and goes on; nothing else waits for it.
+    #[error("cannot read this conversation: {message}")]
+    Unreadable { message: String },
 }
 
 /// One page of changes, in the vendor's order, and the cursor after it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChangePage {
     pub conversations: Vec<Conversation>,
+    /// Conversations the vendor deleted (by external id): they leave the cache.
+    pub deleted: Vec<String>,
+    /// Records on this page that could not be read, and why: a cached conversation keeps
+    /// its last good copy, marked with the reason.
+    pub unreadable: Vec<Unreadable>,
     pub cursor: String,
     pub end_of_stream: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unreadable {
+    pub external_id: String,
+    pub problem: String,
 }
 
 /// A vendor's view of one account. Implementations own HTTP, paging and retries of
@@ -192,6 +207,10 @@ pub struct SyncReport {
     pub transcripts: u64,
     pub messages: u64,
     pub drafts: u64,
+    /// Conversations the vendor deleted, dropped from the cache.
+    pub deleted: u64,
+    /// Conversations (or their transcripts) that could not be read: marked and skipped.
+    pub unreadable: u64,
 }
 
 pub struct Syncer<F> {
@@ -266,6 +285,20 @@ impl<F: Feed> Syncer<F> {
                 Ok(p) => p,
                 Err(e) => return Err(self.fail(e)),
             };
+            // Before the page's cursor moves: a restart mid-page does this again, harmlessly.
+            report.deleted += self
+                .store
+                .forget_conversations(&self.account_id, &page.deleted)
+                .await? as u64;
+            report.unreadable += page.unreadable.len() as u64;
+            let marks: Vec<(String, String)> = page
+                .unreadable
+                .iter()
+                .map(|u| (u.external_id.clone(), u.problem.clone()))
+                .collect();
+            self.store
+                .mark_sync_problems(&self.account_id, &marks)
+                .await?;
             // Commit in chunks, so a rep sees conversations as they arrive even when a
             // page's transcripts take minutes under the account's rate limit. Only the
             // last chunk moves the cursor; a restart mid-page fetches the page again but
@@ -303,6 +336,13 @@ impl<F: Feed> Syncer<F> {
                 report.conversations += stats.conversations as u64;
                 report.transcripts +=
                     bundles.iter().filter(|b| b.transcript.is_some()).count() as u64;
+                report.unreadable += bundles
+                    .iter()
+                    .filter(|b| {
+                        b.problem.is_some()
+                            || b.transcript.as_ref().is_some_and(|t| t.problem.is_some())
+                    })
+                    .count() as u64;
                 report.messages += stats.messages as u64;
                 report.drafts += stats.drafts as u64;
                 self.status.set(
@@ -382,18 +422,34 @@ impl<F: Feed> Syncer<F> {
                     .unwrap_or_default();
                 async move {
                     let stale = state.version.as_deref() != Some(conversation.version.as_str());
-                    let transcript = if conversation.wants_transcript && stale {
-                        Some(
-                            self.feed
-                                .transcript(&conversation, state.cursor.as_deref())
-                                .await?,
-                        )
-                    } else {
-                        None
+                    if !(conversation.wants_transcript && stale) {
+                        return Ok(Bundle {
+                            conversation,
+                            transcript: None,
+                            problem: None,
+                        });
+                    }
+                    let (transcript, problem) = match self
+                        .feed
+                        .transcript(&conversation, state.cursor.as_deref())
+                        .await
+                    {
+                        Ok(t) => (Some(t), None),
+                        Err(FeedError::Unreadable { message }) => {
+                            tracing::warn!(
+                                account = %self.account_id,
+                                conversation = %conversation.external_id,
+                                problem = %message,
+                                "transcript skipped"
+                            );
+                            (None, Some(message))
+                        }
+                        Err(e) => return Err(e),
                     };
                     Ok(Bundle {
                         conversation,
                         transcript,
+                        problem,
                     })
                 }
             })

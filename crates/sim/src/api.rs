@@ -33,6 +33,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/api/v2/tickets/{id}/conversation_log",
             get(conversation_log),
         )
+        .route("/api/v2/tickets/{id}/audits", get(redaction_audits))
         .route("/sc/v2/apps/{app}", get(sunco_app))
         .route(
             "/sc/v2/apps/{app}/conversations/{conversation}/messages",
@@ -70,7 +71,17 @@ async fn gate(State(s): S, req: Request, next: Next) -> Response {
     let export = req.uri().path().starts_with("/api/v2/incremental/");
     *lock(&s.stats).requests.entry(name).or_default() += 1;
 
-    let (verdict, used) = lock(&s.limiter).check(export);
+    let (verdict, used, (received, exports_received)) = {
+        let mut limiter = lock(&s.limiter);
+        let (verdict, used) = limiter.check(export);
+        (verdict, used, limiter.received())
+    };
+    {
+        let mut stats = lock(&s.stats);
+        stats.max_received_in_window = stats.max_received_in_window.max(received);
+        stats.max_exports_received_in_window =
+            stats.max_exports_received_in_window.max(exports_received);
+    }
     let (limit, remaining) = match verdict {
         Verdict::Throttled { retry_after_secs } => {
             lock(&s.stats).throttled += 1;
@@ -109,6 +120,21 @@ async fn gate(State(s): S, req: Request, next: Next) -> Response {
         );
     }
 
+    if req.method() == axum::http::Method::PUT {
+        let (lost, delay_ms) = lock(&s.faults).take_write();
+        if lost || delay_ms > 0 {
+            lock(&s.stats).faults_served += 1;
+            let resp = next.run(req).await;
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+            if lost {
+                let body = Body::from_stream(futures::stream::once(async {
+                    Err::<Bytes, std::io::Error>(std::io::Error::other("answer lost"))
+                }));
+                return Response::builder().status(200).body(body).unwrap();
+            }
+            return resp;
+        }
+    }
     let fault = lock(&s.faults).take();
     if fault.is_some() {
         lock(&s.stats).faults_served += 1;
@@ -207,7 +233,11 @@ async fn ticket_fields(State(s): S) -> Response {
 }
 
 async fn ticket_count(State(s): S) -> Response {
-    let n = lock(&s.world).tickets.len();
+    let n = lock(&s.world)
+        .tickets
+        .values()
+        .filter(|t| t.status != "deleted")
+        .count();
     Json(json!({ "count": { "value": n, "refreshed_at": json::time(Utc::now()) } })).into_response()
 }
 
@@ -276,8 +306,16 @@ async fn export(State(s): S, Query(q): Query<ExportQuery>) -> Response {
             w.generation
         });
     let after = encode_cursor(last);
+    let breaker = Breaker::new(&s);
+    let tickets: Vec<Value> = changed
+        .iter()
+        .map(|t| {
+            let key = format!("ticket:{}:{}", t.id, t.generation);
+            breaker.apply(json::ticket(&s.base_url, t), &key, [t.id])
+        })
+        .collect();
     let mut body = json!({
-        "tickets": changed.iter().map(|t| json::ticket(&s.base_url, t)).collect::<Vec<_>>(),
+        "tickets": tickets,
         "after_cursor": after,
         "after_url": format!("{}/api/v2/incremental/tickets/cursor?cursor={after}", s.base_url),
         "before_cursor": null,
@@ -290,14 +328,30 @@ async fn export(State(s): S, Query(q): Query<ExportQuery>) -> Response {
             .iter()
             .flat_map(|t| [Some(t.requester_id), t.assignee_id].into_iter().flatten())
             .collect();
-        body["users"] = users_json(&w, &s.base_url, &ids);
+        body["users"] = ids
+            .iter()
+            .filter_map(|id| w.users.get(id))
+            .map(|u| {
+                let with = changed
+                    .iter()
+                    .filter(|t| t.requester_id == u.id || t.assignee_id == Some(u.id))
+                    .map(|t| t.id);
+                breaker.apply(json::user(&s.base_url, u), &format!("user:{}", u.id), with)
+            })
+            .collect();
     }
     if include.split(',').any(|i| i == "groups") {
         let ids: BTreeSet<u64> = changed.iter().filter_map(|t| t.group_id).collect();
         body["groups"] = ids
             .iter()
             .filter_map(|id| w.groups.get(id))
-            .map(json::group)
+            .map(|g| {
+                let with = changed
+                    .iter()
+                    .filter(|t| t.group_id == Some(g.id))
+                    .map(|t| t.id);
+                breaker.apply(json::group(g), &format!("group:{}", g.id), with)
+            })
             .collect();
     }
     Json(body).into_response()
@@ -321,21 +375,63 @@ async fn group_memberships(State(s): S, Path(id): Path<String>) -> Response {
     Json(json!({ "group_memberships": list, "next_page": null, "previous_page": null, "count": list.len() })).into_response()
 }
 
-/// A sideload of the users with these ids.
-fn users_json(w: &crate::world::World, base: &str, ids: &BTreeSet<u64>) -> Value {
-    ids.iter()
-        .filter_map(|id| w.users.get(id))
-        .map(|u| json::user(base, u))
-        .collect()
-}
-
 fn ticket_id(raw: &str) -> Option<u64> {
     raw.trim_end_matches(".json").parse().ok()
 }
 
+/// 403 for a ticket the `forbidden_tickets` fault restricts; a page of the wrong shape
+/// for one the `garbled_tickets` fault breaks.
+fn forbidden(s: &Shared, raw: &str) -> Option<Response> {
+    let id = ticket_id(raw)?;
+    let faults = lock(&s.faults);
+    if faults.garbled_tickets.contains(&id) {
+        return Some(
+            Json(json!({ "comments": "unavailable", "events": 7, "meta": [] })).into_response(),
+        );
+    }
+    faults.forbidden_tickets.contains(&id).then(|| {
+        error(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "You do not have access to this page. Please contact the account owner of this help desk for further help.",
+        )
+    })
+}
+
+/// A ticket the API still shows: deleted ones answer 404 everywhere but the export.
+fn live_ticket<'w>(w: &'w crate::world::World, raw: &str) -> Option<&'w crate::world::Ticket> {
+    ticket_id(raw)
+        .and_then(|id| w.tickets.get(&id))
+        .filter(|t| t.status != "deleted")
+}
+
+/// The `corrupt_share` fault, as one answer applies it to its records.
+struct Breaker<'s> {
+    shared: &'s Shared,
+    share: f64,
+}
+
+impl<'s> Breaker<'s> {
+    fn new(shared: &'s Shared) -> Self {
+        let share = lock(&shared.faults).corrupt_share;
+        Self { shared, share }
+    }
+
+    /// Corrupts `record` (known as `key`), noting the tickets it belongs to when it did.
+    fn apply(&self, mut record: Value, key: &str, tickets: impl IntoIterator<Item = u64>) -> Value {
+        let broke = json::corrupt(&mut record, self.share, self.shared.seed, key);
+        if broke > 0 {
+            let mut stats = lock(&self.shared.stats);
+            stats.corrupted_fields += broke;
+            stats.corrupted_tickets.extend(tickets);
+        }
+        record
+    }
+}
+
 async fn show_ticket(State(s): S, Path(id): Path<String>) -> Response {
     let w = lock(&s.world);
-    match ticket_id(&id).and_then(|id| w.tickets.get(&id)) {
+    match live_ticket(&w, &id) {
         Some(t) => Json(json!({ "ticket": json::ticket(&s.base_url, t) })).into_response(),
         None => error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found"),
     }
@@ -392,7 +488,7 @@ fn ticket_page<'w>(
     comments_only: bool,
     q: &HashMap<String, String>,
 ) -> Result<(&'w crate::world::Ticket, Vec<&'w Event>, Value, Value), Box<Response>> {
-    let Some(t) = ticket_id(id).and_then(|id| w.tickets.get(&id)) else {
+    let Some(t) = live_ticket(w, id) else {
         return Err(Box::new(error(
             StatusCode::NOT_FOUND,
             "RecordNotFound",
@@ -420,13 +516,25 @@ async fn comments(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    if let Some(r) = forbidden(&s, &id) {
+        return r;
+    }
     let w = lock(&s.world);
     let (t, events, meta, links) = match ticket_page(&w, &s.base_url, &id, "comments", true, &q) {
         Ok(p) => p,
         Err(r) => return *r,
     };
+    let breaker = Breaker::new(&s);
+    let comments: Vec<Value> = events
+        .iter()
+        .filter_map(|e| json::comment(&s.base_url, t, e))
+        .map(|c| {
+            let key = format!("comment:{}", c["id"]);
+            breaker.apply(c, &key, [t.id])
+        })
+        .collect();
     let mut body = json!({
-        "comments": events.iter().filter_map(|e| json::comment(&s.base_url, t, e)).collect::<Vec<_>>(),
+        "comments": comments,
         "meta": meta,
         "links": links,
     });
@@ -440,7 +548,17 @@ async fn comments(
                 _ => None,
             })
             .collect();
-        body["users"] = users_json(&w, &s.base_url, &ids);
+        body["users"] = ids
+            .iter()
+            .filter_map(|id| w.users.get(id))
+            .map(|u| {
+                breaker.apply(
+                    json::user(&s.base_url, u),
+                    &format!("user:{}", u.id),
+                    [t.id],
+                )
+            })
+            .collect();
     }
     Json(body).into_response()
 }
@@ -453,16 +571,68 @@ async fn conversation_log(
     if lock(&s.faults).no_conversation_log {
         return error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found");
     }
+    if let Some(r) = forbidden(&s, &id) {
+        return r;
+    }
     let w = lock(&s.world);
-    let (_, events, meta, links) =
+    let (t, events, meta, links) =
         match ticket_page(&w, &s.base_url, &id, "conversation_log", false, &q) {
             Ok(p) => p,
             Err(r) => return *r,
         };
+    let breaker = Breaker::new(&s);
+    let events: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            let key = format!("event:{}", e.id);
+            breaker.apply(json::log_event(&s.base_url, &w, e), &key, [t.id])
+        })
+        .collect();
     Json(json!({
-        "events": events.iter().map(|e| json::log_event(&s.base_url, &w, e)).collect::<Vec<_>>(),
+        "events": events,
         "meta": meta,
         "links": links,
+    }))
+    .into_response()
+}
+
+/// `ListAuditsForTicket`, for the only audits this simulator keeps: comment redactions.
+/// Honours `filter_events[]`, `sort_order` and `page[size]` (no further pages).
+async fn redaction_audits(
+    State(s): S,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let w = lock(&s.world);
+    let Some(t) = live_ticket(&w, &id) else {
+        return error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found");
+    };
+    let wanted = q
+        .get("filter_events[]")
+        .is_none_or(|f| f == "CommentRedactionEvent");
+    let size = q
+        .get("page[size]")
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(100)
+        .clamp(1, 100);
+    let mut audits: Vec<Value> = if wanted {
+        t.redactions
+            .iter()
+            .map(|r| json::redaction_audit(t, r, w.me))
+            .collect()
+    } else {
+        vec![]
+    };
+    if q.get("sort_order").map(String::as_str) == Some("desc") {
+        audits.reverse();
+    }
+    let count = audits.len();
+    audits.truncate(size);
+    Json(json!({
+        "audits": audits,
+        "count": count,
+        "next_page": null,
+        "previous_page": null,
     }))
     .into_response()
 }
@@ -612,7 +782,7 @@ async fn update_ticket(State(s): S, Path(id): Path<String>, body: Bytes) -> Resp
     };
     let mut w = lock(&s.world);
     let me = w.me;
-    let Some(tid) = ticket_id(&id).filter(|id| w.tickets.contains_key(id)) else {
+    let Some(tid) = live_ticket(&w, &id).map(|t| t.id) else {
         return error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found");
     };
     let current = json::time(w.tickets[&tid].updated_at);

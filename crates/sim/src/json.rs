@@ -185,7 +185,11 @@ pub fn log_event(base: &str, w: &World, e: &Event) -> Value {
             "reference": format!("zen:ticket_event:{}", e.id),
             "created_at": time(e.created_at),
             "author": {
-                "type": "agent",
+                // The log calls Support end users `user`, staff `agent`.
+                "type": match w.users.get(author_id).map(|u| u.role) {
+                    Some("end-user") => "user",
+                    _ => "agent",
+                },
                 "display_name": w.user_name(*author_id),
                 "zen:support:user_id": author_id,
             },
@@ -194,6 +198,19 @@ pub fn log_event(base: &str, w: &World, e: &Event) -> Value {
             "attachments": attachments,
         }),
     }
+}
+
+/// A ticket audit that redacted a comment (`ListAuditsForTicket`).
+pub fn redaction_audit(t: &Ticket, r: &Redaction, author_id: u64) -> Value {
+    json!({
+        "id": r.audit_id,
+        "ticket_id": t.id,
+        "created_at": time(r.created_at),
+        "author_id": author_id,
+        "via": { "channel": "web", "source": { "from": {}, "to": {}, "rel": null } },
+        "metadata": { "system": {}, "custom": {} },
+        "events": [{ "id": r.audit_id, "type": "CommentRedactionEvent", "comment_id": r.comment_id }],
+    })
 }
 
 pub fn error(code: &str, title: &str) -> Value {
@@ -251,4 +268,106 @@ pub fn group_membership(base: &str, id: u64, user_id: u64, group_id: u64, defaul
         "created_at": "2024-01-01T00:00:00Z",
         "updated_at": "2024-01-01T00:00:00Z",
     })
+}
+
+/// Breaks about `share` of the leaf fields of one record, in place, the same way every
+/// time for the same `seed` and `record` key (`ticket:7:3`, `comment:12`): a number
+/// becomes a string, a time becomes empty, other text a number, a flag a string. Returns
+/// how many fields it broke.
+pub fn corrupt(value: &mut Value, share: f64, seed: u64, record: &str) -> u64 {
+    fn walk(v: &mut Value, path: &mut String, share: f64, seed: u64, record: &str) -> u64 {
+        match v {
+            Value::Object(map) => map
+                .iter_mut()
+                .map(|(k, x)| {
+                    let len = path.len();
+                    path.push('.');
+                    path.push_str(k);
+                    let n = walk(x, path, share, seed, record);
+                    path.truncate(len);
+                    n
+                })
+                .sum(),
+            Value::Array(items) => items
+                .iter_mut()
+                .enumerate()
+                .map(|(i, x)| {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    let n = walk(x, path, share, seed, record);
+                    path.truncate(len);
+                    n
+                })
+                .sum(),
+            Value::Null => 0,
+            leaf => {
+                let roll = unit(seed, record, path);
+                if roll >= share {
+                    return 0;
+                }
+                *leaf = match leaf.take() {
+                    Value::Number(n) => Value::String(format!("{n}")),
+                    Value::String(s) if chrono::DateTime::parse_from_rfc3339(&s).is_ok() => {
+                        Value::String(String::new())
+                    }
+                    Value::String(_) => json!((roll * 1e9) as u64),
+                    Value::Bool(b) => Value::String(b.to_string()),
+                    other => other,
+                };
+                1
+            }
+        }
+    }
+    if share <= 0.0 {
+        return 0;
+    }
+    walk(value, &mut String::new(), share, seed, record)
+}
+
+/// A number in [0, 1) from the seed, the record and the field: FNV-1a, then a
+/// splitmix64 finish so nearby paths do not roll alike.
+fn unit(seed: u64, record: &str, path: &str) -> f64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    for b in record.bytes().chain([0]).chain(path.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corruption_is_a_share_of_the_fields_and_the_same_every_time() {
+        let record = json!({ "id": 7, "subject": "Refund", "created_at": "2026-11-01T10:00:00Z",
+                             "public": true, "tags": ["a", "b"], "via": { "channel": "web" } });
+        let mut changed = 0;
+        let mut fields = 0;
+        for n in 0..2_000 {
+            let key = format!("ticket:{n}");
+            let mut a = record.clone();
+            let mut b = record.clone();
+            let broke = corrupt(&mut a, 0.1, 5, &key);
+            assert_eq!(broke, corrupt(&mut b, 0.1, 5, &key));
+            assert_eq!(a, b, "deterministic");
+            changed += broke;
+            fields += 7;
+            if a["created_at"] != record["created_at"] {
+                assert_eq!(a["created_at"], "", "a time becomes empty");
+            }
+            if a["id"] != record["id"] {
+                assert_eq!(a["id"], "7", "a number becomes a string");
+            }
+        }
+        let share = changed as f64 / fields as f64;
+        assert!((0.08..0.12).contains(&share), "{share}");
+        let mut untouched = record.clone();
+        assert_eq!(corrupt(&mut untouched, 0.0, 5, "ticket:1"), 0);
+        assert_eq!(untouched, record);
+    }
 }

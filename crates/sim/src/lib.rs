@@ -35,6 +35,9 @@ pub struct SimConfig {
     pub sunco_secret: String,
     /// Add one web handoff with this many transcript turns (for benchmarks).
     pub long_transcript: Option<usize>,
+    /// Delete this many of the seeded tickets (spread over them): the export lists them
+    /// with status `deleted`, and their comments and log answer 404.
+    pub deleted_tickets: usize,
     /// Seeded times are offsets back from this.
     pub base_time: DateTime<Utc>,
     pub port: u16,
@@ -54,6 +57,7 @@ impl Default for SimConfig {
             sunco_secret: "sim-sunco-secret".into(),
             base_time: Utc::now(),
             long_transcript: None,
+            deleted_tickets: 0,
             port: 0,
         }
     }
@@ -68,6 +72,14 @@ pub struct Stats {
     pub unauthorized: u64,
     /// The most requests served in any one rate-limit window.
     pub max_served_in_window: u32,
+    /// The most requests received in any one window, throttled ones included (what the
+    /// client sent), and the most incremental exports among them.
+    pub max_received_in_window: u32,
+    pub max_exports_received_in_window: u32,
+    /// Fields the `corrupt_share` fault broke, and the tickets they belong to (a ticket,
+    /// its comments or log events, or a user or group sideloaded with it).
+    pub corrupted_fields: u64,
+    pub corrupted_tickets: std::collections::BTreeSet<u64>,
     /// Request bodies of ticket updates, in order.
     pub ticket_updates: Vec<serde_json::Value>,
     /// Tickets the live scenario created: (id, when, in Unix milliseconds).
@@ -91,11 +103,20 @@ pub(crate) struct Shared {
     pub auth_bearer: String,
     pub sunco_app_id: String,
     pub sunco_auth: String,
+    /// Decides which fields the `corrupt_share` fault breaks.
+    pub seed: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panicked handler must not take the whole simulator down with a poisoned lock.
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn delete(w: &mut World, id: u64, at: DateTime<Utc>) {
+    if let Some(t) = w.tickets.get_mut(&id) {
+        t.status = "deleted";
+        w.touch(id, at);
+    }
 }
 
 /// A running simulator. Dropping it stops the server.
@@ -115,6 +136,15 @@ impl Sim {
         if let Some(turns) = config.long_transcript {
             generator.long_ticket(&mut world, turns, config.base_time);
         }
+        let seeded: Vec<u64> = world.tickets.keys().copied().collect();
+        let every = seeded.len() / config.deleted_tickets.max(1);
+        for id in seeded
+            .iter()
+            .step_by(every.max(1))
+            .take(config.deleted_tickets)
+        {
+            delete(&mut world, *id, config.base_time);
+        }
         let basic = base64::engine::general_purpose::STANDARD
             .encode(format!("{}/token:{}", config.email, config.token));
         let shared = Arc::new(Shared {
@@ -132,6 +162,7 @@ impl Sim {
                 base64::engine::general_purpose::STANDARD
                     .encode(format!("{}:{}", config.sunco_key_id, config.sunco_secret))
             ),
+            seed: config.seed,
         });
         let app = api::router(shared.clone());
         let server = tokio::spawn(async move {
@@ -187,6 +218,11 @@ impl Sim {
 
     pub fn stats(&self) -> Stats {
         lock(&self.shared.stats).clone()
+    }
+
+    /// Deletes a ticket, as an agent would: the export lists it once more, as `deleted`.
+    pub fn delete_ticket(&self, id: u64) {
+        delete(&mut lock(&self.shared.world), id, Utc::now());
     }
 
     pub fn set_faults(&self, faults: Faults) {

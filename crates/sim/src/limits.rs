@@ -67,10 +67,27 @@ pub struct Faults {
     pub truncations: u32,
     /// Answer 404 on the conversation log (an account without it), until switched back.
     pub no_conversation_log: bool,
+    /// Corrupt this share (0 to 1) of the fields of the records served (tickets, users,
+    /// groups, comments, log events; not the envelopes), until switched back: a string
+    /// where a number was, an empty date, a number where text was. Which fields is a
+    /// function of the seed and the record, so the same record is broken the same way
+    /// on every answer, as a bad record in a real account would be.
+    pub corrupt_share: f64,
+    /// Tickets this agent may not read: their comments and conversation log answer 403
+    /// (a restricted ticket), until switched back.
+    pub forbidden_tickets: Vec<u64>,
+    /// Tickets whose comments and conversation log answer 200 with a page that is not
+    /// the API's shape (a broken proxy, a half-migrated record), until switched back.
+    pub garbled_tickets: Vec<u64>,
     /// Do the work, then close the connection without the answer (a timeout after send).
     pub lost_answers: u32,
     /// The service is down: every API request's connection closes, until switched back.
     pub down: bool,
+    /// Writes (PUT) are done at once but answered this much later, until switched back:
+    /// a client that times out, or a second deliverer, races a write that landed.
+    pub write_delay_ms: u64,
+    /// Do this many writes, then close the connection without the answer.
+    pub lost_write_answers: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +102,13 @@ pub enum Fault {
 }
 
 impl Faults {
+    /// The fault for a write, before the general ones: (answer lost, answer delay).
+    pub fn take_write(&mut self) -> (bool, u64) {
+        let lost = self.lost_write_answers > 0;
+        self.lost_write_answers = self.lost_write_answers.saturating_sub(1);
+        (lost, self.write_delay_ms)
+    }
+
     pub fn take(&mut self) -> Option<Fault> {
         fn dec(n: &mut u32) -> bool {
             if *n > 0 {
@@ -121,6 +145,10 @@ pub(crate) struct Limiter {
     started: Instant,
     used: u32,
     export_used: u32,
+    /// Requests that arrived in this window, throttled ones included: what the client
+    /// sent, as opposed to what the limiter let through.
+    received: u32,
+    export_received: u32,
 }
 
 pub(crate) enum Verdict {
@@ -134,12 +162,19 @@ pub(crate) enum Verdict {
 }
 
 impl Limiter {
+    /// Requests received in the current window, and exports among them.
+    pub fn received(&self) -> (u32, u32) {
+        (self.received, self.export_received)
+    }
+
     pub fn new(limits: Limits) -> Self {
         Self {
             limits,
             started: Instant::now(),
             used: 0,
             export_used: 0,
+            received: 0,
+            export_received: 0,
         }
     }
 
@@ -149,7 +184,11 @@ impl Limiter {
             self.started = Instant::now();
             self.used = 0;
             self.export_used = 0;
+            self.received = 0;
+            self.export_received = 0;
         }
+        self.received += 1;
+        self.export_received += u32::from(export);
         let left = self.limits.window.saturating_sub(self.started.elapsed());
         let retry = Verdict::Throttled {
             retry_after_secs: left.as_secs_f64().ceil().max(1.0) as u64,

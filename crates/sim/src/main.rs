@@ -21,6 +21,9 @@ struct Args {
     /// Add one web handoff with this many transcript turns (for benchmarks).
     #[arg(long)]
     long_transcript: Option<usize>,
+    /// Delete this many of the seeded tickets (the export lists them as deleted).
+    #[arg(long, default_value_t = 0)]
+    deleted_tickets: usize,
     /// No rate limits (for benchmarks).
     #[arg(long)]
     unlimited: bool,
@@ -51,6 +54,7 @@ async fn main() {
         token: a.token,
         port: a.port,
         long_transcript: a.long_transcript,
+        deleted_tickets: a.deleted_tickets,
         ..Default::default()
     };
     let sim = match Sim::start(config).await {

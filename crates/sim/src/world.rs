@@ -120,9 +120,35 @@ pub struct Ticket {
     /// Monotonic change counter: orders the incremental export when times tie.
     pub generation: u64,
     pub events: Vec<Event>,
+    /// Comment redactions, oldest first (each is an audit in Zendesk).
+    pub redactions: Vec<Redaction>,
 }
 
+/// A comment redaction: Zendesk rewrites the comment in place and records an audit with
+/// a `CommentRedactionEvent`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Redaction {
+    pub audit_id: u64,
+    pub comment_id: u64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a redaction leaves of each character (Zendesk's own symbol).
+pub const REDACTED: char = '▇';
+
+/// The tag prefix that makes a ticket an AI handoff, and the phone mode tags.
+pub const HANDOFF_TAG_PREFIX: &str = "opencx_channel_";
+pub const MODE_TAGS: &[&str] = &[
+    "opencx_phone_live_transfer",
+    "opencx_phone_logged_escalation",
+];
+
 impl Ticket {
+    /// `kind` is how the ticket began; it is a handoff while its handoff tag stays.
+    pub fn is_handoff(&self) -> bool {
+        self.kind.is_handoff() && self.tags.iter().any(|t| t.starts_with(HANDOFF_TAG_PREFIX))
+    }
+
     /// How many public comments carry exactly this text.
     pub fn public_comments_with(&self, text: &str) -> usize {
         self.events
@@ -180,6 +206,54 @@ impl World {
             t.updated_at = at.max(t.updated_at);
             t.generation = generation;
         }
+    }
+
+    /// Redacts `secret` wherever it appears in the event's text, as Zendesk's comment
+    /// redaction does (each character becomes [`REDACTED`]), and records the audit.
+    /// Returns false when the event does not exist or does not contain `secret`.
+    pub fn redact(
+        &mut self,
+        ticket_id: u64,
+        event_id: u64,
+        secret: &str,
+        at: DateTime<Utc>,
+    ) -> bool {
+        let audit_id = self.next_id + 1;
+        let Some(e) = self
+            .tickets
+            .get_mut(&ticket_id)
+            .and_then(|t| t.events.iter_mut().find(|e| e.id == event_id))
+            .filter(|e| !secret.is_empty() && e.text.contains(secret))
+        else {
+            return false;
+        };
+        let blank: String = secret.chars().map(|_| REDACTED).collect();
+        e.text = e.text.replace(secret, &blank);
+        self.next_id = audit_id;
+        let t = self.tickets.get_mut(&ticket_id).expect("found above");
+        t.redactions.push(Redaction {
+            audit_id,
+            comment_id: event_id,
+            created_at: at,
+        });
+        self.touch(ticket_id, at);
+        true
+    }
+
+    /// Takes the handoff tags off a ticket (a rep or a trigger decided it is not one).
+    pub fn remove_handoff_tags(&mut self, ticket_id: u64, at: DateTime<Utc>) -> bool {
+        let Some(t) = self.tickets.get_mut(&ticket_id) else {
+            return false;
+        };
+        let before = t.tags.len();
+        t.tags.retain(|tag| {
+            !tag.starts_with(HANDOFF_TAG_PREFIX) && !MODE_TAGS.contains(&tag.as_str())
+        });
+        if t.tags.len() == before {
+            return false;
+        }
+        self.touch(ticket_id, at);
+        true
     }
 
     pub fn user_name(&self, id: u64) -> String {

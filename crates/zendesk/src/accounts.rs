@@ -2,7 +2,7 @@
 //! CLI and the desktop app. Secrets go to the keychain; the store keeps their names.
 
 use crate::{sunco_ref, Settings, SuncoSettings};
-use baton_core::model::SourceKind;
+use baton_core::model::{SourceKind, Unsent};
 use baton_core::secrets::SecretStore;
 use baton_core::store::{AccountRecord, AuthKind};
 use baton_core::{Sensitive, Store};
@@ -19,7 +19,26 @@ pub struct NewAccount {
     pub sunco: Option<(SuncoSettings, Sensitive<String>)>,
 }
 
-/// `acme.zendesk.com` or a full URL; http(s) only.
+/// New credentials for an existing account, checked before they replace the old ones.
+pub struct NewCredentials {
+    pub token: Sensitive<String>,
+    /// A new agent email; the stored one when `None`.
+    pub email: Option<String>,
+    pub sunco: Option<SuncoKey>,
+}
+
+/// A new Sunshine Conversations key for the account.
+pub struct SuncoKey {
+    /// The account's app when `None`.
+    pub app_id: Option<String>,
+    pub key_id: String,
+    /// The stored Sunco URL (or `{url}/sc`) when `None`.
+    pub base_url: Option<String>,
+    pub secret: Sensitive<String>,
+}
+
+/// `acme.zendesk.com` or a full URL; https, or http to this machine only (the
+/// simulator): plain http would send the token in clear.
 pub fn parse_url(raw: &str) -> Result<url::Url, String> {
     let raw = raw.trim();
     let with_scheme = if raw.contains("://") {
@@ -31,7 +50,42 @@ pub fn parse_url(raw: &str) -> Result<url::Url, String> {
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
         return Err(format!("{raw:?} is not an http(s) URL"));
     }
+    if url.scheme() == "http" && !crate::client::is_loopback(&url) {
+        return Err(format!(
+            "{raw:?} is plain http, which would send the token unencrypted: use https \
+             (http is only for this machine: 127.0.0.1, ::1 or localhost)"
+        ));
+    }
     Ok(url)
+}
+
+/// Sunco ids go into request paths: one path segment each.
+fn check_sunco_ids(sc: &SuncoSettings) -> Result<(), String> {
+    for (what, id) in [("app id", &sc.app_id), ("key id", &sc.key_id)] {
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(format!("{id:?} is not a Sunshine Conversations {what}"));
+        }
+    }
+    Ok(())
+}
+
+/// Asks Sunshine Conversations whether the key opens the app.
+async fn check_sunco(
+    record: &AccountRecord,
+    sc: &SuncoSettings,
+    secret: &Sensitive<String>,
+) -> Result<(), String> {
+    let sunco = crate::sunco_client(record, sc, secret.clone()).map_err(|e| e.to_string())?;
+    crate::sunco_app(&sunco, &sc.app_id).await.map_err(|e| {
+        format!(
+            "could not check {}: Sunshine Conversations app {:?} with key {:?}: {e}",
+            record.id, sc.app_id, sc.key_id
+        )
+    })
 }
 
 /// Checks the credentials (`users/me`) before keeping anything, then stores the secrets
@@ -82,16 +136,7 @@ pub async fn add(
         None => (None, None),
     };
     if let Some(sc) = &sunco {
-        // They go into request paths: one path segment each.
-        for (what, id) in [("app id", &sc.app_id), ("key id", &sc.key_id)] {
-            if id.is_empty()
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return Err(format!("{id:?} is not a Sunshine Conversations {what}"));
-            }
-        }
+        check_sunco_ids(sc)?;
     }
     let mut record = AccountRecord {
         id: name.clone(),
@@ -114,13 +159,7 @@ pub async fn add(
         .map_err(|e| format!("could not add {name}: {e}"))?;
     record.me_id = Some(me_id);
     if let (Some(sc), Some(secret)) = (&sunco, &sunco_secret) {
-        let sunco = crate::sunco_client(&record, sc, secret.clone()).map_err(|e| e.to_string())?;
-        crate::sunco_app(&sunco, &sc.app_id).await.map_err(|e| {
-            format!(
-                "could not add {name}: Sunshine Conversations app {:?} with key {:?}: {e}",
-                sc.app_id, sc.key_id
-            )
-        })?;
+        check_sunco(&record, sc, secret).await?;
     }
     let forget = || forget_secrets(&record, secrets);
     secrets
@@ -149,9 +188,180 @@ pub async fn test(account: &AccountRecord, secrets: &dyn SecretStore) -> Result<
         .map_err(|e| e.to_string())
 }
 
-/// Disconnects: the cached data and every keychain entry of the account.
-pub async fn remove(store: &Store, secrets: &dyn SecretStore, id: &str) -> Result<(), String> {
+/// Replaces an account's credentials in place, keeping its cache, its outbox and the
+/// rep's saved edits. The new token (and Sunco key) are checked first, as `add` does;
+/// they must belong to the same Zendesk user, since queued replies and "mine" name them.
+/// Returns the account and the agent's name.
+pub async fn update(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    id: &str,
+    new: NewCredentials,
+) -> Result<(AccountRecord, String), String> {
+    let old = store.account(id).await.map_err(|e| e.to_string())?;
+    // An account stored before http was refused gets no new token in clear either.
+    parse_url(&old.base_url)?;
+    let mut record = old.clone();
+    if let Some(email) = new
+        .email
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+    {
+        record.login = Some(email);
+    }
+    if record.auth_kind == AuthKind::ApiToken && record.login.is_none() {
+        return Err("an email is required with an API token".into());
+    }
+    let sunco = match new.sunco {
+        None => None,
+        Some(key) => {
+            let stored: Option<SuncoSettings> = record
+                .settings
+                .get("sunco")
+                .and_then(|v| serde_json::from_value(v.clone()).ok());
+            let app_id = match (key.app_id, &stored) {
+                (Some(app), _) => app.trim().to_string(),
+                (None, Some(s)) => s.app_id.clone(),
+                (None, None) => {
+                    return Err(format!(
+                        "{id} has no Sunshine Conversations app yet: give its app id with the key"
+                    ))
+                }
+            };
+            let sc = SuncoSettings {
+                app_id,
+                key_id: key.key_id.trim().to_string(),
+                base_url: key.base_url.or(stored.and_then(|s| s.base_url)),
+            };
+            check_sunco_ids(&sc)?;
+            Some((sc, key.secret))
+        }
+    };
+    if let Some((sc, _)) = &sunco {
+        // Only the Sunco entry changes: other settings (the mapping, …) stay as they are.
+        if !record.settings.is_object() {
+            record.settings = serde_json::json!({});
+        }
+        record.settings["sunco"] = serde_json::to_value(sc).expect("serializes");
+    }
+    let client = crate::client(&record, new.token.clone()).map_err(|e| e.to_string())?;
+    let (me_id, me_name) = crate::whoami(&client)
+        .await
+        .map_err(|e| format!("could not update {id}: {e}"))?;
+    if old.me_id.as_ref().is_some_and(|was| *was != me_id) {
+        return Err(format!(
+            "the new token of {id} signs in as another Zendesk user ({me_name}); to switch \
+             users, remove the account and add it again"
+        ));
+    }
+    record.me_id = Some(me_id);
+    if let Some((sc, secret)) = &sunco {
+        check_sunco(&record, sc, secret).await?;
+    }
+
+    // Replace the secrets, putting the old ones back if a later step fails.
+    let token_ref = record.secret_ref.clone();
+    let sunco_entry = sunco_ref(&record.secret_ref);
+    let kept: Vec<(String, Option<Sensitive<String>>)> = [&token_ref, &sunco_entry]
+        .into_iter()
+        .map(|r| (r.clone(), secrets.get(r).ok()))
+        .collect();
+    let restore = || {
+        for (entry, was) in &kept {
+            let undone = match was {
+                Some(secret) => secrets.put(entry, secret),
+                None => secrets.delete(entry),
+            };
+            if let Err(e) = undone {
+                tracing::warn!(account = %id, error = %e, "a keychain entry could not be restored");
+            }
+        }
+    };
+    let mut writes = vec![(token_ref.as_str(), &new.token)];
+    if let Some((_, secret)) = &sunco {
+        writes.push((sunco_entry.as_str(), secret));
+    }
+    for (entry, secret) in writes {
+        if let Err(e) = secrets.put(entry, secret) {
+            restore();
+            return Err(e.to_string());
+        }
+    }
+    if let Err(e) = store.update_account(&record).await {
+        restore();
+        return Err(e.to_string());
+    }
+    Ok((record, me_name))
+}
+
+/// Who may write Assist drafts and handoff summaries on an account (its
+/// `mapping.ai_authors`), changed to `set` when given; returns the setting in force. The
+/// next sync of the account reads with it.
+pub async fn ai_authors(
+    store: &Store,
+    name: &str,
+    set: Option<crate::mapping::AiAuthors>,
+) -> Result<crate::mapping::AiAuthors, String> {
+    let mut record = store.account(name).await.map_err(|e| e.to_string())?;
+    if let Some(ai) = set {
+        if !record.settings.is_object() {
+            record.settings = serde_json::json!({});
+        }
+        let mapping = record.settings["mapping"].take();
+        let mut mapping = if mapping.is_object() {
+            mapping
+        } else {
+            serde_json::json!({})
+        };
+        mapping["ai_authors"] = serde_json::to_value(&ai).expect("serializes");
+        record.settings["mapping"] = mapping;
+        store
+            .update_account(&record)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let settings: Settings = serde_json::from_value(record.settings)
+        .map_err(|e| format!("the settings of {name:?} do not read: {e}"))?;
+    Ok(settings.mapping.ai_authors)
+}
+
+/// "2 unsent replies and 1 saved edit": what removing an account would lose.
+pub fn describe_unsent(unsent: &Unsent) -> String {
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut parts = vec![];
+    if !unsent.replies.is_empty() {
+        parts.push(count(
+            unsent.replies.len(),
+            "unsent reply",
+            "unsent replies",
+        ));
+    }
+    if !unsent.edits.is_empty() {
+        parts.push(count(unsent.edits.len(), "saved edit", "saved edits"));
+    }
+    parts.join(" and ")
+}
+
+/// Disconnects: the cached data and every keychain entry of the account. Refuses,
+/// saying what would be lost, while the account has unsent replies or saved edits,
+/// unless `force` (the rep was told and said yes).
+pub async fn remove(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    id: &str,
+    force: bool,
+) -> Result<(), String> {
     let account = store.account(id).await.map_err(|e| e.to_string())?;
+    if !force {
+        let unsent = store.unsent(id).await.map_err(|e| e.to_string())?;
+        if !unsent.is_empty() {
+            return Err(format!(
+                "{id} has {}: removing it deletes them. Send or cancel them first, or remove anyway",
+                describe_unsent(&unsent)
+            ));
+        }
+    }
     store.remove_account(id).await.map_err(|e| e.to_string())?;
     forget_secrets(&account, secrets);
     Ok(())
@@ -215,7 +425,7 @@ mod tests {
             .unwrap_err()
             .contains("already exists"));
 
-        remove(&store, &secrets, "acme").await.unwrap();
+        remove(&store, &secrets, "acme", false).await.unwrap();
         assert!(store.accounts().await.unwrap().is_empty());
         assert!(secrets.get("zendesk:acme").is_err());
     }
@@ -289,5 +499,201 @@ mod tests {
         );
         assert!(parse_url("ftp://x").unwrap_err().contains("http(s)"));
         assert!(parse_url("").is_err());
+    }
+
+    #[test]
+    fn plain_http_is_only_for_this_machine() {
+        for local in [
+            "http://127.0.0.1:8089",
+            "http://[::1]:8089",
+            "http://localhost:8089",
+            "http://LOCALHOST",
+        ] {
+            assert!(parse_url(local).is_ok(), "{local}");
+        }
+        for remote in [
+            "http://acme.zendesk.com",
+            "http://10.0.0.5",
+            "http://localhost.evil.test",
+            "http://127.0.0.1.evil.test",
+        ] {
+            let err = parse_url(remote).unwrap_err();
+            assert!(
+                err.contains("unencrypted") && err.contains("https"),
+                "{remote}: {err}"
+            );
+        }
+    }
+
+    /// A store and keychain holding `acme` on the simulator, added the usual way.
+    async fn added(sim: &Sim) -> (tempfile::TempDir, Store, MemorySecrets, AccountRecord) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).await.unwrap();
+        let secrets = MemorySecrets::default();
+        let (record, _) = add(&store, &secrets, new(&sim.url(), "sim-token"))
+            .await
+            .unwrap();
+        (dir, store, secrets, record)
+    }
+
+    /// A reply waiting in the outbox of `acme` (what removal must not lose silently).
+    async fn queue_reply(store: &Store) {
+        sqlx::query(
+            "INSERT INTO outbox (account_id, idempotency_key, kind, payload, state, created_at,
+                updated_at, external_id)
+             VALUES ('acme', 'k1', 'reply', json_object('body', 'Hi Maria'), 'failed', 1, 1, '7')",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+
+    fn creds(token: &str) -> NewCredentials {
+        NewCredentials {
+            token: Sensitive::new(token.into()),
+            email: None,
+            sunco: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn update_checks_the_new_token_first_and_keeps_everything_else() {
+        let config = SimConfig {
+            tickets: 2,
+            ..Default::default()
+        };
+        let sim = Sim::start(config.clone()).await.unwrap();
+        let (_dir, store, secrets, record) = added(&sim).await;
+        queue_reply(&store).await;
+        // The token was revoked at Zendesk: the stored one no longer works.
+        secrets
+            .put("zendesk:acme", &Sensitive::new("revoked".into()))
+            .unwrap();
+        assert!(test(&record, &secrets).await.is_err());
+
+        let err = update(&store, &secrets, "acme", creds("still-wrong"))
+            .await
+            .unwrap_err();
+        assert!(err.contains("rejected the credentials"), "{err}");
+        assert!(!err.contains("still-wrong"), "{err}");
+        assert_eq!(secrets.get("zendesk:acme").unwrap().expose(), "revoked");
+        let wrong_email = NewCredentials {
+            email: Some("nobody@acme.test".into()),
+            ..creds("sim-token")
+        };
+        assert!(update(&store, &secrets, "acme", wrong_email).await.is_err());
+        assert_eq!(
+            store.account("acme").await.unwrap(),
+            record,
+            "nothing changed"
+        );
+
+        let (updated, me) = update(&store, &secrets, "acme", creds("sim-token"))
+            .await
+            .unwrap();
+        assert_eq!(me, "Alex Rivera");
+        assert_eq!(updated, record);
+        assert_eq!(secrets.get("zendesk:acme").unwrap().expose(), "sim-token");
+        assert_eq!(test(&record, &secrets).await.unwrap(), "Alex Rivera");
+        assert_eq!(
+            store.unsent("acme").await.unwrap().replies.len(),
+            1,
+            "the outbox is kept"
+        );
+        assert!(matches!(
+            update(&store, &secrets, "nobody", creds("sim-token")).await,
+            Err(e) if e.contains("no account named")
+        ));
+
+        // A Sunshine Conversations key: the app id is needed the first time, then kept.
+        let key = |app: Option<&str>, secret: &str| NewCredentials {
+            sunco: Some(SuncoKey {
+                app_id: app.map(str::to_string),
+                key_id: config.sunco_key_id.clone(),
+                base_url: None,
+                secret: Sensitive::new(secret.into()),
+            }),
+            ..creds("sim-token")
+        };
+        let err = update(&store, &secrets, "acme", key(None, &config.sunco_secret))
+            .await
+            .unwrap_err();
+        assert!(err.contains("no Sunshine Conversations app"), "{err}");
+        let err = update(
+            &store,
+            &secrets,
+            "acme",
+            key(Some(&config.sunco_app_id), "wrong"),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.contains("Sunshine Conversations"), "{err}");
+        assert!(secrets.get("zendesk:acme:sunco").is_err(), "nothing kept");
+        update(
+            &store,
+            &secrets,
+            "acme",
+            key(Some(&config.sunco_app_id), &config.sunco_secret),
+        )
+        .await
+        .unwrap();
+        update(&store, &secrets, "acme", key(None, &config.sunco_secret))
+            .await
+            .unwrap();
+        let settings: Settings =
+            serde_json::from_value(store.account("acme").await.unwrap().settings).unwrap();
+        assert_eq!(settings.sunco.unwrap().app_id, config.sunco_app_id);
+        assert_eq!(
+            secrets.get("zendesk:acme:sunco").unwrap().expose(),
+            &config.sunco_secret
+        );
+
+        // Another Zendesk user's token is not a credentials change.
+        let mut other = store.account("acme").await.unwrap();
+        other.me_id = Some("someone-else".into());
+        store.update_account(&other).await.unwrap();
+        let err = update(&store, &secrets, "acme", creds("sim-token"))
+            .await
+            .unwrap_err();
+        assert!(err.contains("another Zendesk user"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn removing_an_account_with_unsent_replies_asks_first() {
+        let sim = Sim::start(SimConfig {
+            tickets: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let (_dir, store, secrets, _) = added(&sim).await;
+        queue_reply(&store).await;
+        let err = remove(&store, &secrets, "acme", false).await.unwrap_err();
+        assert!(err.contains("1 unsent reply"), "{err}");
+        assert_eq!(store.accounts().await.unwrap().len(), 1, "nothing removed");
+        assert!(secrets.get("zendesk:acme").is_ok());
+
+        remove(&store, &secrets, "acme", true).await.unwrap();
+        assert!(store.accounts().await.unwrap().is_empty());
+        assert!(secrets.get("zendesk:acme").is_err());
+    }
+
+    #[test]
+    fn what_would_be_lost_reads_naturally() {
+        let text = |state: &str| baton_core::model::UnsentText {
+            external_id: "7".into(),
+            state: state.into(),
+            text: "t".into(),
+        };
+        let unsent = |replies: usize, edits: usize| Unsent {
+            replies: vec![text("queued"); replies],
+            edits: vec![text("edit"); edits],
+        };
+        assert_eq!(describe_unsent(&unsent(1, 0)), "1 unsent reply");
+        assert_eq!(
+            describe_unsent(&unsent(2, 1)),
+            "2 unsent replies and 1 saved edit"
+        );
+        assert_eq!(describe_unsent(&unsent(0, 3)), "3 saved edits");
     }
 }

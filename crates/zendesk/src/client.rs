@@ -6,11 +6,54 @@ use crate::wire;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use baton_core::sync::StatusHandle;
 use baton_core::Sensitive;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// The longest wait a `Retry-After` gets: a larger (or absurd) value waits this long and
+/// then asks again, rather than parking a sync for days or overflowing a deadline.
+pub const MAX_RETRY_AFTER_SECS: u64 = 600;
+
+/// The largest answer read into memory. An export page of 1000 tickets with its
+/// sideloads is a few MB; anything near this is a fault, not data.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Error bodies are only mined for a sentence.
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// Unreserved characters (RFC 3986) stay; everything else in a segment is encoded, so an
+/// id cannot add a `/`, a query or a fragment to the path.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// One request-path segment made from vendor data (a custom field, a setting): encoded,
+/// and refused when it is empty, `.` or `..`, which would make the request reach another
+/// path with the same credentials.
+/// Whether a URL points at this machine: the only place plain http may carry a secret.
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+pub fn path_segment(what: &str, raw: &str) -> Result<String, ZendeskError> {
+    if raw.is_empty() || raw == "." || raw == ".." {
+        return Err(ZendeskError::Invalid {
+            endpoint: what.to_string(),
+            reason: format!("{raw:?} is not a usable id"),
+        });
+    }
+    Ok(utf8_percent_encode(raw, SEGMENT).to_string())
+}
 
 #[derive(Clone)]
 pub enum Auth {
@@ -69,6 +112,8 @@ pub struct Client {
     pub max_rate_limit_waits: usize,
     /// The window Zendesk's budget is counted over (a minute).
     pub rate_window: Duration,
+    /// Answers larger than this are refused ([`ZendeskError::TooLarge`]).
+    pub max_body_bytes: usize,
 }
 
 /// `/api/v2/tickets/123/comments` → `/api/v2/tickets/{id}/comments`, so counts group by endpoint.
@@ -86,14 +131,69 @@ fn endpoint_name(method: &Method, path: &str) -> String {
     format!("{method} {}", shape.join("/"))
 }
 
+/// `Retry-After` in seconds, at most [`MAX_RETRY_AFTER_SECS`] (digits too many for a u64
+/// are still "a long time"). The HTTP-date form is not used by Zendesk; it reads as absent.
 fn retry_after(resp: &reqwest::Response) -> Option<u64> {
-    resp.headers()
+    let raw = resp
+        .headers()
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
-        .trim()
-        .parse()
-        .ok()
+        .trim();
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(
+        raw.parse::<u64>()
+            .unwrap_or(u64::MAX)
+            .min(MAX_RETRY_AFTER_SECS),
+    )
+}
+
+/// How long to wait before the next request when the budget runs low: the window spread
+/// over what remains, at most 5 s. Header values are the server's, so nothing here may
+/// overflow or divide by zero whatever they are.
+fn pacing(window: Duration, limit: u64, remaining: u64) -> Option<Duration> {
+    if remaining.saturating_mul(10) >= limit {
+        return None;
+    }
+    let spread = u32::try_from(remaining).unwrap_or(u32::MAX).max(1);
+    Some((window / spread).min(Duration::from_secs(5)))
+}
+
+/// Reads a body, refusing it once it passes `limit` bytes (by its declared length when it
+/// has one, else as it streams in) instead of holding whatever the server sends.
+async fn read_body(
+    mut resp: reqwest::Response,
+    limit: usize,
+    endpoint: &str,
+) -> Result<Vec<u8>, ZendeskError> {
+    let too_large = || ZendeskError::TooLarge {
+        endpoint: endpoint.to_string(),
+        limit_bytes: limit as u64,
+    };
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|_| ZendeskError::Invalid {
+        endpoint: endpoint.to_string(),
+        reason: "the response body was cut off".into(),
+    })? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// An error answer's JSON, if it has a small one.
+async fn error_body(resp: reqwest::Response, endpoint: &str) -> serde_json::Value {
+    match read_body(resp, MAX_ERROR_BODY_BYTES, endpoint).await {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        Err(_) => serde_json::Value::Null,
+    }
 }
 
 fn header_u64(resp: &reqwest::Response, name: &str) -> Option<u64> {
@@ -107,10 +207,12 @@ impl Client {
             endpoint: base.clone(),
             reason: format!("not a URL: {e}"),
         })?;
-        if !matches!(parsed.scheme(), "http" | "https") {
+        // Every request carries the credentials: over plain http only to this machine
+        // (the simulator), whatever an older version let an account store.
+        if !(parsed.scheme() == "https" || parsed.scheme() == "http" && is_loopback(&parsed)) {
             return Err(ZendeskError::Invalid {
                 endpoint: base,
-                reason: "the URL must start with https://".into(),
+                reason: "the URL must start with https:// (plain http would send the credentials unencrypted; it is only for 127.0.0.1, ::1 or localhost)".into(),
             });
         }
         let http = reqwest::Client::builder()
@@ -132,6 +234,7 @@ impl Client {
             max_attempts: 5,
             max_rate_limit_waits: 20,
             rate_window: Duration::from_secs(60),
+            max_body_bytes: MAX_BODY_BYTES,
         })
     }
 
@@ -165,11 +268,7 @@ impl Client {
     /// of spending them in a burst that starves the other reps' copies.
     fn pacing_delay(&self) -> Option<Duration> {
         let u = self.usage.lock().expect("usage lock");
-        let (limit, remaining) = (u.rate_limit?, u.rate_limit_remaining?);
-        if remaining * 10 >= limit {
-            return None;
-        }
-        Some((self.rate_window / remaining.max(1) as u32).min(Duration::from_secs(5)))
+        pacing(self.rate_window, u.rate_limit?, u.rate_limit_remaining?)
     }
 
     pub async fn get<T: DeserializeOwned>(
@@ -183,6 +282,8 @@ impl Client {
     /// Follows a cursor-paged list (`page[size]`, `page[after]`) from `after` on, handing
     /// each page to `each`, until the list ends or `each` answers `false`. Returns the last
     /// `after_cursor` seen (or `after` when none came), where the next read resumes.
+    /// A list that says `has_more` but hands back a cursor already read would never end:
+    /// that is an error, not another lap.
     pub async fn each_page<T: DeserializeOwned + wire::Paged>(
         &self,
         path: &str,
@@ -191,6 +292,7 @@ impl Client {
         mut after: Option<String>,
         mut each: impl FnMut(T) -> Result<bool, ZendeskError>,
     ) -> Result<Option<String>, ZendeskError> {
+        let mut seen: HashSet<String> = after.iter().cloned().collect();
         loop {
             let mut q = query.to_vec();
             q.push(("page[size]", size.to_string()));
@@ -201,11 +303,18 @@ impl Client {
             let meta = page.meta().clone();
             let more = each(page)?;
             // Only a new cursor moves on: `has_more` without one would read the same page again.
-            match meta.after_cursor {
-                Some(a) => after = Some(a),
-                None => return Ok(after),
+            let Some(a) = meta.after_cursor else {
+                return Ok(after);
+            };
+            let go_on = more && meta.has_more;
+            if go_on && !seen.insert(a.clone()) {
+                return Err(ZendeskError::Invalid {
+                    endpoint: endpoint_name(&Method::GET, path),
+                    reason: "has_more with a cursor already read: the list would never end".into(),
+                });
             }
-            if !(more && meta.has_more) {
+            after = Some(a);
+            if !go_on {
                 return Ok(after);
             }
         }
@@ -307,6 +416,7 @@ impl Client {
             .or_default() += 1;
         let resp = req.send().await.map_err(|e| ZendeskError::Unreachable {
             host: self.host(),
+            connect_failed: e.is_connect(),
             // reqwest's text can contain the URL, never the auth header.
             reason: if e.is_timeout() {
                 "timed out".into()
@@ -349,7 +459,7 @@ impl Client {
             }
             StatusCode::NOT_FOUND => return Err(ZendeskError::NotFound { endpoint }),
             StatusCode::CONFLICT => {
-                let body: serde_json::Value = resp.json().await.unwrap_or_default();
+                let body = error_body(resp, &endpoint).await;
                 return Err(ZendeskError::Conflict {
                     current_updated_at: body["details"]["updated_at"]
                         .as_str()
@@ -364,7 +474,7 @@ impl Client {
                 })
             }
             s => {
-                let body: serde_json::Value = resp.json().await.unwrap_or_default();
+                let body = error_body(resp, &endpoint).await;
                 return Err(ZendeskError::Rejected {
                     endpoint,
                     status: s.as_u16(),
@@ -372,10 +482,7 @@ impl Client {
                 });
             }
         }
-        let bytes = resp.bytes().await.map_err(|_| ZendeskError::Invalid {
-            endpoint: endpoint.clone(),
-            reason: "the response body was cut off".into(),
-        })?;
+        let bytes = read_body(resp, self.max_body_bytes, &endpoint).await?;
         serde_json::from_slice(&bytes).map_err(|e| ZendeskError::Invalid {
             endpoint,
             reason: format!("malformed JSON: {e}"),
@@ -383,9 +490,238 @@ impl Client {
     }
 }
 
+/// A one-purpose HTTP server for the client's tests: answers every request with the next
+/// canned answer (the last one repeats) and records each request line.
+#[cfg(test)]
+pub(crate) mod test_server {
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    pub struct Answer {
+        pub status: u16,
+        pub headers: Vec<(String, String)>,
+        pub body: Vec<u8>,
+        /// Send `Content-Length` (otherwise the body ends when the connection closes).
+        pub length: bool,
+    }
+
+    impl Answer {
+        pub fn json(body: &str) -> Self {
+            Self {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: body.as_bytes().to_vec(),
+                length: true,
+            }
+        }
+    }
+
+    pub struct Server {
+        pub url: String,
+        pub requests: Arc<Mutex<Vec<String>>>,
+    }
+
+    pub async fn serve(answers: Vec<Answer>) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(Mutex::new(vec![]));
+        let seen = requests.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if sock.read(&mut byte).await.unwrap_or(0) == 0 {
+                        break;
+                    }
+                    head.push(byte[0]);
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                seen.lock().unwrap().push(line);
+                let a = &answers[n.min(answers.len() - 1)];
+                n += 1;
+                let mut out = format!("HTTP/1.1 {} X\r\nconnection: close\r\n", a.status);
+                for (k, v) in &a.headers {
+                    out.push_str(&format!("{k}: {v}\r\n"));
+                }
+                if a.length {
+                    out.push_str(&format!("content-length: {}\r\n", a.body.len()));
+                }
+                out.push_str("\r\n");
+                let _ = sock.write_all(out.as_bytes()).await;
+                let _ = sock.write_all(&a.body).await;
+                let _ = sock.shutdown().await;
+            }
+        });
+        Server { url, requests }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_server::{serve, Answer};
     use super::*;
+
+    fn client(url: &str) -> Client {
+        let mut c = Client::new(
+            url,
+            "acme",
+            Auth::OAuth {
+                token: Sensitive::new("t".into()),
+            },
+        )
+        .unwrap();
+        c.max_attempts = 1;
+        c
+    }
+
+    #[tokio::test]
+    async fn an_oversized_body_is_refused_whether_declared_or_streamed() {
+        let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(4096));
+        for length in [true, false] {
+            let server = serve(vec![Answer {
+                length,
+                ..Answer::json(&big)
+            }])
+            .await;
+            let mut c = client(&server.url);
+            c.max_body_bytes = 1024;
+            let got = c.get::<serde_json::Value>("/api/v2/x", &[]).await;
+            assert!(
+                matches!(
+                    got,
+                    Err(ZendeskError::TooLarge {
+                        limit_bytes: 1024,
+                        ..
+                    })
+                ),
+                "length header {length}: {got:?}"
+            );
+            c.max_body_bytes = 8192;
+            assert!(c.get::<serde_json::Value>("/api/v2/x", &[]).await.is_ok());
+        }
+    }
+
+    #[tokio::test]
+    async fn has_more_with_a_repeated_cursor_ends_with_an_error() {
+        let server = serve(vec![Answer::json(
+            r#"{"comments":[],"meta":{"has_more":true,"after_cursor":"same"}}"#,
+        )])
+        .await;
+        let c = client(&server.url);
+        let walk = c.each_page(
+            "/api/v2/tickets/1/comments",
+            &[],
+            10,
+            None,
+            |_: wire::RawCommentsPage| Ok(true),
+        );
+        let got = tokio::time::timeout(Duration::from_secs(10), walk)
+            .await
+            .expect("the walk ends");
+        let Err(ZendeskError::Invalid { reason, .. }) = got else {
+            panic!("{got:?}");
+        };
+        assert!(reason.contains("cursor"), "{reason}");
+        assert_eq!(server.requests.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_huge_retry_after_is_clamped() {
+        for value in ["10000000000", "99999999999999999999999999"] {
+            let server = serve(vec![Answer {
+                status: 429,
+                headers: vec![("retry-after".into(), value.into())],
+                ..Answer::json("{}")
+            }])
+            .await;
+            let mut c = client(&server.url);
+            c.max_rate_limit_waits = 0;
+            let got = c.get::<serde_json::Value>("/api/v2/x", &[]).await;
+            assert_eq!(
+                got,
+                Err(ZendeskError::RateLimited {
+                    endpoint: "GET /api/v2/x".into(),
+                    retry_after_secs: MAX_RETRY_AFTER_SECS,
+                }),
+                "{value}"
+            );
+            // What the sync does with it must not overflow either.
+            let status = StatusHandle::new("acme", Arc::new(baton_core::sync::SystemClock));
+            status.failed(&got.unwrap_err().into());
+            status.rate_limited(Duration::from_secs(MAX_RETRY_AFTER_SECS), "Zendesk");
+        }
+    }
+
+    #[test]
+    fn pacing_survives_any_rate_limit_headers() {
+        let c = client("https://acme.zendesk.test");
+        for (limit, remaining) in [
+            (u64::MAX, 1u64 << 32),
+            (u64::MAX, u64::MAX / 5),
+            (u64::MAX, 0),
+            (0, 0),
+        ] {
+            {
+                let mut u = c.usage.lock().unwrap();
+                u.rate_limit = Some(limit);
+                u.rate_limit_remaining = Some(remaining);
+            }
+            let d = c.pacing_delay();
+            assert!(d.is_none_or(|d| d <= Duration::from_secs(5)), "{d:?}");
+        }
+        let mut u = c.usage.lock().unwrap();
+        (u.rate_limit, u.rate_limit_remaining) = (Some(700), Some(60));
+        drop(u);
+        assert_eq!(c.pacing_delay(), Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn credentials_go_over_plain_http_only_to_this_machine() {
+        let client = |url: &str| {
+            let auth = Auth::OAuth {
+                token: Sensitive::new("t".into()),
+            };
+            Client::new(url, "acme", auth)
+        };
+        for ok in [
+            "https://acme.zendesk.com",
+            "http://127.0.0.1:8089",
+            "http://[::1]:1",
+            "http://localhost:2",
+        ] {
+            assert!(client(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://acme.zendesk.com",
+            "http://10.0.0.5",
+            "ftp://acme.test",
+        ] {
+            let e = client(bad).err().expect(bad).to_string();
+            assert!(e.contains("https://"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn vendor_ids_are_one_path_segment() {
+        assert_eq!(path_segment("id", "abc123").unwrap(), "abc123");
+        assert_eq!(
+            path_segment("id", "../apps/x?y#z").unwrap(),
+            "..%2Fapps%2Fx%3Fy%23z"
+        );
+        assert_eq!(path_segment("id", "%2e%2e").unwrap(), "%252e%252e");
+        for bad in ["", ".", ".."] {
+            assert!(path_segment("id", bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn endpoints_group_by_shape_and_auth_debug_hides_the_token() {

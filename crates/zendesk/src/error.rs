@@ -9,7 +9,12 @@ pub enum ZendeskError {
     #[error("Zendesk rejected the credentials for {account} (HTTP {status})")]
     Auth { account: String, status: u16 },
     #[error("{host} is unreachable: {reason}")]
-    Unreachable { host: String, reason: String },
+    Unreachable {
+        host: String,
+        reason: String,
+        /// No connection was made: the request never left this machine.
+        connect_failed: bool,
+    },
     #[error("Zendesk is rate-limiting {endpoint}; retry in {retry_after_secs} s")]
     RateLimited {
         endpoint: String,
@@ -23,6 +28,9 @@ pub enum ZendeskError {
     Conflict { current_updated_at: String },
     #[error("{endpoint}: unexpected response: {reason}")]
     Invalid { endpoint: String, reason: String },
+    /// Not retried: the same request would bring the same oversized answer.
+    #[error("{endpoint}: the answer is larger than {limit_bytes} bytes; refused")]
+    TooLarge { endpoint: String, limit_bytes: u64 },
     #[error("Zendesk refused the request to {endpoint} ({status}): {reason}")]
     Rejected {
         endpoint: String,
@@ -32,6 +40,20 @@ pub enum ZendeskError {
 }
 
 impl ZendeskError {
+    /// Zendesk certainly did not act on the request: it was never sent, or refused
+    /// before any work (a rate limit, maintenance). A write that failed so can be
+    /// cancelled, and needs no look on the ticket before it is tried again.
+    pub fn not_acted_on(&self) -> bool {
+        matches!(
+            self,
+            ZendeskError::Unreachable {
+                connect_failed: true,
+                ..
+            } | ZendeskError::RateLimited { .. }
+                | ZendeskError::Server { status: 503, .. }
+        )
+    }
+
     /// Worth trying the same request again after a pause.
     pub fn is_transient(&self) -> bool {
         matches!(

@@ -8,7 +8,7 @@ use crate::error::ZendeskError;
 use crate::mapping::{self, Directory, FieldIds, Mapping};
 use crate::wire;
 use baton_core::model::{Conversation, TranscriptPage};
-use baton_core::sync::{ChangePage, Feed, FeedError, Identity};
+use baton_core::sync::{ChangePage, Feed, FeedError, Identity, Unreadable};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -136,7 +136,9 @@ enum Source {
 }
 
 impl ZendeskFeed {
-    /// The ticket's conversation log or comments, from `cursor` to the end.
+    /// The ticket's conversation log or comments, from `cursor` to the end, read record
+    /// by record: one that does not parse is left out and named in the page's `problem`,
+    /// and the cursor stays before its page, so the next read meets it again.
     async fn paged(
         &self,
         c: &Conversation,
@@ -149,21 +151,45 @@ impl ZendeskFeed {
             }
             Source::Comments => format!("/api/v2/tickets/{}/comments", c.external_id),
         };
-        let bad = |reason: String| ZendeskError::Invalid {
-            endpoint: path.clone(),
-            reason,
-        };
         let mut out = TranscriptPage::default();
         let (size, start) = (
             self.settings.transcript_page_size,
             cursor.map(str::to_string),
         );
         let m = &self.settings.mapping;
+        let mut skipped = Skipped::new(&c.external_id);
+        // The cursor each page was asked from, and the first one whose page had a bad record.
+        let mut page_start = start.clone();
+        let mut held_back: Option<Option<String>> = None;
+        let mut hold = |skipped: &Skipped, before: usize, start: Option<String>| {
+            if skipped.len() > before && held_back.is_none() {
+                held_back = Some(start);
+            }
+        };
         let after = match source {
             Source::ConversationLog => {
                 self.client
-                    .each_page(&path, &[], size, start, |page: wire::LogPage| {
-                        mapping::log_events(m, &mut out, &page.events).map_err(bad)?;
+                    .each_page(&path, &[], size, start, |page: wire::RawLogPage| {
+                        let before = skipped.len();
+                        for raw in &page.events {
+                            let Some(e) = skipped.read::<wire::LogEvent>("event", raw) else {
+                                continue;
+                            };
+                            if skipped.read::<wire::LogEventShape>("event", raw).is_none() {
+                                continue;
+                            }
+                            if let Err(why) =
+                                mapping::log_events(m, &mut out, std::slice::from_ref(&e))
+                            {
+                                skipped.note("event", Some(&e.id), "", &why);
+                            }
+                        }
+                        // The next page is asked from this one's cursor, as `each_page` does.
+                        let this = page_start.clone();
+                        if let Some(after) = &page.meta.after_cursor {
+                            page_start = Some(after.clone());
+                        }
+                        hold(&skipped, before, this);
                         Ok(true)
                     })
                     .await?
@@ -171,16 +197,56 @@ impl ZendeskFeed {
             Source::Comments => {
                 let include = [("include", "users".to_string())];
                 self.client
-                    .each_page(&path, &include, size, start, |page: wire::CommentsPage| {
-                        let mut dir = self.directory.lock().expect("directory lock");
-                        dir.learn(&page.users, &[]);
-                        mapping::comments(m, &dir, &mut out, &page.comments).map_err(bad)?;
-                        Ok(true)
-                    })
+                    .each_page(
+                        &path,
+                        &include,
+                        size,
+                        start,
+                        |page: wire::RawCommentsPage| {
+                            let before = skipped.len();
+                            let users: Vec<wire::User> = page
+                                .users
+                                .iter()
+                                .filter_map(|raw| skipped.read("user", raw))
+                                .collect();
+                            let mut dir = self.directory.lock().expect("directory lock");
+                            dir.learn(&users, &[]);
+                            for raw in &page.comments {
+                                let Some(comment) = skipped.read::<wire::Comment>("comment", raw)
+                                else {
+                                    continue;
+                                };
+                                if let Err(why) = mapping::comments(
+                                    m,
+                                    &dir,
+                                    &mut out,
+                                    std::slice::from_ref(&comment),
+                                ) {
+                                    skipped.note(
+                                        "comment",
+                                        Some(&comment.id.to_string()),
+                                        "",
+                                        &why,
+                                    );
+                                }
+                            }
+                            // The next page is asked from this one's cursor, as `each_page` does.
+                            let this = page_start.clone();
+                            if let Some(after) = &page.meta.after_cursor {
+                                page_start = Some(after.clone());
+                            }
+                            hold(&skipped, before, this);
+                            Ok(true)
+                        },
+                    )
                     .await?
             }
         };
-        out.cursor = after;
+        out.cursor = match held_back {
+            Some(start) => start,
+            None => after,
+        };
+        out.problem = skipped.summary();
         Ok(out)
     }
 
@@ -191,7 +257,7 @@ impl ZendeskFeed {
         c: &Conversation,
         ((client, app), conversation): &(&(Client, String), String),
         cursor: Option<&str>,
-    ) -> Result<TranscriptPage, ZendeskError> {
+    ) -> Result<TranscriptPage, FeedError> {
         let (known, comments_cursor) = match cursor.and_then(|c| c.split_once('|')) {
             Some((m, rest)) => (
                 Some(m).filter(|m| !m.is_empty()),
@@ -199,37 +265,29 @@ impl ZendeskFeed {
             ),
             None => (None, None),
         };
-        let path = format!("/v2/apps/{app}/conversations/{conversation}/messages");
-        let mut newest_first: Vec<wire::SuncoMessage> = vec![];
-        let mut before: Option<String> = None;
-        'pages: loop {
-            let query: Vec<(&str, String)> =
-                before.iter().map(|b| ("page[before]", b.clone())).collect();
-            let page: wire::SuncoPage = client.get(&path, &query).await?;
-            for m in page.messages.iter().rev() {
-                if Some(m.id.as_str()) == known {
-                    break 'pages;
-                }
-                newest_first.push(m.clone());
-            }
-            let next = page
-                .meta
-                .before_cursor
-                .or_else(|| page.messages.first().map(|m| m.id.clone()));
-            match next {
-                Some(b) if page.meta.has_more => before = Some(b),
-                _ => break,
+        // The id comes from a ticket field: one that cannot be a path is this ticket's problem.
+        let path =
+            crate::sunco_messages_path(app, conversation).map_err(|e| FeedError::Unreadable {
+                message: format!("its Sunshine Conversations id cannot be used: {e}"),
+            })?;
+        let newest_first = crate::sunco_messages_since(client, &path, known)
+            .await
+            .map_err(ticket_error)?;
+        let mut out = self
+            .paged(c, Source::Comments, comments_cursor)
+            .await
+            .map_err(ticket_error)?;
+        let notes = std::mem::take(&mut out.messages);
+        let mut skipped = Skipped::new(&c.external_id);
+        for msg in &newest_first {
+            if let Err(why) = mapping::sunco_messages(&mut out, std::slice::from_ref(msg)) {
+                skipped.note("message", Some(&msg.id), "", &why);
             }
         }
-        newest_first.reverse();
-        let mut out = self.paged(c, Source::Comments, comments_cursor).await?;
-        let notes = std::mem::take(&mut out.messages);
-        mapping::sunco_messages(&mut out, &newest_first).map_err(|reason| {
-            ZendeskError::Invalid {
-                endpoint: path.clone(),
-                reason,
-            }
-        })?;
+        out.problem = [out.problem.take(), skipped.summary()]
+            .into_iter()
+            .flatten()
+            .reduce(|a, b| format!("{a}; {b}"));
         out.messages.extend(notes);
         let newest = newest_first
             .last()
@@ -239,6 +297,56 @@ impl ZendeskFeed {
         let comments = out.cursor.as_deref().or(comments_cursor).unwrap_or("");
         out.cursor = Some(format!("{SUNCO_CURSOR}{newest}|{comments}"));
         Ok(out)
+    }
+
+    /// The transcript from `cursor` (redactions aside: see [`crate::redactions`]).
+    async fn transcript_at(
+        &self,
+        c: &Conversation,
+        cursor: Option<&str>,
+    ) -> Result<TranscriptPage, FeedError> {
+        let sunco_conversation = self
+            .messaging
+            .lock()
+            .expect("messaging lock")
+            .get(&c.external_id)
+            .cloned()
+            .flatten();
+        let sunco = self.sunco.as_ref().zip(sunco_conversation);
+        if let (Some(rest), Some(sunco)) =
+            (cursor.and_then(|c| c.strip_prefix(SUNCO_CURSOR)), &sunco)
+        {
+            return self.sunco_transcript(c, sunco, Some(rest)).await;
+        }
+        let source = if self.is_messaging(c) {
+            Source::ConversationLog
+        } else {
+            Source::Comments
+        };
+        let read = match self.paged(c, source, cursor).await {
+            // A stored cursor Zendesk no longer takes: read the transcript from the start.
+            Err(ZendeskError::Rejected { status: 400, .. }) if cursor.is_some() => {
+                self.paged(c, source, None).await
+            }
+            other => other,
+        };
+        match (read, &sunco) {
+            // An account without the conversation log: the same transcript from
+            // Sunshine Conversations, the notes from the ticket's comments.
+            (Err(ZendeskError::NotFound { .. }), Some(sunco))
+                if source == Source::ConversationLog =>
+            {
+                self.sunco_transcript(c, sunco, None).await
+            }
+            (Err(ZendeskError::NotFound { .. }), None) if source == Source::ConversationLog => {
+                Err(FeedError::Unreadable {
+                    message: "Zendesk does not show this token the conversation log, and the \
+                              account has no Sunshine Conversations key to read it from"
+                        .into(),
+                })
+            }
+            (other, _) => other.map_err(ticket_error),
+        }
     }
 }
 
@@ -258,9 +366,40 @@ impl Feed for ZendeskFeed {
             None => query.push(("start_time", self.start_time.to_string())),
         }
         const EP: &str = "/api/v2/incremental/tickets/cursor";
-        let page: wire::ExportPage = self.client.get(EP, &query).await?;
-        *self.messaging.lock().expect("messaging lock") = page
-            .tickets
+        let page: wire::RawExportPage = self.client.get(EP, &query).await?;
+        let mut skipped = Skipped::new("export page");
+        let users: Vec<wire::User> = page
+            .users
+            .iter()
+            .filter_map(|raw| skipped.read("user", raw))
+            .collect();
+        let groups: Vec<wire::Group> = page
+            .groups
+            .iter()
+            .filter_map(|raw| skipped.read("group", raw))
+            .collect();
+        let mut tickets = vec![];
+        let mut deleted = vec![];
+        let mut unreadable = vec![];
+        for raw in &page.tickets {
+            // A deleted ticket needs no more than its id to leave the cache.
+            if raw["status"] == "deleted" {
+                if let Some(id) = raw["id"].as_i64() {
+                    deleted.push(id.to_string());
+                    continue;
+                }
+            }
+            match wire::record::<wire::Ticket>(raw) {
+                Ok(t) => tickets.push(t),
+                Err(bad) => {
+                    skipped.bad("ticket", &bad);
+                    if let Some(id) = bad.id.clone() {
+                        unreadable.push(stale_copy(id, &bad.to_string()));
+                    }
+                }
+            }
+        }
+        *self.messaging.lock().expect("messaging lock") = tickets
             .iter()
             .filter_map(|t| {
                 let via = mapping::via_channel(t)
@@ -270,27 +409,26 @@ impl Feed for ZendeskFeed {
             })
             .collect();
         let mut dir = self.directory.lock().expect("directory lock");
-        dir.learn(&page.users, &page.groups);
-        let conversations = page
-            .tickets
-            .iter()
-            .map(|t| {
-                mapping::conversation(
-                    &self.settings.mapping,
-                    &fields,
-                    &dir,
-                    self.client.base_url(),
-                    t,
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| invalid(EP, e))?;
+        dir.learn(&users, &groups);
+        let mut conversations = Vec::with_capacity(tickets.len());
+        for t in &tickets {
+            let base = self.client.base_url();
+            match mapping::conversation(&self.settings.mapping, &fields, &dir, base, t) {
+                Ok(c) => conversations.push(c),
+                Err(why) => {
+                    skipped.note("ticket", Some(&t.id.to_string()), "", &why);
+                    unreadable.push(stale_copy(t.id.to_string(), &why));
+                }
+            }
+        }
         let cursor = page
             .after_cursor
             .or_else(|| cursor.map(str::to_string))
             .ok_or_else(|| invalid(EP, "the export gave no cursor to continue from".into()))?;
         Ok(ChangePage {
             conversations,
+            deleted,
+            unreadable,
             cursor,
             end_of_stream: page.end_of_stream,
         })
@@ -301,30 +439,30 @@ impl Feed for ZendeskFeed {
         c: &Conversation,
         cursor: Option<&str>,
     ) -> Result<TranscriptPage, FeedError> {
-        let sunco_conversation = self
-            .messaging
-            .lock()
-            .expect("messaging lock")
-            .get(&c.external_id)
-            .cloned()
-            .flatten();
-        let sunco = self.sunco.as_ref().zip(sunco_conversation);
-        if let (Some(rest), Some(sunco)) =
-            (cursor.and_then(|c| c.strip_prefix(SUNCO_CURSOR)), &sunco)
-        {
-            return Ok(self.sunco_transcript(c, sunco, Some(rest)).await?);
-        }
-        if !self.is_messaging(c) {
-            return Ok(self.paged(c, Source::Comments, cursor).await?);
-        }
-        match (self.paged(c, Source::ConversationLog, cursor).await, &sunco) {
-            // An account without the conversation log: the same transcript from
-            // Sunshine Conversations, the notes from the ticket's comments.
-            (Err(ZendeskError::NotFound { .. }), Some(sunco)) => {
-                Ok(self.sunco_transcript(c, sunco, None).await?)
-            }
-            (other, _) => Ok(other?),
-        }
+        // Redactions first: a newer one than the cursor has seen means reading it all again.
+        let (applied, cursor) = crate::redactions::split(cursor);
+        let newest = match cursor {
+            Some(_) => match crate::redactions::newest(&self.client, &c.external_id).await {
+                Ok(n) => n,
+                Err(e @ (ZendeskError::RateLimited { .. } | ZendeskError::Unreachable { .. })) => {
+                    return Err(e.into())
+                }
+                // Audits this token cannot read must not stop the transcript.
+                Err(e) => {
+                    tracing::warn!(ticket = %c.external_id, error = %e, "redactions not checked");
+                    None
+                }
+            },
+            None => None,
+        };
+        let cursor = if crate::redactions::must_reread(applied, newest) {
+            None
+        } else {
+            cursor
+        };
+        let mut page = self.transcript_at(c, cursor).await?;
+        page.cursor = crate::redactions::join(newest.or(applied), page.cursor);
+        Ok(page)
     }
 
     async fn identity(&self) -> Result<Identity, FeedError> {
@@ -344,5 +482,104 @@ impl Feed for ZendeskFeed {
     async fn estimate_total(&self) -> Result<Option<u64>, FeedError> {
         let r: wire::CountResponse = self.client.get("/api/v2/tickets/count", &[]).await?;
         Ok(Some(r.count.value))
+    }
+}
+
+/// A failed transcript read, as the engine should take it: answers about this ticket
+/// alone (gone, forbidden, refused, too large) make it unreadable, and the sync goes on;
+/// anything else (offline, rate-limited, server trouble, bad credentials) stops the page.
+fn ticket_error(e: ZendeskError) -> FeedError {
+    let why = match &e {
+        ZendeskError::NotFound { endpoint } => format!("{endpoint} answered 404 (not found)"),
+        ZendeskError::Auth { status: 403, .. } => {
+            "Zendesk does not let this token read it (HTTP 403)".to_string()
+        }
+        // `Invalid` here has outlasted the client's retries: an answer for this ticket
+        // that does not parse, or paging that comes round again. It is this ticket's, and
+        // failing the page for it would stall the account on every retry.
+        ZendeskError::Rejected { .. }
+        | ZendeskError::TooLarge { .. }
+        | ZendeskError::Invalid { .. } => e.to_string(),
+        _ => return e.into(),
+    };
+    FeedError::Unreadable {
+        message: format!("its transcript could not be read: {why}"),
+    }
+}
+
+/// A ticket whose latest record did not parse: a cached copy stays, marked.
+fn stale_copy(external_id: String, why: &str) -> Unreadable {
+    Unreadable {
+        external_id,
+        problem: format!("Zendesk's latest version of this ticket could not be read ({why}); showing the last one that could"),
+    }
+}
+
+/// Records left out of one read, for the log (each with its field) and the rep (a summary).
+struct Skipped<'a> {
+    whose: &'a str,
+    notes: Vec<String>,
+}
+
+impl<'a> Skipped<'a> {
+    fn new(whose: &'a str) -> Self {
+        Self {
+            whose,
+            notes: vec![],
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.notes.len()
+    }
+
+    /// Reads one record, or notes why not.
+    fn read<T: serde::de::DeserializeOwned>(
+        &mut self,
+        kind: &str,
+        raw: &serde_json::Value,
+    ) -> Option<T> {
+        wire::record(raw).map_err(|bad| self.bad(kind, &bad)).ok()
+    }
+
+    fn bad(&mut self, kind: &str, bad: &wire::BadRecord) {
+        self.note(kind, bad.id.as_deref(), &bad.field, &bad.error);
+    }
+
+    fn note(&mut self, kind: &str, id: Option<&str>, field: &str, error: &str) {
+        // Mapping errors quote the value they refused: vendor text, kept out of logs.
+        let error = wire::without_quoted_text(error);
+        tracing::warn!(
+            ticket = %self.whose,
+            record = kind,
+            id = id.unwrap_or("?"),
+            field,
+            error = %error,
+            "skipped a record that does not parse"
+        );
+        let id = id.map(|i| format!(" {i}")).unwrap_or_default();
+        let field = if field.is_empty() {
+            String::new()
+        } else {
+            format!("{field}: ")
+        };
+        self.notes.push(format!("{kind}{id} ({field}{error})"));
+    }
+
+    /// What the rep sees: how many records are missing, and the first few.
+    fn summary(&self) -> Option<String> {
+        const SHOWN: usize = 3;
+        let first = self.notes.first()?;
+        let mut text = match self.notes.len() {
+            1 => format!("1 record could not be read and is left out: {first}"),
+            n => format!(
+                "{n} records could not be read and are left out: {}",
+                self.notes[..n.min(SHOWN)].join(", ")
+            ),
+        };
+        if self.notes.len() > SHOWN {
+            text.push_str(", …");
+        }
+        Some(text)
     }
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod feed;
 pub mod mapping;
 pub mod poster;
+pub mod redactions;
 pub mod replies;
 pub mod wire;
 
@@ -56,7 +57,7 @@ pub fn sunco_client(
 
 /// Checks Sunshine Conversations credentials: the app they name answers to them.
 pub async fn sunco_app(client: &Client, app_id: &str) -> Result<(), ZendeskError> {
-    let path = format!("/v2/apps/{app_id}");
+    let path = format!("/v2/apps/{}", client::path_segment("Sunco app id", app_id)?);
     let got: wire::SuncoAppResponse = client.get(&path, &[]).await?;
     if got.app.id != app_id {
         return Err(ZendeskError::Invalid {
@@ -65,6 +66,60 @@ pub async fn sunco_app(client: &Client, app_id: &str) -> Result<(), ZendeskError
         });
     }
     Ok(())
+}
+
+/// Where a Sunco conversation's messages are listed. The conversation id comes from a
+/// ticket field anyone with ticket access can fill, so it is one encoded segment or
+/// nothing: never a way to other paths signed with the app key.
+pub fn sunco_messages_path(app_id: &str, conversation_id: &str) -> Result<String, ZendeskError> {
+    Ok(format!(
+        "/v2/apps/{}/conversations/{}/messages",
+        client::path_segment("Sunco app id", app_id)?,
+        client::path_segment("Sunco conversation id", conversation_id)?
+    ))
+}
+
+/// A Sunco conversation's messages after `known` (a message id; all of them when `None`),
+/// oldest first. Sunco pages newest first, so this pages back until it meets `known` or
+/// the start; a `before` cursor that comes round again is an error, not another lap.
+pub async fn sunco_messages_since(
+    client: &Client,
+    path: &str,
+    known: Option<&str>,
+) -> Result<Vec<wire::SuncoMessage>, ZendeskError> {
+    let mut newest_first: Vec<wire::SuncoMessage> = vec![];
+    let mut before: Option<String> = None;
+    let mut seen = std::collections::HashSet::new();
+    'pages: loop {
+        let query: Vec<(&str, String)> =
+            before.iter().map(|b| ("page[before]", b.clone())).collect();
+        let page: wire::SuncoPage = client.get(path, &query).await?;
+        for m in page.messages.iter().rev() {
+            if Some(m.id.as_str()) == known {
+                break 'pages;
+            }
+            newest_first.push(m.clone());
+        }
+        let next = page
+            .meta
+            .before_cursor
+            .or_else(|| page.messages.first().map(|m| m.id.clone()));
+        match next {
+            Some(b) if page.meta.has_more => {
+                if !seen.insert(b.clone()) {
+                    return Err(ZendeskError::Invalid {
+                        endpoint: path.to_string(),
+                        reason: "hasMore with a cursor already read: the list would never end"
+                            .into(),
+                    });
+                }
+                before = Some(b);
+            }
+            _ => break,
+        }
+    }
+    newest_first.reverse();
+    Ok(newest_first)
 }
 
 /// The account's Zendesk token, from the keychain.
@@ -148,4 +203,69 @@ pub fn poster(
 ) -> Result<poster::ZendeskPoster, String> {
     let client = client(account, token(account, secrets)?).map_err(|e| e.to_string())?;
     Ok(poster::ZendeskPoster::new(client))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::test_server::{serve, Answer};
+
+    fn sunco(url: &str) -> Client {
+        let auth = Auth::Basic {
+            user: "app_key".into(),
+            secret: baton_core::Sensitive::new("s".into()),
+        };
+        let mut c = Client::new(url, "acme", auth).unwrap();
+        c.max_attempts = 1;
+        c
+    }
+
+    #[test]
+    fn a_conversation_id_stays_inside_its_conversation() {
+        assert_eq!(
+            sunco_messages_path("app1", "c0ffee").unwrap(),
+            "/v2/apps/app1/conversations/c0ffee/messages"
+        );
+        assert_eq!(
+            sunco_messages_path("app1", "../../other/messages?x=").unwrap(),
+            "/v2/apps/app1/conversations/..%2F..%2Fother%2Fmessages%3Fx%3D/messages"
+        );
+        assert!(sunco_messages_path("app1", "..").is_err());
+        assert!(sunco_messages_path("..", "c0ffee").is_err());
+    }
+
+    #[tokio::test]
+    async fn the_request_for_a_hostile_id_goes_where_it_should_or_nowhere() {
+        let server = serve(vec![Answer::json(r#"{"messages":[],"meta":{}}"#)]).await;
+        let c = sunco(&server.url);
+        let path = sunco_messages_path("app1", "x/../../../apps/app2").unwrap();
+        sunco_messages_since(&c, &path, None).await.unwrap();
+        let seen = server.requests.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            vec![
+                "GET /v2/apps/app1/conversations/x%2F..%2F..%2F..%2Fapps%2Fapp2/messages HTTP/1.1"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sunco_cursor_that_comes_round_again_ends_with_an_error() {
+        let page = r#"{"messages":[{"id":"m1","received":"2026-11-01T10:00:00Z","author":{"type":"user"},"content":{"type":"text","text":"hi"}}],
+                       "meta":{"hasMore":true,"beforeCursor":"same"}}"#;
+        let server = serve(vec![Answer::json(page)]).await;
+        let c = sunco(&server.url);
+        let path = sunco_messages_path("app1", "c1").unwrap();
+        let got = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            sunco_messages_since(&c, &path, None),
+        )
+        .await
+        .expect("the walk ends");
+        assert!(
+            matches!(&got, Err(ZendeskError::Invalid { reason, .. }) if reason.contains("cursor")),
+            "{got:?}"
+        );
+        assert_eq!(server.requests.lock().unwrap().len(), 2);
+    }
 }

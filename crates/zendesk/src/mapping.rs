@@ -28,6 +28,58 @@ pub struct Mapping {
     /// Ticket `via.channel` values whose transcript is the conversation log.
     pub messaging_via: Vec<String>,
     pub notes: NoteMarkers,
+    /// Whose internal notes may be Assist drafts and handoff summaries.
+    pub ai_authors: AiAuthors,
+}
+
+/// Anyone can make a note *contain* the draft or summary marker (an end user's email
+/// can land as a private comment), so the markers count only on notes written by the
+/// user the OpenCX integration posts as. Other notes with the markers stay ordinary
+/// internal notes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AiAuthors {
+    /// Zendesk user ids of the integration's user(s). When any is set, only these count.
+    pub user_ids: Vec<i64>,
+    /// Without ids: agents or admins with one of these names (trimmed, any case). The
+    /// integration posts as the agent whose API credentials it was given; deployments
+    /// give that agent its own name, "OpenCX" unless configured otherwise.
+    pub names: Vec<String>,
+}
+
+impl Default for AiAuthors {
+    fn default() -> Self {
+        Self {
+            user_ids: vec![],
+            names: vec!["OpenCX".into()],
+        }
+    }
+}
+
+/// What a transcript entry says about who wrote it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Author<'a> {
+    pub id: Option<i64>,
+    pub name: Option<&'a str>,
+    /// An agent or admin (`Some(false)`: an end user; `None`: not known).
+    pub staff: Option<bool>,
+}
+
+impl AiAuthors {
+    pub fn includes(&self, a: &Author) -> bool {
+        if a.staff == Some(false) {
+            return false;
+        }
+        if !self.user_ids.is_empty() {
+            return a.id.is_some_and(|id| self.user_ids.contains(&id));
+        }
+        a.staff == Some(true)
+            && a.name.is_some_and(|n| {
+                self.names
+                    .iter()
+                    .any(|want| want.trim().eq_ignore_ascii_case(n.trim()))
+            })
+    }
 }
 
 impl Default for Mapping {
@@ -50,6 +102,7 @@ impl Default for Mapping {
                 "whatsapp".into(),
             ],
             notes: NoteMarkers::default(),
+            ai_authors: AiAuthors::default(),
         }
     }
 }
@@ -209,9 +262,13 @@ pub fn conversation(
         created_at,
         updated_at,
         ticket_url: Some(format!("{base_url}/agent/tickets/{}", t.id)),
-        session_url: session
-            .as_ref()
-            .map(|s| m.session_url_template.replace("{session_id}", s)),
+        // The id is vendor text: one encoded path segment, so it cannot steer the link
+        // to another path, query or host; an unusable id ("..", empty) gives no link.
+        session_url: session.as_ref().and_then(|s| {
+            crate::client::path_segment("session id", s)
+                .ok()
+                .map(|s| m.session_url_template.replace("{session_id}", &s))
+        }),
         opencx_org_id: field_text(t, fields.org),
         opencx_contact_id: field_text(t, fields.contact),
         opencx_session_id: session,
@@ -274,21 +331,37 @@ fn attachments(list: &[wire::Attachment]) -> Vec<Attachment> {
         .collect()
 }
 
-/// Adds one note or message to a transcript page by what it is.
+/// Adds one note or message to a transcript page by what it is: a draft or summary only
+/// when an AI author wrote it.
 #[allow(clippy::too_many_arguments)]
 fn add_entry(
     m: &Mapping,
     page: &mut TranscriptPage,
     id: String,
     role: Role,
-    author_name: Option<String>,
+    author: Author,
     text: String,
     public: bool,
     created_at: Millis,
     files: Vec<Attachment>,
 ) {
-    if !public {
-        match m.notes.classify(&text) {
+    let author_name = author.name.map(str::to_string);
+    let note = if public {
+        Note::Other
+    } else {
+        m.notes.classify(&text)
+    };
+    if note != Note::Other && !m.ai_authors.includes(&author) {
+        // Said once per note read, so a deployment whose integration user is not
+        // configured yet can see which user id to set.
+        tracing::warn!(
+            note = %id,
+            author_id = ?author.id,
+            "an internal note carries an OpenCX marker but its author is not a configured \
+             AI author (mapping.ai_authors); shown as an ordinary internal note"
+        );
+    } else {
+        match note {
             Note::Draft { text, training_url } => {
                 page.drafts.push(DraftFacts {
                     source_note_id: id,
@@ -368,12 +441,25 @@ pub fn log_events(
             .filter(|r| !r.is_empty())
             .unwrap_or(&e.id)
             .to_string();
+        let author = Author {
+            id: match &e.author.support_user_id {
+                serde_json::Value::Number(n) => n.as_i64(),
+                serde_json::Value::String(s) => s.parse().ok(),
+                _ => None,
+            },
+            name: e.author.display_name.as_deref(),
+            staff: match e.author.kind.as_deref() {
+                Some("user") => Some(false),
+                Some("agent" | "bot") => Some(true),
+                _ => None,
+            },
+        };
         add_entry(
             m,
             page,
             id,
             role,
-            e.author.display_name.clone(),
+            author,
             text,
             public,
             created_at,
@@ -447,12 +533,19 @@ pub fn comments(
             .clone()
             .or_else(|| c.plain_body.clone())
             .unwrap_or_default();
+        let author = Author {
+            id: c.author_id,
+            name: author.map(|u| u.name.as_str()),
+            staff: author
+                .and_then(|u| u.role.as_deref())
+                .map(|r| matches!(r, "agent" | "admin")),
+        };
         add_entry(
             m,
             page,
             c.id.to_string(),
             role,
-            author.map(|u| u.name.clone()),
+            author,
             text,
             c.public.unwrap_or(true),
             created_at,
@@ -483,6 +576,32 @@ mod tests {
             "created_at": "2026-11-01T10:00:00Z", "updated_at": "2026-11-01T10:05:00Z"
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn the_session_id_is_one_encoded_segment_of_the_link() {
+        let m = Mapping::default();
+        let ids = FieldIds {
+            session: Some(3),
+            ..Default::default()
+        };
+        let link = |id: &str| {
+            let mut t = ticket(&["opencx_channel_web"], "api");
+            t.custom_fields =
+                serde_json::from_value(serde_json::json!([{ "id": 3, "value": id }])).unwrap();
+            conversation(&m, &ids, &Directory::default(), "https://x", &t)
+                .unwrap()
+                .session_url
+        };
+        assert_eq!(
+            link("sess_1").as_deref(),
+            Some("https://app.opencx.ai/sessions/sess_1")
+        );
+        assert_eq!(
+            link("../../admin?x=1#y").as_deref(),
+            Some("https://app.opencx.ai/sessions/..%2F..%2Fadmin%3Fx%3D1%23y")
+        );
+        assert_eq!(link(".."), None);
     }
 
     #[test]
@@ -549,6 +668,130 @@ mod tests {
                 sunco: None,
             }
         );
+    }
+
+    const DRAFT_NOTE: &str = "Refund me twice.\n\nTraining source: https://evil.test/t\n—\nDrafted by OpenCX AI Assist. Review before sending.";
+    const SUMMARY_NOTE: &str = "OpenCX handoff summary\nReason: give me everything";
+
+    fn users() -> Directory {
+        let mut d = Directory::default();
+        let users: Vec<wire::User> = serde_json::from_value(serde_json::json!([
+            // An end user may call themselves anything, the integration's name included.
+            { "id": 5, "name": "OpenCX", "role": "end-user" },
+            { "id": 9, "name": "OpenCX", "role": "agent" },
+            { "id": 11, "name": "Alex Rivera", "role": "admin" },
+        ]))
+        .unwrap();
+        d.learn(&users, &[]);
+        d
+    }
+
+    fn note(id: i64, author: i64, text: &str) -> wire::Comment {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "author_id": author, "body": text, "public": false,
+            "created_at": "2026-11-01T10:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_the_integration_user_writes_drafts_and_summaries() {
+        let mut page = TranscriptPage::default();
+        let list = [
+            note(1, 5, DRAFT_NOTE),
+            note(2, 5, SUMMARY_NOTE),
+            note(3, 11, DRAFT_NOTE),
+            note(4, 9, DRAFT_NOTE),
+        ];
+        comments(&Mapping::default(), &users(), &mut page, &list).unwrap();
+        let drafts: Vec<&str> = page
+            .drafts
+            .iter()
+            .map(|d| d.source_note_id.as_str())
+            .collect();
+        assert_eq!(drafts, vec!["4"]);
+        assert_eq!(page.handoff_reason, None);
+        assert_eq!(page.handoff_at, None);
+        let shown: Vec<(&str, Role, &str, bool)> = page
+            .messages
+            .iter()
+            .map(|m| (m.external_id.as_str(), m.role, m.body.as_str(), m.internal))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                ("1", Role::Customer, DRAFT_NOTE, true),
+                ("2", Role::Customer, SUMMARY_NOTE, true),
+                ("3", Role::Agent, DRAFT_NOTE, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn configured_ids_name_the_ai_authors_and_never_an_end_user() {
+        let m = Mapping {
+            ai_authors: AiAuthors {
+                user_ids: vec![11, 5],
+                names: vec![],
+            },
+            ..Default::default()
+        };
+        let mut page = TranscriptPage::default();
+        let list = [
+            note(1, 9, DRAFT_NOTE),
+            note(2, 11, DRAFT_NOTE),
+            note(3, 5, DRAFT_NOTE),
+        ];
+        comments(&m, &users(), &mut page, &list).unwrap();
+        let drafts: Vec<&str> = page
+            .drafts
+            .iter()
+            .map(|d| d.source_note_id.as_str())
+            .collect();
+        assert_eq!(drafts, vec!["2"], "9 is not listed; 5 is an end user");
+        let settings: crate::Settings = serde_json::from_value(serde_json::json!({
+            "mapping": { "ai_authors": { "user_ids": [42] } }
+        }))
+        .unwrap();
+        assert_eq!(settings.mapping.ai_authors.user_ids, vec![42]);
+        assert_eq!(Mapping::default().ai_authors.names, vec!["OpenCX"]);
+    }
+
+    #[test]
+    fn in_the_conversation_log_a_customer_cannot_write_a_summary() {
+        let events: Vec<wire::LogEvent> = serde_json::from_value(serde_json::json!([
+            { "id": "a", "reference": "zen:ticket_event:1", "type": "Comment",
+              "created_at": "2026-11-01T10:00:00Z",
+              "author": { "type": "user", "display_name": "OpenCX", "zen:support:user_id": 5 },
+              "content": { "type": "html", "body": "<p>OpenCX handoff summary<br>Reason: give me everything</p>" },
+              "metadata": { "public": false } },
+            { "id": "b", "reference": "zen:ticket_event:2", "type": "Comment",
+              "created_at": "2026-11-01T10:01:00Z",
+              "author": { "type": "agent", "display_name": "OpenCX", "zen:support:user_id": 9 },
+              "content": { "type": "html", "body": "<p>OpenCX handoff summary<br>Reason: wants a supervisor</p>" },
+              "metadata": { "public": false } },
+        ]))
+        .unwrap();
+        let mut page = TranscriptPage::default();
+        log_events(&Mapping::default(), &mut page, &events).unwrap();
+        assert_eq!(page.handoff_reason.as_deref(), Some("wants a supervisor"));
+        let roles: Vec<(&str, Role)> = page
+            .messages
+            .iter()
+            .map(|m| (m.external_id.as_str(), m.role))
+            .collect();
+        assert_eq!(roles, vec![("1", Role::Customer), ("2", Role::System)]);
+
+        let only_42 = Mapping {
+            ai_authors: AiAuthors {
+                user_ids: vec![42],
+                names: vec![],
+            },
+            ..Default::default()
+        };
+        let mut page = TranscriptPage::default();
+        log_events(&only_42, &mut page, &events).unwrap();
+        assert_eq!(page.handoff_reason, None);
     }
 
     #[test]

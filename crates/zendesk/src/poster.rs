@@ -5,6 +5,7 @@
 use crate::client::Client;
 use crate::error::ZendeskError;
 use crate::wire;
+use baton_core::model::Millis;
 use baton_core::outbox::{OutboxItem, PostError, Poster};
 use serde_json::json;
 
@@ -13,7 +14,10 @@ pub struct ZendeskPoster {
 }
 
 impl ZendeskPoster {
-    pub fn new(client: Client) -> Self {
+    pub fn new(mut client: Client) -> Self {
+        // A deliverer holds a claim on the reply for a bounded lease: a 429 hands the reply
+        // back to the outbox's backoff rather than sleeping out Retry-After inside it.
+        client.max_rate_limit_waits = 0;
         Self { client }
     }
 }
@@ -27,6 +31,7 @@ fn post_error(e: ZendeskError) -> PostError {
                 format!("the ticket was updated at {current_updated_at}")
             })
         }
+        e if e.not_acted_on() => PostError::NotSent(e.to_string()),
         e if e.is_transient() => PostError::Transient(e.to_string()),
         e => PostError::Rejected(e.to_string()),
     }
@@ -53,9 +58,7 @@ impl ZendeskPoster {
                     }
                     let text = crate::mapping::event_text(e);
                     let who = e.author.display_name.as_deref().unwrap_or("someone");
-                    let short: String = text.chars().take(80).collect();
-                    let cut = if text.chars().count() > 80 { "…" } else { "" };
-                    out.push(format!("{who}: “{short}{cut}”"));
+                    out.push(baton_core::drafts::glance(who, &text));
                 }
                 Ok(true)
             })
@@ -100,14 +103,26 @@ impl Poster for ZendeskPoster {
         }
     }
 
-    /// Looks through the ticket's comments for this reply: same text, same visibility.
-    async fn already_posted(&self, it: &OutboxItem) -> Result<bool, PostError> {
+    /// Looks through the ticket's comments for this reply: by the rep (the reply's
+    /// author), made since the first attempt, same text, same visibility. Anything else
+    /// with the same words (an earlier reply, a colleague's) is not this reply.
+    async fn already_posted(&self, it: &OutboxItem, since: Millis) -> Result<bool, PostError> {
+        let author: Option<i64> = it.reply.author_id.as_deref().and_then(|a| a.parse().ok());
         let path = format!("/api/v2/tickets/{}/comments", it.external_id);
         let mut found = false;
         self.client
-            .each_page(&path, &[], 100, None, |page: wire::CommentsPage| {
-                found = page.comments.iter().any(|c| {
-                    c.public.unwrap_or(true) == it.reply.public
+            // Record by record: one comment that does not parse must not keep this
+            // reply from ever settling.
+            .each_page(&path, &[], 100, None, |page: wire::RawCommentsPage| {
+                let comments = page
+                    .comments
+                    .iter()
+                    .filter_map(|c| wire::record::<wire::Comment>(c).ok());
+                found = comments.into_iter().any(|c| {
+                    c.author_id == author
+                        && crate::mapping::parse_time("created_at", &c.created_at)
+                            .is_ok_and(|t| t >= since)
+                        && c.public.unwrap_or(true) == it.reply.public
                         && c.body.as_deref().map(str::trim) == Some(it.reply.body.trim())
                 });
                 Ok(!found)

@@ -1,34 +1,77 @@
 //! What a rep does with an Assist draft, from the CLI or the app: send it (as it is or
 //! edited) through the outbox, or reject it; and delivering what the outbox holds.
 
-pub use baton_core::drafts::{ActionResult, DraftAction};
-use baton_core::model::{DraftState, Millis};
-use baton_core::outbox::{deliver, OutboxState, Reply};
+pub use baton_core::drafts::{ActionResult, DraftAction, Seen};
+use baton_core::model::DraftState;
+use baton_core::outbox::{self, this_process, OutboxState, Reply};
 use baton_core::secrets::SecretStore;
+use baton_core::sync::Clock;
 use baton_core::Store;
 
+/// Acts on the draft the rep read (`seen`). A reply goes out on the version they saw
+/// (Zendesk's `safe_update` refuses it if the ticket moved); if the cache already shows
+/// it moved (a newer draft, the customer wrote), the reply is held as a conflict for the
+/// rep to send anyway or not, never sent unseen. Acting twice is one reply.
 pub async fn act(
     store: &Store,
     secrets: &dyn SecretStore,
     conversation: i64,
+    seen: &Seen,
     action: DraftAction,
-    now: Millis,
+    clock: &dyn Clock,
 ) -> Result<ActionResult, String> {
     let e = |e: baton_core::Error| e.to_string();
-    let draft = store.pending_draft(conversation).await.map_err(e)?;
-    let (account_id, external_id, version) =
-        store.conversation_ref(conversation).await.map_err(e)?;
-    let account = store.account(&account_id).await.map_err(e)?;
-    let actor = account
-        .login
-        .clone()
-        .or(account.me_id.clone())
-        .unwrap_or_else(|| account_id.clone());
+    let now = clock.now();
+    // One reply per draft, however often the action runs.
+    let key = format!("draft-{}", seen.draft_id);
+    match store.outbox_item(&key).await {
+        Ok(it) => {
+            // A crash between recording the reply and its outcome: the outcome now.
+            if let Ok(found) = store.draft_as_seen(conversation, seen).await {
+                if found.draft.state == DraftState::Pending {
+                    let state = if it.reply.body == found.draft.text {
+                        DraftState::Accepted
+                    } else {
+                        DraftState::Edited
+                    };
+                    let actor = actor_of(store, &it.account_id).await.map_err(e)?;
+                    store
+                        .record_outcome(
+                            found.draft.id,
+                            state,
+                            Some(&it.reply.body),
+                            None,
+                            &actor,
+                            now,
+                        )
+                        .await
+                        .map_err(e)?;
+                }
+            }
+            return Ok(ActionResult {
+                external_id: it.external_id,
+                key: Some(key),
+                state: Some(it.state),
+                message: it.last_error,
+            });
+        }
+        Err(baton_core::Error::NotFound(_)) => {}
+        Err(err) => return Err(e(err)),
+    }
+    let found = store.draft_as_seen(conversation, seen).await.map_err(e)?;
+    if found.draft.state != DraftState::Pending {
+        return Err(format!(
+            "this draft was already {} on #{}",
+            found.draft.state, found.external_id
+        ));
+    }
+    let account = store.account(&found.account_id).await.map_err(e)?;
+    let actor = actor_of(store, &found.account_id).await.map_err(e)?;
     let (state, body) = match action {
         DraftAction::Reject { reason } => {
             store
                 .record_outcome(
-                    draft.id,
+                    found.draft.id,
                     DraftState::Rejected,
                     None,
                     Some(&reason),
@@ -38,13 +81,13 @@ pub async fn act(
                 .await
                 .map_err(e)?;
             return Ok(ActionResult {
-                external_id,
+                external_id: found.external_id,
                 key: None,
                 state: None,
                 message: None,
             });
         }
-        DraftAction::Accept => (DraftState::Accepted, draft.text.clone()),
+        DraftAction::Accept => (DraftState::Accepted, found.draft.text.clone()),
         DraftAction::Send { text } => (DraftState::Edited, text),
     };
     // A reply to the customer: public, said explicitly, as the rep, on the version seen.
@@ -52,55 +95,106 @@ pub async fn act(
         body: body.clone(),
         public: true,
         author_id: account.me_id.clone(),
-        updated_stamp: Some(version),
+        updated_stamp: Some(seen.version.clone()),
     };
-    // One reply per draft, however often the action runs.
-    let key = format!("draft-{}", draft.id);
-    let item = store
-        .enqueue_reply(&account_id, &external_id, Some(draft.id), &key, &reply, now)
+    store
+        .enqueue_reply(
+            &found.account_id,
+            &found.external_id,
+            Some(found.draft.id),
+            &key,
+            &reply,
+            found.changed.as_deref(),
+            now,
+        )
         .await
         .map_err(e)?;
     store
-        .record_outcome(draft.id, state, Some(&body), None, &actor, now)
+        .record_outcome(found.draft.id, state, Some(&body), None, &actor, now)
         .await
         .map_err(e)?;
     baton_core::crash::point("enqueued");
-    let poster = crate::poster(&account, secrets)?;
-    let state = deliver(store, &poster, &item, now).await.map_err(e)?;
-    let message = store.outbox_item(&key).await.map_err(e)?.last_error;
+    let item = send_now(store, secrets, &key, clock).await?;
     Ok(ActionResult {
-        external_id,
+        external_id: found.external_id,
         key: Some(key),
-        state: Some(state),
-        message,
+        state: Some(item.0),
+        message: item.1,
     })
 }
 
-/// Delivers what is due for every account; returns how many went out.
+/// Who acted, for the leads' report: the rep's login, else their vendor id.
+async fn actor_of(store: &Store, account_id: &str) -> Result<String, baton_core::Error> {
+    let a = store.account(account_id).await?;
+    Ok(a.login
+        .or(a.me_id)
+        .unwrap_or_else(|| account_id.to_string()))
+}
+
+/// Delivers one reply at once (the rep is waiting on it): claims it and sends it, unless
+/// another deliverer holds it or it waits for the rep. Returns its state and why.
+pub async fn send_now(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    key: &str,
+    clock: &dyn Clock,
+) -> Result<(OutboxState, Option<String>), String> {
+    let e = |e: baton_core::Error| e.to_string();
+    // The poster first: a keychain that cannot answer must not leave a claim behind.
+    let account = store
+        .account(&store.outbox_item(key).await.map_err(e)?.account_id)
+        .await
+        .map_err(e)?;
+    let poster = crate::poster(&account, secrets)?;
+    if let Some(claimed) = store
+        .outbox_claim(key, this_process(), clock.now())
+        .await
+        .map_err(e)?
+    {
+        outbox::deliver(store, &poster, &claimed, this_process(), clock)
+            .await
+            .map_err(e)?;
+    }
+    let it = store.outbox_item(key).await.map_err(e)?;
+    Ok((it.state, it.last_error))
+}
+
+/// Puts a conflicting or failed reply back in line without the stamp ("send anyway",
+/// whatever changed) and sends it now.
+pub async fn send_anyway(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    key: &str,
+    clock: &dyn Clock,
+) -> Result<(OutboxState, Option<String>), String> {
+    store
+        .outbox_retry(key, None, clock.now())
+        .await
+        .map_err(|e| e.to_string())?;
+    send_now(store, secrets, key, clock).await
+}
+
+/// Delivers what is due for every account, as this process; returns how many went out.
 pub async fn deliver_due(
     store: &Store,
     secrets: &dyn SecretStore,
-    now: Millis,
+    clock: &dyn Clock,
 ) -> Result<usize, String> {
+    let e = |e: baton_core::Error| e.to_string();
     let mut sent = 0;
-    for account in store.accounts().await.map_err(|e| e.to_string())? {
-        let due = store
-            .outbox_due(&account.id, now)
+    for account in store.accounts().await.map_err(e)? {
+        if store
+            .outbox_due(&account.id, clock.now())
             .await
-            .map_err(|e| e.to_string())?;
-        if due.is_empty() {
+            .map_err(e)?
+            .is_empty()
+        {
             continue;
         }
         let poster = crate::poster(&account, secrets)?;
-        for item in due {
-            if deliver(store, &poster, &item, now)
-                .await
-                .map_err(|e| e.to_string())?
-                == OutboxState::Sent
-            {
-                sent += 1;
-            }
-        }
+        sent += outbox::deliver_due(store, &poster, &account.id, this_process(), clock)
+            .await
+            .map_err(e)?;
     }
     Ok(sent)
 }

@@ -2,6 +2,7 @@
 
 use baton_core::outbox::{deliver, OutboxState, Reply};
 use baton_core::store::AccountRecord;
+use baton_core::sync::Clock;
 use baton_core::{Sensitive, Store};
 use baton_sim::{Faults, Limits, Sim, SimConfig};
 use baton_zendesk::poster::ZendeskPoster;
@@ -74,16 +75,42 @@ fn reply(body: &str, public: bool, stamp: Option<String>, me: &str) -> Reply {
 /// Puts a reply in the outbox, as the rep's action does, under the idempotency key `key`.
 async fn enqueue(s: &Setup, ticket: &str, key: &str, r: &Reply) {
     s.store
-        .enqueue_reply("acme", ticket, None, key, r, 0)
+        .enqueue_reply("acme", ticket, None, key, r, None, 0)
         .await
         .unwrap();
 }
 
+/// The round's time, as the outbox's clock.
+struct At(i64);
+impl Clock for At {
+    fn now(&self) -> i64 {
+        self.0
+    }
+}
+
+/// Where the rounds start: ten days ago, so every round is in the past of the
+/// simulator's clock, as attempts are when Baton later looks for them.
+fn rounds_start() -> i64 {
+    chrono::Utc::now().timestamp_millis() - 10 * 86_400_000
+}
+
+/// One deliverer's round: claims and delivers what is due, in order.
 async fn deliver_due(s: &Setup) -> Vec<OutboxState> {
-    let now = 100_000 * s.round.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut out = vec![];
-    for it in s.store.outbox_due("acme", now).await.unwrap() {
-        out.push(deliver(&s.store, &s.poster, &it, now).await.unwrap());
+    let now =
+        At(rounds_start() + 100_000 * s.round.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let (mut out, mut after) = (vec![], 0);
+    while let Some(it) = s
+        .store
+        .outbox_claim_next("acme", "1:1", after, now.0)
+        .await
+        .unwrap()
+    {
+        after = it.id;
+        out.push(
+            deliver(&s.store, &s.poster, &it, "1:1", &now)
+                .await
+                .unwrap(),
+        );
     }
     out
 }
@@ -232,4 +259,88 @@ async fn with_zendesk_down_a_reply_waits_and_goes_out_once_it_is_back() {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// "Did it already post?" counts only the rep's own comment made since the first attempt:
+/// a colleague's identical words, or the rep's own from before, are not this reply; and
+/// after a definite 409, "send anyway" posts without asking.
+#[tokio::test]
+async fn only_the_reps_own_comment_since_the_first_attempt_counts_as_already_posted() {
+    let s = setup().await;
+    let (id, stale, me) = ticket(&s.sim);
+    let tid: u64 = id.parse().unwrap();
+    let said_before = |s: &Setup, author: Option<u64>, text: &str| {
+        s.sim.world_mut(|w, _| {
+            let eid = w.next_id();
+            // Well before this reply's first attempt (the rounds start ten days ago).
+            let earlier = chrono::Utc::now() - chrono::Duration::days(30);
+            let t = w.tickets.get_mut(&tid).unwrap();
+            let author_id = author.unwrap_or(t.requester_id + 1_000_000);
+            t.events.push(baton_sim::world::Event {
+                id: eid,
+                created_at: earlier,
+                text: text.into(),
+                attachments: vec![],
+                wire: baton_sim::world::Wire::Comment {
+                    author_id,
+                    public: true,
+                },
+                truth: baton_sim::world::Truth::Turn { role: "agent" },
+            });
+        })
+    };
+    let dropped_once = |s: &Setup| {
+        s.sim.set_faults(Faults {
+            drops: 1,
+            ..Default::default()
+        })
+    };
+    let count = |s: &Setup, text: &str| s.sim.world(|w| w.tickets[&tid].public_comments_with(text));
+
+    // A colleague already wrote "Thanks for waiting!"; the rep's own request is dropped
+    // before Zendesk got it: looked for, not found (not the rep's), posted.
+    said_before(&s, None, "Thanks for waiting!");
+    dropped_once(&s);
+    enqueue(&s, &id, "a", &reply("Thanks for waiting!", true, None, &me)).await;
+    assert_eq!(deliver_due(&s).await, vec![OutboxState::Queued]);
+    assert_eq!(deliver_due(&s).await, vec![OutboxState::Sent]);
+    assert_eq!(
+        count(&s, "Thanks for waiting!"),
+        2,
+        "the colleague's comment was not this reply"
+    );
+
+    // The rep wrote "All sorted." long before this reply's first attempt: not this reply.
+    said_before(&s, Some(me.parse().unwrap()), "All sorted.");
+    dropped_once(&s);
+    enqueue(&s, &id, "b", &reply("All sorted.", true, None, &me)).await;
+    assert_eq!(deliver_due(&s).await, vec![OutboxState::Queued]);
+    assert_eq!(deliver_due(&s).await, vec![OutboxState::Sent]);
+    assert_eq!(
+        count(&s, "All sorted."),
+        2,
+        "the rep's earlier comment was not this reply"
+    );
+
+    // After a definite 409, "send anyway" sends without looking.
+    let (_, _, _) = ticket(&s.sim);
+    said_before(&s, Some(me.parse().unwrap()), "Done!");
+    enqueue(&s, &id, "c", &reply("Done!", true, Some(stale), &me)).await;
+    assert_eq!(deliver_due(&s).await, vec![OutboxState::Conflict]);
+    s.store.outbox_retry("c", None, 0).await.unwrap();
+    let looks = || {
+        s.sim
+            .stats()
+            .requests
+            .get("GET /api/v2/tickets/{id}/comments")
+            .copied()
+    };
+    let looked_before = looks();
+    assert!(
+        looked_before.is_some(),
+        "the dropped requests were looked for"
+    );
+    assert_eq!(deliver_due(&s).await, vec![OutboxState::Sent]);
+    assert_eq!(count(&s, "Done!"), 2);
+    assert_eq!(looks(), looked_before, "no look after a definite 409");
 }

@@ -16,7 +16,12 @@ export type Scope = "mine" | "my_groups" | "other";
 
 export type Attachment = { name: string, url: string, content_type: string | null, size: number | null, };
 
-export type QueueItem = { id: number, account_id: string, external_id: string, source: SourceKind, channel: Channel, status: Status, subject: string, requester_name: string | null, assignee_id: string | null, assignee_name: string | null, group_id: string | null, group_name: string | null, scope: Scope, is_handoff: boolean, handoff_mode: HandoffMode | null, reason: string | null, waiting_since: number, has_pending_draft: boolean, };
+export type QueueItem = { id: number, account_id: string, external_id: string, source: SourceKind, channel: Channel, status: Status, subject: string, requester_name: string | null, assignee_id: string | null, assignee_name: string | null, group_id: string | null, group_name: string | null, scope: Scope, is_handoff: boolean, handoff_mode: HandoffMode | null, reason: string | null, waiting_since: number, has_pending_draft: boolean, 
+/**
+ * Why the last sync could not read this conversation whole (shown to the rep);
+ * absent when all is well.
+ */
+sync_problem?: string, };
 
 export type Handoff = { mode: HandoffMode, reason: string | null, reason_category: string | null, handed_off_at: number, };
 
@@ -28,7 +33,12 @@ export type Message = { external_id: string, role: Role, author_name: string | n
  */
 internal: boolean, };
 
-export type ConversationDetail = { item: QueueItem, priority: string | null, created_at: number, updated_at: number, ticket_url: string | null, session_url: string | null, opencx_org_id: string | null, opencx_contact_id: string | null, opencx_session_id: string | null, assist_skips: Array<string>, handoff: Handoff | null, messages: Array<Message>, drafts: Array<AssistDraft>, };
+export type ConversationDetail = { item: QueueItem, priority: string | null, created_at: number, updated_at: number, ticket_url: string | null, session_url: string | null, opencx_org_id: string | null, opencx_contact_id: string | null, opencx_session_id: string | null, assist_skips: Array<string>, handoff: Handoff | null, messages: Array<Message>, drafts: Array<AssistDraft>, 
+/**
+ * The conversation's version this detail shows (read in one snapshot with it): a
+ * draft action carries it back, so a reply goes out only on what the rep saw.
+ */
+version: string, };
 
 export type SearchHit = { conversation_id: number, external_id: string, subject: string, role: Role, snippet: string, created_at: number, };
 
@@ -84,6 +94,32 @@ export type NewSunco = { app_id: string, key_id: string,
  */
 secret: string, };
 
+export type NewCredentials = { 
+/**
+ * The new API token; goes straight to the OS keychain.
+ */
+token: string, 
+/**
+ * A new agent email; the stored one when absent.
+ */
+email: string | null, 
+/**
+ * A new Sunshine Conversations key for the account's app (or a new app and key).
+ */
+sunco: NewSunco | null, };
+
+export type Unsent = { replies: Array<UnsentText>, edits: Array<UnsentText>, };
+
+export type UnsentText = { 
+/**
+ * The ticket it was for.
+ */
+external_id: string, 
+/**
+ * The reply's outbox state (`queued`, `failed`, …); `edit` for a saved edit.
+ */
+state: string, text: string, };
+
 export type Change = { "kind": "conversations", account_id: string, external_ids: Array<string>, } | { "kind": "accounts" } | { "kind": "outbox" };
 
 export type DraftReportRow = { rep: string, topic: string, drafts: number, accepted: number, edited: number, rejected: number, acceptance_rate: number, edit_rate: number, 
@@ -97,6 +133,8 @@ mean_edit_distance: number | null,
 rejection_reasons: string, };
 
 export type DraftAction = { "kind": "accept" } | { "kind": "send", text: string, } | { "kind": "reject", reason: string, };
+
+export type Seen = { draft_id: number, version: string, };
 
 export type ActionResult = { external_id: string, 
 /**

@@ -1,6 +1,6 @@
 use super::{Change, Store};
 use crate::error::{Error, Result};
-use crate::model::{Millis, SourceKind};
+use crate::model::{Millis, SourceKind, Unsent, UnsentText};
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -124,7 +124,63 @@ impl Store {
         from_row(&row)
     }
 
-    /// Removes the account and everything cached for it.
+    /// Replaces what a credentials change touches (the login, the auth kind, the
+    /// settings, who the rep is), keeping the cache, the outbox and the saved edits.
+    pub async fn update_account(&self, a: &AccountRecord) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE accounts SET login = ?, auth_kind = ?, settings = ?, me_id = ? WHERE id = ?",
+        )
+        .bind(&a.login)
+        .bind(a.auth_kind.as_str())
+        .bind(a.settings.to_string())
+        .bind(&a.me_id)
+        .bind(&a.id)
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound(format!("no account named {:?}", a.id)));
+        }
+        self.announce(Change::Accounts);
+        Ok(())
+    }
+
+    /// What removing the account would lose that exists nowhere else: replies not
+    /// delivered yet and texts a rep was editing, oldest first.
+    pub async fn unsent(&self, id: &str) -> Result<Unsent> {
+        let replies = sqlx::query(
+            "SELECT COALESCE(o.external_id, c.external_id, '') AS external_id, o.state,
+                    COALESCE(json_extract(o.payload, '$.body'), '') AS text
+             FROM outbox o LEFT JOIN conversations c ON c.id = o.conversation_id
+             WHERE o.account_id = ? AND o.state IN ('queued', 'sending', 'failed', 'conflict')
+             ORDER BY o.id",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        let edits = sqlx::query(
+            "SELECT c.external_id, 'edit' AS state, e.text
+             FROM draft_edits e
+             JOIN assist_drafts d ON d.id = e.draft_id
+             JOIN conversations c ON c.id = d.conversation_id
+             WHERE c.account_id = ?
+             ORDER BY e.updated_at, e.draft_id",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        let text = |r: &SqliteRow| UnsentText {
+            external_id: r.get("external_id"),
+            state: r.get("state"),
+            text: r.get("text"),
+        };
+        Ok(Unsent {
+            replies: replies.iter().map(text).collect(),
+            edits: edits.iter().map(text).collect(),
+        })
+    }
+
+    /// Removes the account and everything cached for it, unsent replies and saved edits
+    /// included: callers ask first (see `unsent`).
     pub async fn remove_account(&self, id: &str) -> Result<()> {
         let done = sqlx::query("DELETE FROM accounts WHERE id = ?")
             .bind(id)

@@ -3,6 +3,7 @@
 //! anywhere leaves the cache at a page boundary: never a gap, never a duplicate.
 
 mod accounts;
+mod landed;
 mod queries;
 
 pub use accounts::{AccountRecord, AuthKind};
@@ -58,22 +59,29 @@ impl Store {
     pub async fn open(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| {
+                crate::files::create_private_dir_all(dir).map_err(|e| {
                     crate::Error::Database(format!("cannot create {}: {e}", dir.display()))
                 })?;
             }
         }
+        crate::files::create_private_database(path).map_err(|e| {
+            crate::Error::Database(format!("cannot create {}: {e}", path.display()))
+        })?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL: a commit is on disk before the call returns. The outbox marks a reply
+            // "may have posted" before its request leaves; under NORMAL a power cut could
+            // undo that mark after the vendor got the reply, and it would be posted again.
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await?;
+        landed::repair(&pool, &MIGRATOR).await?;
         MIGRATOR.run(&pool).await?;
         let (changes, _) = broadcast::channel(256);
         Ok(Self { pool, changes })
@@ -87,7 +95,7 @@ impl Store {
         &self.pool
     }
 
-    fn announce(&self, change: Change) {
+    pub(crate) fn announce(&self, change: Change) {
         // No subscriber is fine: the CLI often has none.
         let _ = self.changes.send(change);
     }
@@ -145,148 +153,272 @@ impl Store {
         let mut stats = PageStats::default();
         let mut tx = self.pool.begin().await?;
         for bundle in bundles {
-            let c = &bundle.conversation;
-            let transcript = bundle.transcript.as_ref();
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO conversations (account_id, external_id, source, channel, status, subject,
-                    requester_name, assignee_id, assignee_name, group_id, group_name, priority,
-                    created_at, updated_at, ticket_url, session_url, opencx_org_id, opencx_contact_id,
-                    opencx_session_id, assist_skips, version, transcript_version, transcript_cursor)
-                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-                 ON CONFLICT (account_id, external_id) DO UPDATE SET
-                    source = excluded.source, channel = excluded.channel, status = excluded.status,
-                    subject = excluded.subject, requester_name = excluded.requester_name,
-                    assignee_id = excluded.assignee_id, assignee_name = excluded.assignee_name,
-                    group_id = excluded.group_id, group_name = excluded.group_name,
-                    priority = excluded.priority, created_at = excluded.created_at,
-                    updated_at = excluded.updated_at, ticket_url = excluded.ticket_url,
-                    session_url = excluded.session_url, opencx_org_id = excluded.opencx_org_id,
-                    opencx_contact_id = excluded.opencx_contact_id,
-                    opencx_session_id = excluded.opencx_session_id,
-                    assist_skips = excluded.assist_skips, version = excluded.version,
-                    transcript_version = COALESCE(excluded.transcript_version, conversations.transcript_version),
-                    transcript_cursor = COALESCE(excluded.transcript_cursor, conversations.transcript_cursor)
-                 RETURNING id",
-            )
-            .bind(account_id)
-            .bind(&c.external_id)
-            .bind(c.source.as_str())
-            .bind(c.channel.as_str())
-            .bind(c.status.as_str())
-            .bind(&c.subject)
-            .bind(&c.requester_name)
-            .bind(&c.assignee_id)
-            .bind(&c.assignee_name)
-            .bind(&c.group_id)
-            .bind(&c.group_name)
-            .bind(&c.priority)
-            .bind(c.created_at)
-            .bind(c.updated_at)
-            .bind(&c.ticket_url)
-            .bind(&c.session_url)
-            .bind(&c.opencx_org_id)
-            .bind(&c.opencx_contact_id)
-            .bind(&c.opencx_session_id)
-            .bind(serde_json::to_string(&c.assist_skips).expect("strings serialize"))
-            .bind(&c.version)
-            .bind(transcript.map(|_| c.version.as_str()))
-            .bind(transcript.and_then(|t| t.cursor.as_deref()))
-            .fetch_one(&mut *tx)
-            .await?;
+            let id = upsert_conversation(&mut tx, account_id, bundle).await?;
             stats.conversations += 1;
-
-            if let Some(facts) = &c.handoff {
-                let reason = transcript.and_then(|t| t.handoff_reason.as_deref());
-                let explicit_at = transcript
-                    .and_then(|t| t.handoff_at)
-                    .or(facts.handed_off_at);
-                sqlx::query(
-                    "INSERT INTO handoffs (conversation_id, mode, reason, reason_category, handed_off_at)
-                     VALUES (?, ?, ?, ?, COALESCE(?, ?))
-                     ON CONFLICT (conversation_id) DO UPDATE SET
-                        mode = excluded.mode,
-                        reason = COALESCE(excluded.reason, handoffs.reason),
-                        reason_category = COALESCE(excluded.reason_category, handoffs.reason_category),
-                        handed_off_at = COALESCE(?, handoffs.handed_off_at)",
-                )
-                .bind(id)
-                .bind(facts.mode.as_str())
-                .bind(reason)
-                .bind(reason.map(reason_category))
-                .bind(explicit_at)
-                .bind(c.created_at)
-                .bind(explicit_at)
-                .execute(&mut *tx)
-                .await?;
-            }
-
-            let Some(t) = transcript else { continue };
-            for m in &t.messages {
-                sqlx::query(
-                    "INSERT INTO messages (conversation_id, external_id, role, author_name, body,
-                        created_at, attachments, internal)
-                     VALUES (?,?,?,?,?,?,?,?)
-                     ON CONFLICT (conversation_id, external_id) DO UPDATE SET
-                        role = excluded.role, author_name = excluded.author_name,
-                        body = excluded.body, created_at = excluded.created_at,
-                        attachments = excluded.attachments, internal = excluded.internal",
-                )
-                .bind(id)
-                .bind(&m.external_id)
-                .bind(m.role.as_str())
-                .bind(&m.author_name)
-                .bind(&m.body)
-                .bind(m.created_at)
-                .bind(serde_json::to_string(&m.attachments).expect("attachments serialize"))
-                .bind(m.internal)
-                .execute(&mut *tx)
-                .await?;
-                stats.messages += 1;
-            }
-            for d in &t.drafts {
-                // The vendor may post the same suggestion twice (webhook retries): one draft per text.
-                let done = sqlx::query(
-                    "INSERT INTO assist_drafts (conversation_id, source_note_id, text, training_url, created_at)
-                     SELECT ?1, ?2, ?3, ?4, ?5
-                     WHERE NOT EXISTS (SELECT 1 FROM assist_drafts
-                                       WHERE conversation_id = ?1 AND text = ?3 AND source_note_id <> ?2)
-                     ON CONFLICT (conversation_id, source_note_id) DO UPDATE SET
-                        text = excluded.text, training_url = excluded.training_url",
-                )
-                .bind(id)
-                .bind(&d.source_note_id)
-                .bind(&d.text)
-                .bind(&d.training_url)
-                .bind(d.created_at)
-                .execute(&mut *tx)
-                .await?;
-                stats.drafts += done.rows_affected() as usize;
+            upsert_handoff(&mut tx, id, bundle).await?;
+            if let Some(t) = &bundle.transcript {
+                stats.messages += upsert_messages(&mut tx, id, &t.messages).await?;
+                stats.drafts += add_drafts(&mut tx, id, &t.drafts).await?;
             }
         }
         if let Some(cursor) = cursor {
-            sqlx::query(
-                "INSERT INTO sync_cursors (account_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?)
-                 ON CONFLICT (account_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-            )
-            .bind(account_id)
-            .bind(stream)
-            .bind(cursor)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            save_cursor(&mut tx, account_id, stream, cursor, now).await?;
         }
         tx.commit().await?;
-        if !bundles.is_empty() {
-            self.announce(Change::Conversations {
-                account_id: account_id.to_string(),
-                external_ids: bundles
-                    .iter()
-                    .map(|b| b.conversation.external_id.clone())
-                    .collect(),
-            });
-        }
+        self.announce_conversations(
+            account_id,
+            bundles.iter().map(|b| &b.conversation.external_id),
+        );
         Ok(stats)
     }
+
+    /// Drops conversations the vendor deleted: their messages (and so their search index
+    /// rows), handoff and drafts go with them. Returns how many were cached.
+    pub async fn forget_conversations(
+        &self,
+        account_id: &str,
+        external_ids: &[String],
+    ) -> Result<usize> {
+        if external_ids.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "DELETE FROM conversations
+             WHERE account_id = ? AND external_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(account_id)
+        .bind(serde_json::to_string(external_ids).expect("strings serialize"))
+        .execute(&self.pool)
+        .await?;
+        self.announce_conversations(account_id, external_ids.iter());
+        Ok(done.rows_affected() as usize)
+    }
+
+    /// Marks cached conversations whose latest record could not be read, keeping the
+    /// last good copy: `(external id, why)`. Conversations not cached yet are left out.
+    pub async fn mark_sync_problems(
+        &self,
+        account_id: &str,
+        problems: &[(String, String)],
+    ) -> Result<usize> {
+        if problems.is_empty() {
+            return Ok(0);
+        }
+        let mut marked = 0;
+        let mut tx = self.pool.begin().await?;
+        for (external_id, problem) in problems {
+            let done = sqlx::query(
+                "UPDATE conversations SET sync_problem = ? WHERE account_id = ? AND external_id = ?",
+            )
+            .bind(problem)
+            .bind(account_id)
+            .bind(external_id)
+            .execute(&mut *tx)
+            .await?;
+            marked += done.rows_affected() as usize;
+        }
+        tx.commit().await?;
+        self.announce_conversations(account_id, problems.iter().map(|(id, _)| id));
+        Ok(marked)
+    }
+
+    fn announce_conversations<'a>(
+        &self,
+        account_id: &str,
+        external_ids: impl Iterator<Item = &'a String>,
+    ) {
+        let external_ids: Vec<String> = external_ids.cloned().collect();
+        if !external_ids.is_empty() {
+            self.announce(Change::Conversations {
+                account_id: account_id.to_string(),
+                external_ids,
+            });
+        }
+    }
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+
+/// Inserts or updates the conversation's own fields; returns its row id. The stored
+/// transcript version and cursor move only when a transcript came with it, and its sync
+/// problem is replaced only by a fresh verdict (a transcript read, one that failed, or
+/// a conversation that needs none): otherwise what the last read found still holds.
+async fn upsert_conversation(tx: &mut Tx<'_>, account_id: &str, bundle: &Bundle) -> Result<i64> {
+    let c = &bundle.conversation;
+    let transcript = bundle.transcript.as_ref();
+    let problem = bundle
+        .problem
+        .as_deref()
+        .or(transcript.and_then(|t| t.problem.as_deref()));
+    let fresh_verdict = problem.is_some() || transcript.is_some() || !c.wants_transcript;
+    let id = sqlx::query_scalar(
+        "INSERT INTO conversations (account_id, external_id, source, channel, status, subject,
+            requester_name, assignee_id, assignee_name, group_id, group_name, priority,
+            created_at, updated_at, ticket_url, session_url, opencx_org_id, opencx_contact_id,
+            opencx_session_id, assist_skips, version, transcript_version, transcript_cursor,
+            sync_problem)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+         ON CONFLICT (account_id, external_id) DO UPDATE SET
+            source = excluded.source, channel = excluded.channel, status = excluded.status,
+            subject = excluded.subject, requester_name = excluded.requester_name,
+            assignee_id = excluded.assignee_id, assignee_name = excluded.assignee_name,
+            group_id = excluded.group_id, group_name = excluded.group_name,
+            priority = excluded.priority, created_at = excluded.created_at,
+            updated_at = excluded.updated_at, ticket_url = excluded.ticket_url,
+            session_url = excluded.session_url, opencx_org_id = excluded.opencx_org_id,
+            opencx_contact_id = excluded.opencx_contact_id,
+            opencx_session_id = excluded.opencx_session_id,
+            assist_skips = excluded.assist_skips, version = excluded.version,
+            transcript_version = COALESCE(excluded.transcript_version, conversations.transcript_version),
+            transcript_cursor = COALESCE(excluded.transcript_cursor, conversations.transcript_cursor),
+            sync_problem = CASE WHEN ? THEN excluded.sync_problem ELSE conversations.sync_problem END
+         RETURNING id",
+    )
+    .bind(account_id)
+    .bind(&c.external_id)
+    .bind(c.source.as_str())
+    .bind(c.channel.as_str())
+    .bind(c.status.as_str())
+    .bind(&c.subject)
+    .bind(&c.requester_name)
+    .bind(&c.assignee_id)
+    .bind(&c.assignee_name)
+    .bind(&c.group_id)
+    .bind(&c.group_name)
+    .bind(&c.priority)
+    .bind(c.created_at)
+    .bind(c.updated_at)
+    .bind(&c.ticket_url)
+    .bind(&c.session_url)
+    .bind(&c.opencx_org_id)
+    .bind(&c.opencx_contact_id)
+    .bind(&c.opencx_session_id)
+    .bind(serde_json::to_string(&c.assist_skips).expect("strings serialize"))
+    .bind(&c.version)
+    .bind(transcript.map(|_| c.version.as_str()))
+    .bind(transcript.and_then(|t| t.cursor.as_deref()))
+    .bind(problem)
+    .bind(fresh_verdict)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// The handoff facts from the conversation's fields, with the reason and time its
+/// transcript names; a part of the transcript without them keeps the stored ones.
+/// A conversation whose fields no longer say handoff (its tags were removed) stops being
+/// one: its handoff row goes, and with it its place in the handoff queue.
+async fn upsert_handoff(tx: &mut Tx<'_>, conversation_id: i64, bundle: &Bundle) -> Result<()> {
+    let Some(facts) = &bundle.conversation.handoff else {
+        sqlx::query("DELETE FROM handoffs WHERE conversation_id = ?")
+            .bind(conversation_id)
+            .execute(&mut **tx)
+            .await?;
+        return Ok(());
+    };
+    let transcript = bundle.transcript.as_ref();
+    let reason = transcript.and_then(|t| t.handoff_reason.as_deref());
+    let explicit_at = transcript
+        .and_then(|t| t.handoff_at)
+        .or(facts.handed_off_at);
+    sqlx::query(
+        "INSERT INTO handoffs (conversation_id, mode, reason, reason_category, handed_off_at)
+         VALUES (?, ?, ?, ?, COALESCE(?, ?))
+         ON CONFLICT (conversation_id) DO UPDATE SET
+            mode = excluded.mode,
+            reason = COALESCE(excluded.reason, handoffs.reason),
+            reason_category = COALESCE(excluded.reason_category, handoffs.reason_category),
+            handed_off_at = COALESCE(?, handoffs.handed_off_at)",
+    )
+    .bind(conversation_id)
+    .bind(facts.mode.as_str())
+    .bind(reason)
+    .bind(reason.map(reason_category))
+    .bind(explicit_at)
+    .bind(bundle.conversation.created_at)
+    .bind(explicit_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Returns how many messages were written.
+async fn upsert_messages(
+    tx: &mut Tx<'_>,
+    conversation_id: i64,
+    messages: &[crate::model::Message],
+) -> Result<usize> {
+    for m in messages {
+        sqlx::query(
+            "INSERT INTO messages (conversation_id, external_id, role, author_name, body,
+                created_at, attachments, internal)
+             VALUES (?,?,?,?,?,?,?,?)
+             ON CONFLICT (conversation_id, external_id) DO UPDATE SET
+                role = excluded.role, author_name = excluded.author_name,
+                body = excluded.body, created_at = excluded.created_at,
+                attachments = excluded.attachments, internal = excluded.internal",
+        )
+        .bind(conversation_id)
+        .bind(&m.external_id)
+        .bind(m.role.as_str())
+        .bind(&m.author_name)
+        .bind(&m.body)
+        .bind(m.created_at)
+        .bind(serde_json::to_string(&m.attachments).expect("attachments serialize"))
+        .bind(m.internal)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(messages.len())
+}
+
+/// Returns how many drafts were added or changed.
+async fn add_drafts(
+    tx: &mut Tx<'_>,
+    conversation_id: i64,
+    drafts: &[crate::model::DraftFacts],
+) -> Result<usize> {
+    let mut changed = 0;
+    for d in drafts {
+        // The vendor may post the same suggestion twice (webhook retries): one draft per text.
+        let done = sqlx::query(
+            "INSERT INTO assist_drafts (conversation_id, source_note_id, text, training_url, created_at)
+             SELECT ?1, ?2, ?3, ?4, ?5
+             WHERE NOT EXISTS (SELECT 1 FROM assist_drafts
+                               WHERE conversation_id = ?1 AND text = ?3 AND source_note_id <> ?2)
+             ON CONFLICT (conversation_id, source_note_id) DO UPDATE SET
+                text = excluded.text, training_url = excluded.training_url",
+        )
+        .bind(conversation_id)
+        .bind(&d.source_note_id)
+        .bind(&d.text)
+        .bind(&d.training_url)
+        .bind(d.created_at)
+        .execute(&mut **tx)
+        .await?;
+        changed += done.rows_affected() as usize;
+    }
+    Ok(changed)
+}
+
+async fn save_cursor(
+    tx: &mut Tx<'_>,
+    account_id: &str,
+    stream: &str,
+    cursor: &str,
+    now: Millis,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sync_cursors (account_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (account_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+    )
+    .bind(account_id)
+    .bind(stream)
+    .bind(cursor)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ const QUEUE_SELECT: &str = "
                      AND c.group_id IN (SELECT value FROM json_each(a.me_group_ids)) THEN 'my_groups'
                 ELSE 'other' END AS scope,
            h.mode AS handoff_mode, h.reason, COALESCE(h.handed_off_at, c.created_at) AS waiting_since,
-           d.conversation_id IS NOT NULL AS has_pending_draft
+           d.conversation_id IS NOT NULL AS has_pending_draft, c.sync_problem
     FROM conversations c
     JOIN accounts a ON a.id = c.account_id
     LEFT JOIN handoffs h ON h.conversation_id = c.id
@@ -64,6 +64,7 @@ fn queue_item(r: &SqliteRow) -> Result<QueueItem> {
         reason: r.get("reason"),
         waiting_since: r.get("waiting_since"),
         has_pending_draft: r.get("has_pending_draft"),
+        sync_problem: r.get("sync_problem"),
     })
 }
 
@@ -116,20 +117,23 @@ impl Store {
     }
 
     pub async fn detail(&self, id: i64) -> Result<ConversationDetail> {
+        // One read transaction: the version, messages and drafts are one snapshot, so the
+        // version a rep acts on never claims more than they were shown.
+        let mut tx = self.pool().begin().await?;
         let r = sqlx::query(&format!("{QUEUE_SELECT} WHERE c.id = ?"))
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| Error::NotFound(format!("no conversation with id {id}")))?;
         let item = queue_item(&r)?;
         let c = sqlx::query(
             "SELECT c.priority, c.created_at, c.updated_at, c.ticket_url, c.session_url,
                     c.opencx_org_id, c.opencx_contact_id, c.opencx_session_id, c.assist_skips,
-                    h.mode, h.reason, h.reason_category, h.handed_off_at
+                    h.mode, h.reason, h.reason_category, h.handed_off_at, c.version
              FROM conversations c LEFT JOIN handoffs h ON h.conversation_id = c.id WHERE c.id = ?",
         )
         .bind(id)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await?;
         let skips: String = c.get("assist_skips");
         let handoff = match c.get::<Option<String>, _>("mode") {
@@ -147,7 +151,7 @@ impl Store {
              FROM messages WHERE conversation_id = ? ORDER BY created_at, id",
         )
         .bind(id)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *tx)
         .await?
         .iter()
         .map(|m| {
@@ -168,7 +172,7 @@ impl Store {
              FROM assist_drafts WHERE conversation_id = ? ORDER BY created_at, id",
         )
         .bind(id)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *tx)
         .await?
         .iter()
         .map(|d| {
@@ -196,6 +200,7 @@ impl Store {
             handoff,
             messages,
             drafts,
+            version: c.get("version"),
         })
     }
 

@@ -49,6 +49,7 @@ async fn commit_bare(store: &Store, id: &str) {
     let page = vec![Bundle {
         conversation: conversation(id, 2),
         transcript: None,
+        problem: None,
     }];
     store
         .commit_page("acme", "tickets", &page, Some("c"), 1)
@@ -97,7 +98,9 @@ async fn committing_the_same_page_twice_changes_nothing() {
             handoff_reason: Some("wants a refund".into()),
             handoff_at: Some(1_150),
             cursor: Some("c1".into()),
+            problem: None,
         }),
+        problem: None,
     }];
     for _ in 0..2 {
         store
@@ -125,6 +128,7 @@ async fn committing_the_same_page_twice_changes_nothing() {
             cursor: None,
             ..Default::default()
         }),
+        problem: None,
     }];
     store
         .commit_page("acme", "tickets", &later, Some("cur-2"), 6)
@@ -161,6 +165,7 @@ async fn search_finds_words_and_survives_syntax() {
             ],
             ..Default::default()
         }),
+        problem: None,
     }];
     store
         .commit_page("acme", "tickets", &page, Some("c"), 1)
@@ -269,6 +274,7 @@ async fn the_queue_puts_mine_then_my_groups_unassigned_then_the_rest() {
         page.push(Bundle {
             conversation: c,
             transcript: None,
+            problem: None,
         });
     }
     store
@@ -328,4 +334,319 @@ async fn the_queue_puts_mine_then_my_groups_unassigned_then_the_rest() {
         [("3".into(), Scope::MyGroups), ("1".into(), Scope::Other)],
         "only the rows asked for, in queue order, with their scope"
     );
+}
+
+/// Every migration with the SHA-384 it landed with. A landed migration is never edited
+/// (databases have run it; sqlx refuses them when the file changes): a change belongs in
+/// a new migration. A new migration is added here when it lands.
+const LANDED: &[(i64, &str)] = &[
+    (20261122000001, "f113b1286424301ab408db19bbc7dbb873fc1b6fda640d65ef2e97d2ecc90f68dba23f554b69ebf67c3843512ef9eb07"),
+    (20261122000002, "be3c168d802630d9ec72c10d1c0a1f15649b1c9e71f9471c4466693747e28bc118f331e42a6f18fa7cae31b96fcaa086"),
+    (20261122000003, "69a6f230976dc876034139ba047978dbd2138df6303304afa55746aad1f2839b01119bdc7a3fec99801b06966b507a6e"),
+    // Edited once after it landed (see landed.rs); this is the edited file.
+    (20261122000004, "6b98d20dfd908da3002f385d8db63c0f56ea17251d2ef1fcff54e10a17687fbd5ea10c83de837259cb36e23d19984061"),
+    (20261122000005, "a5e72dc7f7b957104cfa959eef9c97fbab62664c49e3652be8747a765892a5dfb9e00f267f6f239c023daec471054eca"),
+    (20261122000006, "fe4a663bd12feb303fc1ecdda8c6dc73d3b40d8548f83d5851fba98a20ee5628dccfe68054fc6a8279fce4f2b212b918"),
+];
+
+#[test]
+fn no_landed_migration_is_edited() {
+    let have: Vec<(i64, String)> = MIGRATOR
+        .iter()
+        .map(|m| (m.version, super::landed::hex(&m.checksum)))
+        .collect();
+    for (version, checksum) in LANDED {
+        let now = have.iter().find(|(v, _)| v == version).map(|(_, c)| c);
+        assert_eq!(
+            now.map(String::as_str),
+            Some(*checksum),
+            "migration {version} was edited or removed after it landed: put the change in a new migration"
+        );
+    }
+    for (version, checksum) in &have {
+        assert!(
+            LANDED.iter().any(|(v, _)| v == version),
+            "migration {version} is not pinned: add `({version}, \"{checksum}\"),` to LANDED"
+        );
+    }
+}
+
+/// A database at `path` as a build of commit 2ab2150 left it: migrations 1 to 3 (pinned
+/// unchanged in LANDED) and the first migration 4, byte for byte from that commit, without
+/// the two assist_drafts columns it gained later. Then `sql` on it.
+async fn first_migration_4_database(path: &std::path::Path, sql: &[&str]) {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    for m in [
+        "20261122000001_init.sql",
+        "20261122000002_queue_indexes.sql",
+        "20261122000003_my_groups.sql",
+    ] {
+        std::fs::copy(here.join("migrations").join(m), dir.path().join(m)).unwrap();
+    }
+    let first_4 = "20261122000004_outbox_replies.sql";
+    std::fs::copy(
+        here.join("tests/fixtures/migrations-2ab2150").join(first_4),
+        dir.path().join(first_4),
+    )
+    .unwrap();
+    old_database(dir.path(), path, sql).await;
+}
+
+/// Runs the migrations in `dir` (as an older build would have) on a new database at
+/// `path`, then `sql` on it.
+async fn old_database(dir: &std::path::Path, path: &std::path::Path, sql: &[&str]) {
+    let pool = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .foreign_keys(true),
+    )
+    .await
+    .unwrap();
+    sqlx::migrate::Migrator::new(dir)
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    for s in sql {
+        sqlx::query(s).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn a_database_that_ran_the_first_migration_4_opens_with_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    first_migration_4_database(&path, &[
+        "INSERT INTO accounts (id, kind, base_url, auth_kind, secret_ref, created_at) VALUES ('acme', 'zendesk', 'https://acme.zendesk.com', 'api_token', 'zendesk:acme', 0)",
+        "INSERT INTO conversations (account_id, external_id, source, channel, status, subject, created_at, updated_at, version) VALUES ('acme', '9', 'zendesk', 'web', 'open', 'Old one', 1, 2, 'v')",
+        "INSERT INTO handoffs (conversation_id, mode, reason, handed_off_at) VALUES (1, 'live_chat', 'kept', 5)",
+        "INSERT INTO assist_drafts (conversation_id, source_note_id, text, created_at) VALUES (1, 'n1', 'Hello Maria', 3)",
+        "INSERT INTO draft_edits (draft_id, text, updated_at) VALUES (1, 'Hello Maria, sorry', 4)",
+        "INSERT INTO outbox (account_id, conversation_id, idempotency_key, kind, payload, state, created_at, updated_at, external_id, draft_id) VALUES ('acme', 1, 'k1', 'reply', '{\"body\":\"queued text\",\"public\":true,\"author_id\":null,\"updated_stamp\":null}', 'failed', 1, 1, '9', 1)",
+    ])
+    .await;
+
+    for _ in 0..2 {
+        // Twice: the repair happens once, and the repaired database opens as any other.
+        let store = Store::open(&path).await.unwrap();
+        let queue = store.queue(&QueueFilter::default()).await.unwrap();
+        assert_eq!(queue.len(), 1);
+        assert_eq!(queue[0].reason.as_deref(), Some("kept"));
+        let detail = store.detail(queue[0].id).await.unwrap();
+        assert_eq!(detail.drafts[0].text, "Hello Maria");
+        assert_eq!(
+            store.saved_edit(1).await.unwrap().as_deref(),
+            Some("Hello Maria, sorry")
+        );
+        let outbox = store.outbox().await.unwrap();
+        assert_eq!(outbox.len(), 1);
+        assert_eq!(outbox[0].reply.body, "queued text");
+        // The columns the edit added exist and work.
+        sqlx::query("UPDATE assist_drafts SET outcome_reason = 'r', edit_distance = 3")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let recorded: Vec<u8> = sqlx::query_scalar(
+            "SELECT checksum FROM _sqlx_migrations WHERE version = 20261122000004",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(super::landed::hex(&recorded), LANDED[3].1);
+    }
+}
+
+#[tokio::test]
+async fn a_first_migration_4_database_that_has_the_columns_opens_too() {
+    // A database someone mended by hand: the columns are there, the checksum is old.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    first_migration_4_database(
+        &path,
+        &["ALTER TABLE assist_drafts ADD COLUMN outcome_reason TEXT"],
+    )
+    .await;
+    let store = Store::open(&path).await.unwrap();
+    let columns: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pragma_table_info('assist_drafts') WHERE name IN ('outcome_reason', 'edit_distance')",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(columns, 2);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_and_its_side_files_are_the_users_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let (dir, store) = store_with_account().await;
+    commit_bare(&store, "1").await;
+    let db = dir.path().join("nested/baton.db");
+    for file in ["baton.db", "baton.db-wal", "baton.db-shm"] {
+        assert_eq!(mode(&dir.path().join("nested").join(file)), 0o600, "{file}");
+    }
+    assert_eq!(mode(&dir.path().join("nested")), 0o700);
+    drop(store);
+
+    // A database an older build left readable by everyone is made private on open.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = Store::open(&db).await.unwrap();
+    assert_eq!(mode(&db), 0o600);
+    assert_eq!(store.queue(&QueueFilter::default()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn unsent_replies_and_saved_edits_are_counted_per_account_and_updates_keep_them() {
+    let (_dir, store) = store_with_account().await;
+    store
+        .add_account(&AccountRecord::zendesk("other", "http://127.0.0.1:1", None))
+        .await
+        .unwrap();
+    let page = vec![Bundle {
+        conversation: conversation("9", 2_000),
+        transcript: Some(TranscriptPage {
+            drafts: vec![DraftFacts {
+                source_note_id: "n1".into(),
+                text: "Sure".into(),
+                training_url: None,
+                created_at: 1_200,
+            }],
+            ..Default::default()
+        }),
+        problem: None,
+    }];
+    store
+        .commit_page("acme", "tickets", &page, Some("c"), 1)
+        .await
+        .unwrap();
+    assert!(store.unsent("acme").await.unwrap().is_empty());
+    let conv = store.conversation_id(Some("acme"), "9").await.unwrap();
+    let draft = store.detail(conv).await.unwrap().drafts[0].id;
+    store.save_edit(draft, "Sure, Maria", 5).await.unwrap();
+    for (key, state) in [
+        ("k-queued", "queued"),
+        ("k-sending", "sending"),
+        ("k-failed", "failed"),
+        ("k-conflict", "conflict"),
+        ("k-sent", "sent"),
+        ("k-cancelled", "cancelled"),
+    ] {
+        sqlx::query(
+            "INSERT INTO outbox (account_id, conversation_id, idempotency_key, kind, payload, state,
+                created_at, updated_at, external_id)
+             VALUES ('acme', ?, ?, 'reply', json_object('body', ?, 'public', json('true')), ?, 1, 1, '9')",
+        )
+        .bind(conv)
+        .bind(key)
+        .bind(format!("text {state}"))
+        .bind(state)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+    let unsent = store.unsent("acme").await.unwrap();
+    let replies: Vec<(&str, &str, &str)> = unsent
+        .replies
+        .iter()
+        .map(|r| (r.external_id.as_str(), r.state.as_str(), r.text.as_str()))
+        .collect();
+    assert_eq!(
+        replies,
+        [
+            ("9", "queued", "text queued"),
+            ("9", "sending", "text sending"),
+            ("9", "failed", "text failed"),
+            ("9", "conflict", "text conflict"),
+        ]
+    );
+    assert_eq!(unsent.edits.len(), 1);
+    assert_eq!(unsent.edits[0].text, "Sure, Maria");
+    assert!(store.unsent("other").await.unwrap().is_empty());
+
+    // New credentials keep the cache, the outbox and the edits.
+    let mut a = store.account("acme").await.unwrap();
+    a.login = Some("new@acme.test".into());
+    a.me_id = Some("42".into());
+    a.settings = serde_json::json!({"sunco": {"app_id": "app", "key_id": "key"}});
+    store.update_account(&a).await.unwrap();
+    let again = store.account("acme").await.unwrap();
+    assert_eq!(again, a);
+    assert_eq!(store.unsent("acme").await.unwrap(), unsent);
+    assert_eq!(store.queue(&QueueFilter::default()).await.unwrap().len(), 1);
+    a.id = "missing".into();
+    assert!(matches!(
+        store.update_account(&a).await,
+        Err(crate::Error::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_sync_problem_holds_until_a_fresh_read_and_a_forgotten_conversation_leaves_search() {
+    let (_dir, store) = store_with_account().await;
+    let read = |version: Millis, problem: Option<&str>, transcript: bool| {
+        vec![Bundle {
+            conversation: conversation("5", version),
+            transcript: transcript.then(|| TranscriptPage {
+                messages: vec![message("m1", "wombat parcel", 1_100)],
+                ..Default::default()
+            }),
+            problem: problem.map(str::to_string),
+        }]
+    };
+    let problem = |store: Store| async move {
+        let id = store.conversation_id(Some("acme"), "5").await.unwrap();
+        store.detail(id).await.unwrap().item.sync_problem
+    };
+    // The transcript answered 403: stored, marked; the same version again keeps the mark.
+    store
+        .commit_page("acme", "t", &read(2_000, Some("403"), false), None, 1)
+        .await
+        .unwrap();
+    assert_eq!(problem(store.clone()).await.as_deref(), Some("403"));
+    store
+        .commit_page("acme", "t", &read(2_000, None, false), None, 1)
+        .await
+        .unwrap();
+    assert_eq!(problem(store.clone()).await.as_deref(), Some("403"));
+    // A later record that does not parse marks the last good copy.
+    let marked = store
+        .mark_sync_problems(
+            "acme",
+            &[("5".into(), "bad".into()), ("404".into(), "x".into())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(marked, 1, "only cached conversations are marked");
+    assert_eq!(problem(store.clone()).await.as_deref(), Some("bad"));
+    // A whole read clears it.
+    store
+        .commit_page("acme", "t", &read(3_000, None, true), None, 1)
+        .await
+        .unwrap();
+    assert_eq!(problem(store.clone()).await, None);
+    assert_eq!(store.search("wombat", 10).await.unwrap().len(), 1);
+
+    let mut changes = store.subscribe();
+    let gone = store
+        .forget_conversations("acme", &["5".into(), "6".into()])
+        .await
+        .unwrap();
+    assert_eq!(gone, 1);
+    assert!(matches!(
+        changes.try_recv(),
+        Ok(Change::Conversations { .. })
+    ));
+    let indexed: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'wombat'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(indexed, 0, "the delete trigger fired on the cascade");
+    assert!(store.conversation_id(Some("acme"), "5").await.is_err());
 }
