@@ -1,18 +1,19 @@
 //! The UI's commands. Arguments are validated here; answers are the core's types and
-//! errors its serializable `Error`. Secrets come in (add account) and never go out.
+//! errors the engine's `{kind, message}`, whose kind the UI switches on. Secrets come in
+//! (add an account, change its token) and never go out.
 
-use crate::engine::{Shared, KEYCHAIN_SERVICE};
+use crate::backend::Shared;
+use crate::ipc::AppInfo;
 use baton_core::drafts::{ActionResult, DraftAction, DraftReportRow, ReplyStatus, Seen};
-use baton_core::model::{
-    AccountSummary, AppInfo, ConversationDetail, NewCredentials, NewZendeskAccount, QueueItem,
-    SearchHit, Unsent,
-};
+use baton_core::model::{AccountSummary, ConversationDetail, QueueItem, SearchHit, Unsent};
 use baton_core::outbox::OutboxItem;
-use baton_core::secrets::Keychain;
 use baton_core::store::QueueFilter;
 use baton_core::sync::AccountStatus;
 use baton_core::sync::SystemClock;
-use baton_core::{Error, Store};
+use baton_core::Store;
+use baton_engine::accounts::NewAccount;
+use baton_engine::{keychain, EngineError as Error};
+use baton_zendesk::forms::{NewCredentials, NewZendeskAccount};
 use tauri::State;
 use tauri_plugin_opener::OpenerExt;
 
@@ -28,37 +29,38 @@ pub async fn queue(
     filter: QueueFilter,
 ) -> Result<Vec<QueueItem>, Error> {
     if filter.limit.is_some_and(|l| !(1..=MAX_QUEUE).contains(&l)) {
-        return Err(Error::Invalid(format!("limit must be 1 to {MAX_QUEUE}")));
+        return Err(Error::invalid(format!("limit must be 1 to {MAX_QUEUE}")));
     }
     if let Some(ids) = &filter.external_ids {
         if ids.len() > MAX_IDS || ids.iter().any(|id| id.len() > MAX_ID_CHARS) {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "at most {MAX_IDS} conversation ids of up to {MAX_ID_CHARS} characters"
             )));
         }
     }
-    engine.active().store.queue(&filter).await
+    Ok(engine.active().store().queue(&filter).await?)
 }
 
 #[tauri::command]
 pub async fn detail(engine: State<'_, Shared>, id: i64) -> Result<ConversationDetail, Error> {
-    engine.active().store.detail(id).await
+    Ok(engine.active().store().detail(id).await?)
 }
 
 #[tauri::command]
 pub async fn search(engine: State<'_, Shared>, text: String) -> Result<Vec<SearchHit>, Error> {
     if text.chars().count() > MAX_SEARCH_CHARS {
-        return Err(Error::Invalid(format!(
+        return Err(Error::invalid(format!(
             "search text is limited to {MAX_SEARCH_CHARS} characters"
         )));
     }
-    engine.active().store.search(&text, 200).await
+    Ok(engine.active().store().search(&text, 200).await?)
 }
 
 #[tauri::command]
 pub fn statuses(engine: State<'_, Shared>) -> Vec<AccountStatus> {
     engine
         .active()
+        .running
         .statuses
         .iter()
         .map(|s| s.current())
@@ -83,7 +85,7 @@ pub async fn open_link(
 ) -> Result<(), Error> {
     let active = engine.active();
     let mut own: Vec<String> = active
-        .store
+        .store()
         .accounts()
         .await?
         .into_iter()
@@ -93,20 +95,20 @@ pub async fn open_link(
     let parsed = openable(&url, &own)?;
     app.opener()
         .open_url(parsed.as_str(), None::<&str>)
-        .map_err(|e| Error::Invalid(format!("cannot open the link: {e}")))
+        .map_err(|e| Error::invalid(format!("cannot open the link: {e}")))
 }
 
 /// The link, if Baton may open it (see `open_link`); `own` are the base URLs of the
 /// configured accounts and the demo.
 fn openable(link: &str, own: &[String]) -> Result<url::Url, Error> {
     let parsed =
-        url::Url::parse(link.trim()).map_err(|e| Error::Invalid(format!("not a link: {e}")))?;
+        url::Url::parse(link.trim()).map_err(|e| Error::invalid(format!("not a link: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(Error::Invalid("only http(s) links open from Baton".into()));
+        return Err(Error::invalid("only http(s) links open from Baton"));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::Invalid(
-            "a link with a user name in it (user@host) does not open from Baton".into(),
+        return Err(Error::invalid(
+            "a link with a user name in it (user@host) does not open from Baton",
         ));
     }
     let origin = parsed.origin();
@@ -118,13 +120,13 @@ fn openable(link: &str, own: &[String]) -> Result<url::Url, Error> {
         return Ok(parsed);
     }
     if parsed.scheme() != "https" {
-        return Err(Error::Invalid(
-            "only https links open from Baton (plain http is readable on the way)".into(),
+        return Err(Error::invalid(
+            "only https links open from Baton (plain http is readable on the way)",
         ));
     }
     if !parsed.host().is_some_and(is_public) {
-        return Err(Error::Invalid(
-            "a link to this machine or a private network does not open from Baton".into(),
+        return Err(Error::invalid(
+            "a link to this machine or a private network does not open from Baton",
         ));
     }
     Ok(parsed)
@@ -174,7 +176,7 @@ fn is_public(host: url::Host<&str>) -> bool {
 
 /// The real accounts' cache (not the demo's).
 async fn accounts_store(engine: &Shared) -> Result<Store, Error> {
-    Store::open(&engine.db).await
+    Ok(Store::open(&engine.db).await?)
 }
 
 fn summary(a: &baton_core::store::AccountRecord) -> AccountSummary {
@@ -233,20 +235,17 @@ pub async fn add_account(
             )
         }),
     };
-    let (record, _) = baton_zendesk::accounts::add(&store, &Keychain::new(KEYCHAIN_SERVICE), new)
-        .await
-        .map_err(Error::Invalid)?;
-    engine.reload().await.map_err(Error::Invalid)?;
+    let (record, _) =
+        baton_engine::accounts::add(&store, &keychain(), NewAccount::Zendesk(new)).await?;
+    engine.reload().await?;
     Ok(summary(&record))
 }
 
 /// Who the stored credentials belong to, according to Zendesk.
 #[tauri::command]
 pub async fn test_account(engine: State<'_, Shared>, id: String) -> Result<String, Error> {
-    let account = accounts_store(&engine).await?.account(&id).await?;
-    baton_zendesk::accounts::test(&account, &Keychain::new(KEYCHAIN_SERVICE))
-        .await
-        .map_err(Error::Invalid)
+    let store = accounts_store(&engine).await?;
+    baton_engine::accounts::test(&store, &keychain(), &id).await
 }
 
 /// Each given field is there and not too long.
@@ -254,7 +253,7 @@ fn check_fields(fields: &[(&str, Option<&String>)]) -> Result<(), Error> {
     for (field, v) in fields {
         let Some(v) = v else { continue };
         if v.trim().is_empty() || v.chars().count() > MAX_FIELD_CHARS {
-            return Err(Error::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "the {field} is missing or too long"
             )));
         }
@@ -284,36 +283,31 @@ pub async fn update_account(
         ),
     ])?;
     if sunco.is_some_and(|s| s.app_id.chars().count() > MAX_FIELD_CHARS) {
-        return Err(Error::Invalid(
-            "the Sunshine Conversations app id is too long".into(),
+        return Err(Error::invalid(
+            "the Sunshine Conversations app id is too long",
         ));
     }
     let store = accounts_store(&engine).await?;
-    let new = baton_zendesk::accounts::NewCredentials {
+    let new = baton_engine::accounts::NewCredentials {
         token: credentials.token,
         email: credentials.email,
-        sunco: credentials
-            .sunco
-            .map(|s| baton_zendesk::accounts::SuncoKey {
-                // Empty: the account's app.
-                app_id: Some(s.app_id.trim().to_string()).filter(|a| !a.is_empty()),
-                key_id: s.key_id,
-                base_url: None,
-                secret: s.secret,
-            }),
+        sunco: credentials.sunco.map(|s| baton_engine::accounts::SuncoKey {
+            // Empty: the account's app.
+            app_id: Some(s.app_id.trim().to_string()).filter(|a| !a.is_empty()),
+            key_id: s.key_id,
+            base_url: None,
+            secret: s.secret,
+        }),
     };
-    let (record, _) =
-        baton_zendesk::accounts::update(&store, &Keychain::new(KEYCHAIN_SERVICE), &id, new)
-            .await
-            .map_err(Error::Invalid)?;
-    engine.reload().await.map_err(Error::Invalid)?;
+    let (record, _) = baton_engine::accounts::update(&store, &keychain(), &id, new).await?;
+    engine.reload().await?;
     Ok(summary(&record))
 }
 
 /// What removing the account would lose: its unsent replies and saved edits.
 #[tauri::command]
 pub async fn account_unsent(engine: State<'_, Shared>, id: String) -> Result<Unsent, Error> {
-    accounts_store(&engine).await?.unsent(&id).await
+    Ok(accounts_store(&engine).await?.unsent(&id).await?)
 }
 
 /// Removes the account; refused while it has unsent replies or saved edits unless
@@ -325,10 +319,8 @@ pub async fn remove_account(
     force: bool,
 ) -> Result<(), Error> {
     let store = accounts_store(&engine).await?;
-    baton_zendesk::accounts::remove(&store, &Keychain::new(KEYCHAIN_SERVICE), &id, force)
-        .await
-        .map_err(Error::Invalid)?;
-    engine.reload().await.map_err(Error::Invalid)
+    baton_engine::accounts::remove(&store, &keychain(), &id, force).await?;
+    engine.reload().await
 }
 
 /// Accept, send edited, or reject the Assist draft the rep read (`seen`: the draft and
@@ -341,24 +333,23 @@ pub async fn draft_action(
     action: DraftAction,
 ) -> Result<ActionResult, Error> {
     if seen.version.len() > MAX_ID_CHARS {
-        return Err(Error::Invalid("the version is too long".into()));
+        return Err(Error::invalid("the version is too long"));
     }
     if let DraftAction::Send { text } | DraftAction::Reject { reason: text } = &action {
         if text.trim().is_empty() || text.chars().count() > 65_536 {
-            return Err(Error::Invalid("the text is empty or too long".into()));
+            return Err(Error::invalid("the text is empty or too long"));
         }
     }
     let active = engine.active();
-    baton_zendesk::replies::act(
-        &active.store,
-        active.secrets.as_ref(),
+    baton_engine::replies::act(
+        active.store(),
+        active.running.secrets.as_ref(),
         conversation_id,
         &seen,
         action,
         &SystemClock,
     )
     .await
-    .map_err(Error::Invalid)
 }
 
 /// Keeps the text a rep is editing, as they type.
@@ -369,18 +360,18 @@ pub async fn save_edit(
     text: String,
 ) -> Result<(), Error> {
     if text.chars().count() > 65_536 {
-        return Err(Error::Invalid("the text is too long".into()));
+        return Err(Error::invalid("the text is too long"));
     }
-    engine
+    Ok(engine
         .active()
-        .store
+        .store()
         .save_edit(draft_id, &text, chrono::Utc::now().timestamp_millis())
-        .await
+        .await?)
 }
 
 #[tauri::command]
 pub async fn saved_edit(engine: State<'_, Shared>, draft_id: i64) -> Result<Option<String>, Error> {
-    engine.active().store.saved_edit(draft_id).await
+    Ok(engine.active().store().saved_edit(draft_id).await?)
 }
 
 /// The replies in the outbox for a conversation: sending, sent, or needing the rep.
@@ -390,7 +381,7 @@ pub async fn replies(
     account_id: String,
     external_id: String,
 ) -> Result<Vec<ReplyStatus>, Error> {
-    let items = engine.active().store.outbox().await?;
+    let items = engine.active().store().outbox().await?;
     Ok(replies_of(items, &account_id, &external_id))
 }
 
@@ -412,9 +403,13 @@ fn replies_of(items: Vec<OutboxItem>, account_id: &str, external_id: &str) -> Ve
 #[tauri::command]
 pub async fn retry_reply(engine: State<'_, Shared>, key: String) -> Result<(), Error> {
     let active = engine.active();
-    baton_zendesk::replies::send_anyway(&active.store, active.secrets.as_ref(), &key, &SystemClock)
-        .await
-        .map_err(Error::Invalid)?;
+    baton_engine::replies::send_anyway(
+        active.store(),
+        active.running.secrets.as_ref(),
+        &key,
+        &SystemClock,
+    )
+    .await?;
     Ok(())
 }
 
@@ -424,7 +419,7 @@ pub async fn draft_report(
     engine: State<'_, Shared>,
     since: i64,
 ) -> Result<Vec<DraftReportRow>, Error> {
-    engine.active().store.draft_report(since).await
+    Ok(engine.active().store().draft_report(since).await?)
 }
 
 /// Drops a reply that could not go out as it was (the rep decided not to send it).
@@ -432,16 +427,15 @@ pub async fn draft_report(
 pub async fn cancel_reply(engine: State<'_, Shared>, key: String) -> Result<(), Error> {
     engine
         .active()
-        .store
+        .store()
         .outbox_cancel(&key, chrono::Utc::now().timestamp_millis())
-        .await
-        .map(|_| ())
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use baton_core::store::AccountRecord;
 
     #[tokio::test]
     async fn replies_are_the_conversations_own_not_another_accounts_same_number() {
@@ -449,19 +443,23 @@ mod tests {
         let store = Store::open(&dir.path().join("r.db")).await.unwrap();
         for (id, key) in [("acme", "k-acme"), ("globex", "k-globex")] {
             store
-                .add_account(&AccountRecord::zendesk(id, "https://x.zendesk.com", None))
+                .add_account(&baton_zendesk::accounts::record(
+                    id,
+                    "https://x.zendesk.com",
+                    None,
+                ))
                 .await
                 .unwrap();
-            sqlx::query(
-                "INSERT INTO outbox (account_id, idempotency_key, kind, payload, state, created_at,
-                    updated_at, external_id)
-                 VALUES (?, ?, 'reply', json_object('body', 'hi', 'public', json('true')), 'failed', 1, 1, '42')",
-            )
-            .bind(id)
-            .bind(key)
-            .execute(store.pool())
-            .await
-            .unwrap();
+            let reply = baton_core::outbox::Reply {
+                body: "hi".into(),
+                public: true,
+                author_id: None,
+                updated_stamp: None,
+            };
+            store
+                .enqueue_reply(id, "42", None, key, &reply, None, 1)
+                .await
+                .unwrap();
         }
         let items = store.outbox().await.unwrap();
         let keys = |account: &str| -> Vec<String> {

@@ -2,8 +2,8 @@
 //! notification when a new handoff lands there (a click opens it), and the window's
 //! geometry kept as it changes.
 
-use crate::engine::Shared;
-use baton_core::alerts::{waiting, Arrivals};
+use crate::backend::Shared;
+use baton_core::alerts::{notice, tray_tooltip, waiting, Arrivals, Notice};
 use baton_core::store::QueueFilter;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,43 +45,20 @@ pub fn setup(app: &AppHandle, engine: Shared) -> tauri::Result<()> {
                 my_scope: true,
                 ..Default::default()
             };
-            let Ok(queue) = active.store.queue(&mine).await else {
+            let Ok(queue) = active.store().queue(&mine).await else {
                 continue;
             };
             let count = waiting(&queue);
             if let Some(tray) = handle.tray_by_id(TRAY) {
-                let _ = tray.set_tooltip(Some(format!("Baton: {count} waiting")));
+                let _ = tray.set_tooltip(Some(tray_tooltip(count)));
                 let _ = tray.set_title(Some(count.to_string()));
             }
-            let fresh = arrivals.update(&queue);
-            let Some(first) = fresh.first() else {
+            let Some(Notice { title, body, opens }) = notice(&arrivals.update(&queue)) else {
                 continue;
-            };
-            let (title, body) = match fresh.as_slice() {
-                [one] => (
-                    format!(
-                        "New handoff: {}",
-                        one.requester_name.as_deref().unwrap_or(&one.subject)
-                    ),
-                    one.reason.clone().unwrap_or_else(|| one.subject.clone()),
-                ),
-                // A click opens the first listed.
-                many => (
-                    format!("{} new handoffs", many.len()),
-                    many.iter()
-                        .take(3)
-                        .map(|i| {
-                            let who = i.requester_name.as_deref().unwrap_or(&i.subject);
-                            let why = i.reason.as_deref().unwrap_or(&i.subject);
-                            format!("{who}: {why}")
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                ),
             };
             let app = handle.clone();
             notifier
-                .show(title, body, first.id, move |id| open_conversation(&app, id))
+                .show(title, body, opens, move |id| open_conversation(&app, id))
                 .await;
         }
     });

@@ -24,6 +24,9 @@ impl PrivateDaily {
     /// Opens the log directory (created private, and made private if it exists: it is
     /// Baton's own), making the files already there private too.
     pub fn open(dir: &Path, clock: fn() -> DateTime<Utc>) -> io::Result<Self> {
+        // Before the appender is built: with max_log_files it lists the directory to prune
+        // before it creates it, and prints "Error reading the log directory/files" on a
+        // first launch otherwise (tokio-rs/tracing#3612).
         baton_core::files::create_private_dir_all(dir)?;
         #[cfg(unix)]
         {
@@ -116,6 +119,36 @@ mod tests {
                 .contains("naming a customer")
         });
         assert!(written, "the line went to a file in the directory");
+    }
+
+    /// The appender prints with eprintln!, which the test harness captures: a child process
+    /// (this test, run again) opens the logs, and the parent reads the child's stderr.
+    #[test]
+    fn a_first_launch_says_nothing_about_a_missing_log_directory() {
+        const CHILD: &str = "BATON_TEST_FIRST_LAUNCH_LOG_DIR";
+        if let Some(dir) = std::env::var_os(CHILD) {
+            PrivateDaily::open(Path::new(&dir), Utc::now).unwrap();
+            return;
+        }
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("data/baton/logs");
+        // Test names leave out the crate's name.
+        let (_, module) = module_path!().split_once("::").unwrap();
+        let name = format!("{module}::a_first_launch_says_nothing_about_a_missing_log_directory");
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", &name, "--nocapture"])
+            .env(CHILD, &dir)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stdout}{stderr}");
+        assert!(
+            stdout.contains("1 passed"),
+            "the child ran this test: {stdout}"
+        );
+        assert!(dir.is_dir());
+        assert!(!stderr.contains("Error reading the log"), "{stderr}");
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! Baton's desktop shell: a thin Tauri layer over baton-core. Logic lives in the crates.
+//! Baton's desktop shell: a thin Tauri layer over baton-engine. Logic lives in the crates.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod backend;
 mod commands;
 mod desktop;
-mod engine;
+mod ipc;
 mod logs;
 mod notify;
 
@@ -52,11 +53,11 @@ fn main() {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_opener::init())
         .setup(|app| {
-            let engine: engine::Shared = Arc::new(tauri::async_runtime::block_on(
-                engine::Engine::start(app.handle().clone()),
+            let backend: backend::Shared = Arc::new(tauri::async_runtime::block_on(
+                backend::Backend::start(app.handle().clone()),
             )?);
-            app.manage(engine.clone());
-            desktop::setup(app.handle(), engine)?;
+            app.manage(backend.clone());
+            desktop::setup(app.handle(), backend)?;
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -85,8 +86,8 @@ fn main() {
         .run(|app, event| {
             if let tauri::RunEvent::Exit = event {
                 // Stop the sync loops between pages, not in the middle of a write.
-                if let Some(engine) = app.try_state::<engine::Shared>() {
-                    engine.stop();
+                if let Some(backend) = app.try_state::<backend::Shared>() {
+                    backend.stop();
                 }
             }
         });

@@ -60,6 +60,8 @@ impl Notifier {
         let replaces = self.state().id();
         let shown = tauri::async_runtime::spawn_blocking(move || {
             let mut n = notify_rust::Notification::new();
+            #[cfg(all(unix, not(target_os = "macos")))]
+            let body = as_text(&body, takes_markup());
             n.appname("Baton").summary(&title).body(&body);
             #[cfg(all(unix, not(target_os = "macos")))]
             {
@@ -104,9 +106,46 @@ impl Notifier {
     }
 }
 
+/// Whether the notification server reads the body as markup (the freedesktop
+/// "body-markup" capability). Unknown counts as yes: an entity shown literally is better
+/// than a customer's tags taking effect.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn takes_markup() -> bool {
+    notify_rust::get_capabilities().map_or(true, |caps| caps.iter().any(|c| c == "body-markup"))
+}
+
+/// The body carries customers' words (a reason, a subject, a name): to a server that reads
+/// markup they must stay text, so `<b>` or `<a href>` shows as typed. A server that does
+/// not read markup shows the body as it is, entities included, so it gets it unescaped.
+#[cfg_attr(not(all(unix, not(target_os = "macos"))), allow(dead_code))]
+fn as_text(body: &str, markup: bool) -> std::borrow::Cow<'_, str> {
+    if !markup || !body.contains(['&', '<', '>']) {
+        return body.into();
+    }
+    body.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn customers_words_stay_text_where_the_server_reads_markup() {
+        let said = "Ana: <b>refund</b> & <a href=\"https://x.example\">here</a>";
+        assert_eq!(
+            as_text(said, true),
+            "Ana: &lt;b&gt;refund&lt;/b&gt; &amp; &lt;a href=\"https://x.example\"&gt;here&lt;/a&gt;"
+        );
+        assert_eq!(as_text(said, false), said, "shown as it is elsewhere");
+        assert_eq!(
+            as_text("AT&amp;T", true),
+            "AT&amp;amp;T",
+            "an entity typed is text too"
+        );
+    }
 
     #[test]
     fn a_replaced_notification_opens_the_newest_conversation_with_one_listener() {

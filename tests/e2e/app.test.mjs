@@ -169,6 +169,33 @@ async function settingsMessage() {
   return (await m.isExisting()) ? m.getText() : "";
 }
 
+/** Fills the accounts form for the second simulator's account and submits it. */
+async function fillAccountForm(token, suncoSecret) {
+  await browser.$("input[name=url]").setValue(process.env.BATON_E2E_SIM_URL);
+  await browser.$("input[name=email]").setValue("alex@acme.test");
+  await browser.$("input[name=token]").setValue(token);
+  await browser.$("input[name=name]").setValue("e2e");
+  if (suncoSecret) {
+    // The simulator's Sunshine Conversations app and key.
+    if (!(await browser.$("input[name=sunco_app]").isDisplayed())) await browser.$("form summary").click();
+    await browser.$("input[name=sunco_app]").setValue("5f1e6d4c3b2a190817263544");
+    await browser.$("input[name=sunco_key]").setValue("app_5f1e6d4c3b2a1908");
+    await browser.$("input[name=sunco_secret]").setValue(suncoSecret);
+  }
+  await browser.$("form button[type=submit]").click();
+}
+
+/** Sets a simulator's faults (`{}`: none). */
+async function simFaults(url, faults) {
+  const r = await fetch(`${url}/__sim/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(faults) });
+  assert.equal(r.status, 204);
+}
+
+/** What the status chip said in each state the tests drove it into: each its own words. */
+const chipSaid = {};
+/** The status chip's words, without its account's name. */
+const chipWords = () => browser.execute(() => document.querySelector("[data-testid=status-chip] > span:last-of-type")?.textContent ?? "");
+
 before(async () => {
   await launch();
   await browser.waitUntil(
@@ -458,16 +485,21 @@ test("the status chip says in words when Zendesk rate-limits or cannot be reache
   try {
     assert.equal((await faults({ rate_limits: 1000, rate_limit_secs: 6 })).status, 204);
     await shows("rate_limited", "rate-limited by Zendesk, retrying in");
+    chipSaid.rate_limited = await chipWords();
     const secs = Number((await chip.getText()).match(/retrying in (\d+) s/)[1]);
     assert.ok(secs > 0 && secs <= 6, `counts down from Retry-After: ${secs} s`);
     await browser.saveScreenshot(`${shots}status-rate-limited.png`);
     await faults({ down: true });
     await shows("unreachable", "can't reach Zendesk: check your connection");
+    chipSaid.unreachable = await chipWords();
     await browser.saveScreenshot(`${shots}status-offline.png`);
   } finally {
     await faults({});
   }
   await shows("synced", "synced");
+  // The demo cannot reject its own token: the rejected one is driven on the real account
+  // below ("a token Zendesk no longer accepts").
+  assert.notEqual(chipSaid.rate_limited.replace(/\d+ s/, "N s"), chipSaid.unreachable, "a rate limit and an outage are worded differently");
 });
 
 test("a transcript message carrying HTML or script shows as text and runs nothing", async () => {
@@ -535,30 +567,56 @@ test("a second launch brings the running window forward and exits, leaving one a
   assert.ok(await browser.$("[data-testid=queue-row]").isExisting(), "and its window still works");
 });
 
-test("accounts: a wrong token is refused; a right one leaves the demo; test and remove work", async () => {
+test("adding an account: a rejected token, an outage and a rate limit each come back as their own kind, worded as what to do", async () => {
+  const sim = process.env.BATON_E2E_SIM_URL;
   await browser.keys("Escape");
   await browser.$("[data-testid=open-settings]").click();
   await browser.$("[data-testid=settings]").waitForExist({ timeout: 2_000 });
-  const fill = async (token, suncoSecret) => {
-    await browser.$("input[name=url]").setValue(process.env.BATON_E2E_SIM_URL);
-    await browser.$("input[name=email]").setValue("alex@acme.test");
-    await browser.$("input[name=token]").setValue(token);
-    await browser.$("input[name=name]").setValue("e2e");
-    if (suncoSecret) {
-      // The simulator's Sunshine Conversations app and key.
-      if (!(await browser.$("input[name=sunco_app]").isDisplayed())) await browser.$("form summary").click();
-      await browser.$("input[name=sunco_app]").setValue("5f1e6d4c3b2a190817263544");
-      await browser.$("input[name=sunco_key]").setValue("app_5f1e6d4c3b2a1908");
-      await browser.$("input[name=sunco_secret]").setValue(suncoSecret);
-    }
-    await browser.$("form button[type=submit]").click();
+  // Looked up afresh each time: the form redraws it on every answer.
+  const kindShown = () => browser.execute(() => document.querySelector("[data-testid=settings-message]")?.dataset.kind ?? null);
+  /** Submits the form and waits for the refusal of this kind: its words. */
+  const refused = async (token, kind, timeout) => {
+    await fillAccountForm(token);
+    await browser.waitUntil(async () => (await kindShown()) === kind, {
+      timeout,
+      interval: 200,
+      timeoutMsg: `no ${kind} refusal; the form says: "${await settingsMessage()}"`,
+    });
+    assert.equal(await browser.$("input[name=token]").getValue(), "", "the token does not linger in the form");
+    return settingsMessage();
   };
-  // Wrong secrets carry the canaries too: a refused secret is not kept anywhere either.
-  await fill(`${TOKEN}-wrong`);
-  await browser.waitUntil(async () => (await settingsMessage()).includes("rejected the credentials"), { timeout: 10_000, timeoutMsg: "no clear refusal" });
-  assert.equal(await browser.$("input[name=token]").getValue(), "", "the token does not linger in the form");
-  assert.equal((await invoke("accounts")).length, 0);
+  const said = {};
+  try {
+    // Wrong secrets carry the canaries too: a refused secret is not kept anywhere either.
+    said.auth = await refused(`${TOKEN}-wrong`, "auth", 10_000);
+    // The right token, but Zendesk is down (tried a few times, then given up).
+    await simFaults(sim, { down: true });
+    said.unreachable = await refused(TOKEN, "unreachable", 60_000);
+    // The right token, but Zendesk asks to wait half a minute: the rep is told at once,
+    // not left at a form that sleeps out Retry-After.
+    await simFaults(sim, { rate_limits: 1000, rate_limit_secs: 30 });
+    said.rate_limited = await refused(TOKEN, "rate_limited", 10_000);
+  } finally {
+    await simFaults(sim, {});
+  }
+  await browser.saveScreenshot(`${shots}settings-rate-limited.png`);
+  assert.deepEqual(said, {
+    auth: "Zendesk rejected the token: check it and paste it again.",
+    unreachable: `Can't reach ${new URL(sim).host}: check your connection.`,
+    rate_limited: "Zendesk asks to wait: try again in a minute.",
+  });
+  assert.equal((await invoke("accounts")).length, 0, "nothing kept");
+  // The backend's own words stay at hand for whoever asks (a tooltip).
+  assert.match(await browser.$("[data-testid=settings-message]").getAttribute("title"), /rate-limiting/);
+});
 
+test("accounts: a wrong key is refused; a right one leaves the demo; test and remove work", async () => {
+  const fill = fillAccountForm;
+  if (!(await browser.$("[data-testid=settings]").isExisting())) {
+    await browser.keys("Escape");
+    await browser.$("[data-testid=open-settings]").click();
+    await browser.$("[data-testid=settings]").waitForExist({ timeout: 2_000 });
+  }
   await fill(TOKEN, `${SUNCO_SECRET}-wrong`);
   await browser.waitUntil(async () => (await settingsMessage()).includes("Sunshine Conversations"), { timeout: 10_000, timeoutMsg: "a wrong Sunshine Conversations key was not refused" });
   assert.equal(await browser.$("input[name=sunco_secret]").getValue(), "", "the key secret does not linger in the form");
@@ -717,6 +775,41 @@ test("the account's secrets are in no file the app wrote: database and -wal, log
   // After syncs, a reply sent, two crashes and wrong secrets typed: the app is running
   // (its -wal is not checkpointed away).
   assertNoSecretOnDisk("with the account in use");
+});
+
+test("a token Zendesk no longer accepts: the chip says so in its own words, and changing the token brings the account back", async () => {
+  // The token in the keychain stops working, as when an admin revokes it; the app finds
+  // out on its next start.
+  const set = spawnSync("/usr/bin/python3", [new URL("./set-keychain-secret.py", import.meta.url).pathname, "baton", "zendesk:e2e", "-"], {
+    input: `${TOKEN}-revoked`,
+    encoding: "utf8",
+  });
+  assert.equal(set.status, 0, set.stderr);
+  assert.equal(set.stdout.trim(), "1", "the account's token was in the keychain");
+  await crash();
+  await launch();
+  const chip = browser.$("[data-testid=status-chip]");
+  await browser.waitUntil(async () => (await chip.getAttribute("data-state")) === "auth_failed", {
+    timeout: 30_000,
+    timeoutMsg: `the chip never said the token was rejected: "${await chip.getText()}"`,
+  });
+  chipSaid.auth_failed = await chipWords();
+  assert.equal(chipSaid.auth_failed, "Zendesk rejected the token: change it in ⚙ Accounts");
+  await browser.saveScreenshot(`${shots}status-auth-failed.png`);
+  // Three failures, three ways of saying them (the countdown aside).
+  const words = ["auth_failed", "unreachable", "rate_limited"].map((k) => chipSaid[k]?.replace(/\d+ s/, "N s"));
+  assert.equal(new Set(words).size, 3, JSON.stringify(chipSaid));
+
+  // The rep pastes the right token again.
+  await browser.$("[data-testid=open-settings]").click();
+  const account = browser.$("[data-testid=account][data-id=e2e]");
+  await account.waitForExist({ timeout: 5_000 });
+  await account.$("button=Change token").click();
+  await browser.$("input[name=new_token]").setValue(TOKEN);
+  await browser.$("form.credentials button[type=submit]").click();
+  await browser.waitUntil(async () => (await settingsMessage()).includes("Updated e2e"), { timeout: 15_000, timeoutMsg: `the token was not replaced: "${await settingsMessage()}"` });
+  await browser.keys("Escape");
+  await browser.waitUntil(async () => (await chip.getAttribute("data-state")) === "synced", { timeout: 30_000, timeoutMsg: `the account did not sync again: "${await chip.getText()}"` });
 });
 
 test("accounts: test and remove return to the demo", async () => {

@@ -9,7 +9,6 @@ use baton_core::store::{AccountRecord, QueueFilter};
 use baton_core::sync::{StatusHandle, Syncer, SystemClock};
 use baton_core::{CancellationToken, Sensitive, Store};
 use clap::Parser;
-use sqlx::Row;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -106,7 +105,7 @@ async fn main() {
     let store = Store::open(&dir.path().join("bench.db"))
         .await
         .expect("store");
-    let account = AccountRecord::zendesk("bench", &url, Some("alex@acme.test"));
+    let account = baton_zendesk::accounts::record("bench", &url, Some("alex@acme.test"));
     store.add_account(&account).await.unwrap();
     let status = StatusHandle::new("bench", Arc::new(SystemClock));
     let feed = baton_zendesk::connect(
@@ -128,10 +127,7 @@ async fn main() {
     // Before the queries and the floor (which loads every row into memory).
     let sync_rss = peak_rss_mib();
     let usage = syncer.feed().client().usage();
-    let handoffs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM handoffs")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
+    let handoffs = store.counts().await.unwrap().handoffs;
     let rows = report.conversations + report.messages + report.drafts + handoffs as u64;
 
     let queue = timed(args.queries, |_| {
@@ -171,7 +167,7 @@ async fn main() {
     })
     .await;
 
-    let floor = floor(&store, dir.path()).await;
+    let floor = floor(&store, &account, dir.path()).await;
 
     println!(
         "## baton-bench: {} tickets, seed {}\n",
@@ -223,63 +219,16 @@ async fn main() {
     );
 }
 
-/// The same rows, read back from the synced cache, inserted into a fresh database by a
-/// minimal loop of prepared statements in one transaction: the cost of the writes alone.
-async fn floor(synced: &Store, dir: &std::path::Path) -> Duration {
-    let conversations = sqlx::query("SELECT * FROM conversations ORDER BY id")
-        .fetch_all(synced.pool())
-        .await
-        .unwrap();
-    let handoffs = sqlx::query("SELECT * FROM handoffs")
-        .fetch_all(synced.pool())
-        .await
-        .unwrap();
-    let messages = sqlx::query("SELECT * FROM messages ORDER BY id")
-        .fetch_all(synced.pool())
-        .await
-        .unwrap();
-    let drafts = sqlx::query("SELECT * FROM assist_drafts")
-        .fetch_all(synced.pool())
-        .await
-        .unwrap();
+/// The floor: the rows the sync wrote, read back from its cache and written into a fresh
+/// database with one prepared INSERT per row in one transaction
+/// (`Store::insert_synced_rows`). Only that write is timed, so "sync time ÷ floor" is
+/// what the sync costs beyond writing its rows at all: fetching, mapping, upserting,
+/// committing page by page.
+async fn floor(synced: &Store, account: &AccountRecord, dir: &std::path::Path) -> Duration {
+    let rows = synced.synced_rows().await.unwrap();
     let target = Store::open(&dir.join("floor.db")).await.unwrap();
-    sqlx::query("INSERT INTO accounts (id, kind, base_url, auth_kind, secret_ref, created_at) VALUES ('bench','zendesk','x','api_token','x',0)")
-        .execute(target.pool())
-        .await
-        .unwrap();
+    target.add_account(account).await.unwrap();
     let started = Instant::now();
-    let mut tx = target.pool().begin().await.unwrap();
-    for r in &conversations {
-        sqlx::query("INSERT INTO conversations (id, account_id, external_id, source, channel, status, subject, requester_name, assignee_id, assignee_name, group_id, group_name, priority, created_at, updated_at, ticket_url, session_url, opencx_org_id, opencx_contact_id, opencx_session_id, assist_skips, version, transcript_version, transcript_cursor) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-            .bind(r.get::<i64, _>("id")).bind(r.get::<String, _>("account_id")).bind(r.get::<String, _>("external_id"))
-            .bind(r.get::<String, _>("source")).bind(r.get::<String, _>("channel")).bind(r.get::<String, _>("status"))
-            .bind(r.get::<String, _>("subject")).bind(r.get::<Option<String>, _>("requester_name")).bind(r.get::<Option<String>, _>("assignee_id"))
-            .bind(r.get::<Option<String>, _>("assignee_name")).bind(r.get::<Option<String>, _>("group_id")).bind(r.get::<Option<String>, _>("group_name"))
-            .bind(r.get::<Option<String>, _>("priority")).bind(r.get::<i64, _>("created_at")).bind(r.get::<i64, _>("updated_at"))
-            .bind(r.get::<Option<String>, _>("ticket_url")).bind(r.get::<Option<String>, _>("session_url")).bind(r.get::<Option<String>, _>("opencx_org_id"))
-            .bind(r.get::<Option<String>, _>("opencx_contact_id")).bind(r.get::<Option<String>, _>("opencx_session_id")).bind(r.get::<String, _>("assist_skips"))
-            .bind(r.get::<String, _>("version")).bind(r.get::<Option<String>, _>("transcript_version")).bind(r.get::<Option<String>, _>("transcript_cursor"))
-            .execute(&mut *tx).await.unwrap();
-    }
-    for r in &handoffs {
-        sqlx::query("INSERT INTO handoffs (conversation_id, mode, reason, reason_category, handed_off_at) VALUES (?,?,?,?,?)")
-            .bind(r.get::<i64, _>("conversation_id")).bind(r.get::<String, _>("mode")).bind(r.get::<Option<String>, _>("reason"))
-            .bind(r.get::<Option<String>, _>("reason_category")).bind(r.get::<i64, _>("handed_off_at"))
-            .execute(&mut *tx).await.unwrap();
-    }
-    for r in &messages {
-        sqlx::query("INSERT INTO messages (conversation_id, external_id, role, author_name, body, created_at, attachments, internal) VALUES (?,?,?,?,?,?,?,?)")
-            .bind(r.get::<i64, _>("conversation_id")).bind(r.get::<String, _>("external_id")).bind(r.get::<String, _>("role"))
-            .bind(r.get::<Option<String>, _>("author_name")).bind(r.get::<String, _>("body")).bind(r.get::<i64, _>("created_at"))
-            .bind(r.get::<String, _>("attachments")).bind(r.get::<bool, _>("internal"))
-            .execute(&mut *tx).await.unwrap();
-    }
-    for r in &drafts {
-        sqlx::query("INSERT INTO assist_drafts (conversation_id, source_note_id, text, training_url, created_at) VALUES (?,?,?,?,?)")
-            .bind(r.get::<i64, _>("conversation_id")).bind(r.get::<String, _>("source_note_id")).bind(r.get::<String, _>("text"))
-            .bind(r.get::<Option<String>, _>("training_url")).bind(r.get::<i64, _>("created_at"))
-            .execute(&mut *tx).await.unwrap();
-    }
-    tx.commit().await.unwrap();
+    target.insert_synced_rows(&rows).await.unwrap();
     started.elapsed()
 }

@@ -1,12 +1,12 @@
 //! `baton draft`, `baton outbox` and `baton report drafts`.
 
-use crate::{DraftCommand, KEYCHAIN_SERVICE};
+use crate::DraftCommand;
 use baton_core::model::Millis;
 use baton_core::outbox::OutboxState;
-use baton_core::secrets::Keychain;
 use baton_core::sync::SystemClock;
 use baton_core::Store;
-use baton_zendesk::replies::{self, DraftAction, Seen};
+use baton_engine::keychain;
+use baton_engine::replies::{self, DraftAction, Seen};
 
 /// A conversation from what the user typed: `4812`, `#4812` or `acme:4812`.
 pub async fn resolve(store: &Store, arg: &str) -> Result<i64, String> {
@@ -49,13 +49,14 @@ pub async fn act(store: &Store, command: DraftCommand) -> Result<(), String> {
     };
     let r = replies::act(
         store,
-        &Keychain::new(KEYCHAIN_SERVICE),
+        &keychain(),
         conversation,
         &seen,
         action,
         &SystemClock,
     )
-    .await?;
+    .await
+    .map_err(|e| e.to_string())?;
     let why = r.message.unwrap_or_default();
     match (r.state, r.key) {
         (None, _) => println!("Rejected the draft on #{}.", r.external_id),
@@ -66,14 +67,13 @@ pub async fn act(store: &Store, command: DraftCommand) -> Result<(), String> {
         (Some(OutboxState::Queued), _) => {
             println!("Queued: Zendesk cannot take it now; `baton sync` sends it when it can.")
         }
+        // Another Baton (the app, `baton sync`) claimed it first: it goes out once, from there.
+        (Some(OutboxState::Sending), _) => println!(
+            "Sending from another Baton process (the app or `baton sync`); `baton outbox` shows when it is sent."
+        ),
         (Some(other), _) => return Err(format!("the reply {other}: {why}")),
     }
     Ok(())
-}
-
-/// Delivers what is due for every account (called by `baton sync`).
-pub async fn deliver_due(store: &Store) -> Result<usize, String> {
-    replies::deliver_due(store, &Keychain::new(KEYCHAIN_SERVICE), &SystemClock).await
 }
 
 pub async fn outbox(
@@ -90,7 +90,9 @@ pub async fn outbox(
     if let Some(key) = retry {
         // "Send anyway": without the stamp, Zendesk takes it whatever changed; now, not at
         // the next tick of a sync.
-        replies::send_anyway(store, &Keychain::new(KEYCHAIN_SERVICE), &key, &SystemClock).await?;
+        replies::send_anyway(store, &keychain(), &key, &SystemClock)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     let items = store.outbox().await.map_err(e)?;
     if json {

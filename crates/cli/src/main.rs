@@ -1,11 +1,11 @@
 //! `baton`: the headless Baton — connect accounts, sync, and read the queue from a shell.
+//! It parses arguments, calls the engine, and prints; what runs lives in `baton-engine`.
 
 mod drafts;
 mod render;
 mod run;
 
 use baton_core::model::Channel;
-use baton_core::secrets::Keychain;
 use baton_core::store::QueueFilter;
 use baton_core::{Sensitive, Store};
 use clap::{Args, Parser, Subcommand};
@@ -223,8 +223,6 @@ struct AddArgs {
     sunco_url: Option<String>,
 }
 
-pub const KEYCHAIN_SERVICE: &str = "baton";
-
 fn default_db(file: &str) -> PathBuf {
     dirs::data_dir()
         .unwrap_or_else(|| PathBuf::from("."))
@@ -288,7 +286,9 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         }) => {
             let set = (!user_ids.is_empty() || !names.is_empty())
                 .then_some(baton_zendesk::mapping::AiAuthors { user_ids, names });
-            let now = baton_zendesk::accounts::ai_authors(&store, &name, set).await?;
+            let now = baton_engine::accounts::ai_authors(&store, &name, set)
+                .await
+                .map_err(|e| e.to_string())?;
             if now.user_ids.is_empty() {
                 println!(
                     "{name}: drafts and summaries from agents or admins named {}",
@@ -309,7 +309,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         Command::Sync { once, account } => {
             run::sync(
                 &store,
-                &Keychain::new(KEYCHAIN_SERVICE),
+                std::sync::Arc::new(baton_engine::keychain()),
                 account.as_deref(),
                 once,
             )
@@ -454,8 +454,13 @@ async fn add_account(store: &Store, a: AddArgs) -> Result<(), String> {
         token,
         sunco: sunco.zip(secrets.next()),
     };
-    let (record, me) =
-        baton_zendesk::accounts::add(store, &Keychain::new(KEYCHAIN_SERVICE), new).await?;
+    let (record, me) = baton_engine::accounts::add(
+        store,
+        &baton_engine::keychain(),
+        baton_engine::accounts::NewAccount::Zendesk(new),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     println!(
         "Added {} ({}) as {me}. Run `baton sync` to fetch the queue.",
         record.id, record.base_url
@@ -481,11 +486,11 @@ async fn update_account(store: &Store, u: UpdateArgs) -> Result<(), String> {
     }
     let mut secrets = read_secrets(&prompts)?.into_iter();
     let token = secrets.next().expect("one per prompt");
-    let new = baton_zendesk::accounts::NewCredentials {
+    let new = baton_engine::accounts::NewCredentials {
         token,
         email: u.email,
         sunco: u.sunco_key_id.zip(secrets.next()).map(|(key_id, secret)| {
-            baton_zendesk::accounts::SuncoKey {
+            baton_engine::accounts::SuncoKey {
                 app_id: u.sunco_app_id,
                 key_id,
                 base_url: u.sunco_url,
@@ -494,8 +499,9 @@ async fn update_account(store: &Store, u: UpdateArgs) -> Result<(), String> {
         }),
     };
     let (record, me) =
-        baton_zendesk::accounts::update(store, &Keychain::new(KEYCHAIN_SERVICE), &u.name, new)
-            .await?;
+        baton_engine::accounts::update(store, &baton_engine::keychain(), &u.name, new)
+            .await
+            .map_err(|e| e.to_string())?;
     println!(
         "Updated {} ({}): signed in as {me}. Its cache and unsent replies are kept.",
         record.id, record.base_url
@@ -514,7 +520,7 @@ async fn remove_account(store: &Store, name: &str, force: bool) -> Result<(), St
             return Err(format!(
                 "{name} has {}: nothing removed. Send or cancel them first (`baton outbox`), \
                  or add --force to remove it anyway",
-                baton_zendesk::accounts::describe_unsent(&unsent)
+                baton_engine::accounts::describe_unsent(&unsent)
             ));
         }
         eprint!("Remove {name} and lose them? [y/N] ");
@@ -527,8 +533,9 @@ async fn remove_account(store: &Store, name: &str, force: bool) -> Result<(), St
         }
         confirmed = true;
     }
-    baton_zendesk::accounts::remove(store, &Keychain::new(KEYCHAIN_SERVICE), name, confirmed)
-        .await?;
+    baton_engine::accounts::remove(store, &baton_engine::keychain(), name, confirmed)
+        .await
+        .map_err(|e| e.to_string())?;
     println!("Removed {name} and its cached conversations.");
     Ok(())
 }

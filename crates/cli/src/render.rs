@@ -223,7 +223,7 @@ pub fn unsent(account: &str, unsent: &Unsent) -> String {
     let mut out = format!(
         "{} has {} that would be lost:\n",
         plain(account, false),
-        baton_zendesk::accounts::describe_unsent(unsent)
+        baton_engine::accounts::describe_unsent(unsent)
     );
     for t in unsent.replies.iter().chain(&unsent.edits) {
         let what = if t.state == "edit" {

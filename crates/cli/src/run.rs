@@ -3,17 +3,18 @@
 use crate::render;
 use baton_core::secrets::SecretStore;
 use baton_core::store::{AccountRecord, QueueFilter};
-use baton_core::sync::{StatusHandle, SyncState};
+use baton_core::sync::{StatusHandle, SyncState, SystemClock};
 use baton_core::{CancellationToken, Store};
+use baton_engine::replies;
+use baton_engine::runtime::{account_syncs, DEMO_POLL_EVERY};
+use baton_engine::vendor::{AccountSync, POLL_EVERY};
+use baton_engine::Running;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// How often a connected account is polled. Zendesk allows 10 incremental exports a
-/// minute per account, shared by every rep's copy.
-const POLL_EVERY: Duration = Duration::from_secs(10);
 
 pub fn init_logging() {
     let filter =
@@ -22,10 +23,6 @@ pub fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-}
-
-fn now_secs() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 /// A progress bar fed by the account's status: counts on a first sync, and words
@@ -62,7 +59,7 @@ fn progress(status: &StatusHandle) -> (ProgressBar, tokio::task::JoinHandle<()>)
 
 pub async fn sync(
     store: &Store,
-    secrets: &dyn SecretStore,
+    secrets: Arc<dyn SecretStore>,
     only: Option<&str>,
     once: bool,
 ) -> Result<(), String> {
@@ -79,10 +76,35 @@ pub async fn sync(
             None => "no accounts yet: add one with `baton account add zendesk --url … --email …`, or try `baton demo`".into(),
         });
     }
-    let syncers = accounts
-        .iter()
-        .map(|a| baton_zendesk::syncer(store, a, secrets, now_secs()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let (syncs, failed) = account_syncs(store, &accounts, secrets.as_ref());
+    if let Some((account, e)) = failed.first() {
+        return Err(format!("{account}: {e}"));
+    }
+    if once {
+        return sync_once(store, secrets.as_ref(), &syncs).await;
+    }
+    let reports: Vec<_> = syncs.iter().map(|s| report_status(s.status())).collect();
+    let running = Running::start(
+        store.clone(),
+        syncs.into_iter().map(|s| (s, POLL_EVERY)).collect(),
+        secrets,
+        None,
+    );
+    stop_on_ctrl_c(&running, None);
+    running.stopped().await;
+    for r in reports {
+        r.abort();
+    }
+    Ok(())
+}
+
+/// Each account to the end of its stream, with a progress bar, then what waits in the
+/// outbox.
+async fn sync_once(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    syncs: &[AccountSync],
+) -> Result<(), String> {
     let cancel = CancellationToken::new();
     let on_ctrl_c = {
         let cancel = cancel.clone();
@@ -92,67 +114,31 @@ pub async fn sync(
         })
     };
     let mut failures = vec![];
-    if once {
-        for s in &syncers {
-            let (bar, task) = progress(s.status());
-            let started = Instant::now();
-            let result = s.run_once(&cancel).await;
-            task.abort();
-            bar.finish_and_clear();
-            let usage = s.feed().client().usage();
-            match result {
-                Ok(r) => println!(
-                    "{}: {} conversations, {} transcripts, {} messages, {} drafts in {:.1} s ({} requests)",
-                    s.status().current().account_id,
-                    r.conversations,
-                    r.transcripts,
-                    r.messages,
-                    r.drafts,
-                    started.elapsed().as_secs_f64(),
-                    usage.total()
-                ),
-                Err(e) => failures.push(format!("{}: {e}", s.status().current().account_id)),
-            }
+    for s in syncs {
+        let (bar, task) = progress(s.status());
+        let started = Instant::now();
+        let result = s.run_once(&cancel).await;
+        task.abort();
+        bar.finish_and_clear();
+        match result {
+            Ok(r) => println!(
+                "{}: {} conversations, {} transcripts, {} messages, {} drafts in {:.1} s ({} requests)",
+                s.account_id(),
+                r.conversations,
+                r.transcripts,
+                r.messages,
+                r.drafts,
+                started.elapsed().as_secs_f64(),
+                s.requests()
+            ),
+            Err(e) => failures.push(format!("{}: {e}", s.account_id())),
         }
-        // Replies that waited (Zendesk was down, a timeout) go out now.
-        match crate::drafts::deliver_due(store).await {
-            Ok(0) => {}
-            Ok(n) => println!("sent {n} queued repl{}", if n == 1 { "y" } else { "ies" }),
-            Err(e) => failures.push(format!("outbox: {e}")),
-        }
-    } else {
-        let runs = syncers.iter().map(|s| {
-            let mut rx = s.status().subscribe();
-            let cancel = cancel.clone();
-            async move {
-                let report = async {
-                    while rx.changed().await.is_ok() {
-                        let st = rx.borrow().clone();
-                        if !matches!(st.state, SyncState::Syncing { .. }) {
-                            eprintln!("{}: {}", st.account_id, st.message);
-                        }
-                    }
-                };
-                tokio::select! {
-                    _ = s.run(&cancel, POLL_EVERY) => {}
-                    _ = report => {}
-                }
-            }
-        });
-        // Replies that wait (Zendesk down, a timeout) go out as soon as it answers again.
-        let outbox = async {
-            let mut tick = tokio::time::interval(Duration::from_secs(5));
-            while !cancel.is_cancelled() {
-                tokio::select! {
-                    _ = cancel.cancelled() => break,
-                    _ = tick.tick() => {}
-                }
-                if let Err(e) = crate::drafts::deliver_due(store).await {
-                    eprintln!("outbox: {e}");
-                }
-            }
-        };
-        tokio::join!(futures::future::join_all(runs), outbox);
+    }
+    // Replies that waited (Zendesk was down, a timeout) go out now.
+    match replies::deliver_due(store, secrets, &SystemClock).await {
+        Ok(0) => {}
+        Ok(n) => println!("sent {n} queued repl{}", if n == 1 { "y" } else { "ies" }),
+        Err(e) => failures.push(format!("outbox: {e}")),
     }
     on_ctrl_c.abort();
     if failures.is_empty() {
@@ -160,6 +146,36 @@ pub async fn sync(
     } else {
         Err(failures.join("\n"))
     }
+}
+
+/// Says what an account's sync is doing, except its page counts, on stderr.
+fn report_status(status: &StatusHandle) -> tokio::task::JoinHandle<()> {
+    let mut rx = status.subscribe();
+    tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            let st = rx.borrow().clone();
+            if !matches!(st.state, SyncState::Syncing { .. }) {
+                eprintln!("{}: {}", st.account_id, st.message);
+            }
+        }
+    })
+}
+
+/// Stops `running` on Ctrl-C, or after `limit`.
+fn stop_on_ctrl_c(running: &Running, limit: Option<Duration>) {
+    let cancel = running.cancelled();
+    tokio::spawn(async move {
+        match limit {
+            Some(limit) => tokio::select! {
+                _ = tokio::time::sleep(limit) => {}
+                _ = tokio::signal::ctrl_c() => {}
+            },
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        cancel.cancel();
+    });
 }
 
 #[derive(Args)]
@@ -179,44 +195,39 @@ pub struct DemoArgs {
 
 pub async fn demo(path: &Path, args: DemoArgs) -> Result<(), String> {
     // Demo data is rebuilt on every start: the simulator is new, so is its cache.
-    baton_zendesk::demo::reset(path);
+    baton_engine::demo::reset(path);
     let store = Store::open(path).await.map_err(|e| e.to_string())?;
-    let options = baton_zendesk::demo::DemoOptions {
+    let options = baton_engine::demo::DemoOptions {
         seed: args.seed,
         tickets: args.tickets,
         live_every: Duration::from_secs_f64(args.live_every.max(0.2)),
         ..Default::default()
     };
-    let demo = baton_zendesk::demo::start(&store, options).await?;
-    let (sim, s) = (&demo.sim, &demo.syncer);
-    let cancel = CancellationToken::new();
-    let stop = {
-        let cancel = cancel.clone();
-        let limit = args.duration;
-        tokio::spawn(async move {
-            match limit {
-                Some(secs) => tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs_f64(secs)) => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                },
-                None => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-            cancel.cancel();
-        })
-    };
+    let (demo, sync) = baton_engine::demo::start(&store, options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = sync.status().clone();
+    let url = demo.sim.url();
+    let secrets: Arc<dyn SecretStore> = demo.secrets.clone();
+    let running = Running::start(
+        store.clone(),
+        vec![(sync, DEMO_POLL_EVERY)],
+        secrets,
+        Some(demo),
+    );
+    stop_on_ctrl_c(&running, args.duration.map(Duration::from_secs_f64));
+    let cancel = running.cancelled();
     let tty = std::io::stdout().is_terminal();
     let screen = async {
         let mut changes = store.subscribe();
-        let mut status = s.status().subscribe();
+        let mut status_rx = status.subscribe();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut last = String::new();
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 _ = changes.recv() => {}
-                _ = status.changed() => {}
+                _ = status_rx.changed() => {}
                 _ = tick.tick() => {}
             }
             let filter = QueueFilter {
@@ -228,11 +239,10 @@ pub async fn demo(path: &Path, args: DemoArgs) -> Result<(), String> {
             };
             let now = chrono::Utc::now().timestamp_millis();
             let body = render::queue(&items, now);
-            let st = s.status().current();
+            let st = status.current();
             if tty {
                 print!(
-                    "\x1b[2J\x1b[H Baton demo — showing DEMO DATA from the built-in Zendesk simulator at {}\n Zendesk demo: {}\n\n{body}\n Ctrl-C to quit. Try in another terminal: baton --db {} show <TICKET>\n",
-                    sim.url(),
+                    "\x1b[2J\x1b[H Baton demo — showing DEMO DATA from the built-in Zendesk simulator at {url}\n Zendesk demo: {}\n\n{body}\n Ctrl-C to quit. Try in another terminal: baton --db {} show <TICKET>\n",
                     st.message,
                     path.display()
                 );
@@ -247,7 +257,7 @@ pub async fn demo(path: &Path, args: DemoArgs) -> Result<(), String> {
             }
         }
     };
-    tokio::join!(s.run(&cancel, Duration::from_secs(2)), screen);
-    stop.abort();
+    screen.await;
+    running.stopped().await;
     Ok(())
 }

@@ -371,10 +371,10 @@ async fn with_small_pages(dir: &tempfile::TempDir, sim: &Sim, name: &str) -> Pat
     let db = dir.path().join(format!("{name}.db"));
     ok(add(&db, sim, name, "sim-token"));
     let store = baton_core::Store::open(&db).await.unwrap();
-    sqlx::query("UPDATE accounts SET settings = json_set(settings, '$.export_page_size', 10, '$.transcript_page_size', 10)")
-        .execute(store.pool())
-        .await
-        .unwrap();
+    let mut account = store.account(name).await.unwrap();
+    account.settings["export_page_size"] = 10.into();
+    account.settings["transcript_page_size"] = 10.into();
+    store.update_account(&account).await.unwrap();
     db
 }
 

@@ -1,6 +1,6 @@
 //! What deserves the rep's attention when the queue changes: how many are waiting in
-//! their scope, and which handoffs just arrived there. The shell turns these into a tray
-//! count and desktop notifications.
+//! their scope, which handoffs just arrived there, and the words the shell shows for them
+//! (the tray's tooltip, a notification's title and body). The shell only displays them.
 
 use crate::model::{QueueItem, Scope};
 use std::collections::HashSet;
@@ -37,6 +37,60 @@ impl Arrivals {
 /// How many are waiting in my scope (the tray's count).
 pub fn waiting(queue: &[QueueItem]) -> usize {
     queue.iter().filter(|i| in_my_scope(i)).count()
+}
+
+/// The tray icon's tooltip for that count.
+pub fn tray_tooltip(waiting: usize) -> String {
+    format!("Baton: {waiting} waiting")
+}
+
+/// At most this many handoffs are named in one notification: it is a glance, and a
+/// desktop shows only a few lines anyway.
+const NAMED_AT_MOST: usize = 3;
+
+/// What one desktop notification says about newly arrived handoffs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub title: String,
+    pub body: String,
+    /// The conversation a click opens: the first listed.
+    pub opens: i64,
+}
+
+/// One notification for the handoffs that just arrived (`Arrivals::update`), or none if
+/// none did. One handoff is named in the title with its reason below; several are counted
+/// in the title and the first few listed as "who: why".
+pub fn notice(fresh: &[&QueueItem]) -> Option<Notice> {
+    let first = fresh.first()?;
+    let (title, body) = match fresh {
+        [one] => (
+            format!("New handoff: {}", who(one)),
+            one.reason.clone().unwrap_or_else(|| one.subject.clone()),
+        ),
+        many => (
+            format!("{} new handoffs", many.len()),
+            many.iter()
+                .take(NAMED_AT_MOST)
+                .map(|i| format!("{}: {}", who(i), why(i)))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+    };
+    Some(Notice {
+        title,
+        body,
+        opens: first.id,
+    })
+}
+
+/// The requester, or the subject when the vendor did not name one.
+fn who(item: &QueueItem) -> &str {
+    item.requester_name.as_deref().unwrap_or(&item.subject)
+}
+
+/// The handoff's reason, or the subject when there is none.
+fn why(item: &QueueItem) -> &str {
+    item.reason.as_deref().unwrap_or(&item.subject)
 }
 
 #[cfg(test)]
@@ -85,5 +139,63 @@ mod tests {
         assert_eq!(ids, vec![3, 6]);
         assert!(a.update(&next).is_empty(), "announced once");
         assert_eq!(waiting(&next), 4);
+    }
+
+    fn named(id: i64, who: Option<&str>, subject: &str, reason: Option<&str>) -> QueueItem {
+        QueueItem {
+            requester_name: who.map(Into::into),
+            subject: subject.into(),
+            reason: reason.map(Into::into),
+            ..item(id, Scope::Mine, true)
+        }
+    }
+
+    #[test]
+    fn nothing_new_is_no_notification() {
+        assert_eq!(notice(&[]), None);
+    }
+
+    #[test]
+    fn one_handoff_is_named_with_its_reason() {
+        let maria = named(7, Some("Maria L."), "Refund", Some("wants a supervisor"));
+        assert_eq!(
+            notice(&[&maria]),
+            Some(Notice {
+                title: "New handoff: Maria L.".into(),
+                body: "wants a supervisor".into(),
+                opens: 7,
+            })
+        );
+        // No name and no reason: the subject stands in for both.
+        let bare = named(8, None, "Login loop", None);
+        let n = notice(&[&bare]).unwrap();
+        assert_eq!(
+            (n.title.as_str(), n.body.as_str()),
+            ("New handoff: Login loop", "Login loop")
+        );
+    }
+
+    #[test]
+    fn several_are_counted_the_first_three_listed_and_a_click_opens_the_first() {
+        let items = [
+            named(3, Some("Ana"), "s3", Some("refund")),
+            named(1, None, "Printer on fire", None),
+            named(2, Some("Bo"), "s2", None),
+            named(4, Some("Cy"), "s4", Some("not listed")),
+        ];
+        let fresh: Vec<&QueueItem> = items.iter().collect();
+        let n = notice(&fresh).unwrap();
+        assert_eq!(n.title, "4 new handoffs");
+        assert_eq!(
+            n.body,
+            "Ana: refund\nPrinter on fire: Printer on fire\nBo: s2"
+        );
+        assert_eq!(n.opens, 3);
+    }
+
+    #[test]
+    fn the_tray_says_how_many_wait() {
+        assert_eq!(tray_tooltip(0), "Baton: 0 waiting");
+        assert_eq!(tray_tooltip(12), "Baton: 12 waiting");
     }
 }

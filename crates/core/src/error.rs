@@ -1,7 +1,7 @@
 use serde::Serialize;
 
 /// Errors of the core crate. Serializes as `{kind, message}` for the UI and CLI JSON.
-#[derive(Debug, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
 #[serde(tag = "kind", content = "message", rename_all = "snake_case")]
 pub enum Error {
     #[error("database error: {0}")]

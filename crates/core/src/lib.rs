@@ -1,5 +1,7 @@
-//! Baton's core: the domain model, the SQLite store, the vendor-neutral sync engine,
-//! note parsing and secrets. No Tauri and no HTTP here.
+//! Baton's core: the domain model, the SQLite store (which owns every SQL statement),
+//! the vendor-neutral sync and outbox state machines, note parsing and secrets.
+//!
+//! It must not know a vendor, a host or the network: no HTTP, no Tauri, no vendor JSON.
 
 pub mod alerts;
 pub mod bindings;

@@ -285,24 +285,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_settings_forms_secrets_never_print() {
-        let form = r#"{"url": "https://acme.zendesk.com", "email": "a@acme.test",
-            "token": "tok-CANARY-1", "name": null,
-            "sunco": {"app_id": "app", "key_id": "app_key", "secret": "sc-CANARY-2"}}"#;
-        let account: NewZendeskAccount = serde_json::from_str(form).unwrap();
-        let creds: NewCredentials = serde_json::from_str(
-            r#"{"token": "tok-CANARY-3", "email": null,
-                "sunco": {"app_id": "", "key_id": "k", "secret": "sc-CANARY-4"}}"#,
-        )
-        .unwrap();
-        let printed = format!("{account:?} {account:#?} {creds:?}");
-        assert!(!printed.contains("CANARY"), "{printed}");
-        assert_eq!(account.token.expose(), "tok-CANARY-1");
-        assert_eq!(account.sunco.unwrap().secret.expose(), "sc-CANARY-2");
-        assert_eq!(creds.token.expose(), "tok-CANARY-3");
-    }
-
-    #[test]
     fn enums_round_trip_through_text() {
         for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()), Some(*r));
@@ -324,17 +306,6 @@ mod tests {
     }
 }
 
-/// What the desktop shell tells its UI about itself.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-pub struct AppInfo {
-    /// Showing the embedded simulator's demo data (no account configured).
-    pub demo: bool,
-    pub demo_url: Option<String>,
-    /// The rep's own user id, for "mine first".
-    pub me_id: Option<String>,
-    pub version: String,
-}
-
 /// A connected account as the UI sees it: never its secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct AccountSummary {
@@ -342,45 +313,6 @@ pub struct AccountSummary {
     pub kind: SourceKind,
     pub base_url: String,
     pub login: Option<String>,
-}
-
-/// What the settings form sends to connect a Zendesk account. The secrets are
-/// `Sensitive`, so printing the struct (a log line, an error) shows `<redacted>`.
-#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
-pub struct NewZendeskAccount {
-    pub url: String,
-    pub email: String,
-    /// The API token; goes straight to the OS keychain.
-    #[ts(type = "string")]
-    pub token: crate::Sensitive<String>,
-    /// A short name; the subdomain when empty.
-    pub name: Option<String>,
-    /// Sunshine Conversations, for messaging transcripts when the conversation log is not
-    /// available to the token.
-    pub sunco: Option<NewSunco>,
-}
-
-/// A Sunshine Conversations app and the API key Baton reads it with.
-#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
-pub struct NewSunco {
-    pub app_id: String,
-    pub key_id: String,
-    /// The key's secret; goes straight to the OS keychain.
-    #[ts(type = "string")]
-    pub secret: crate::Sensitive<String>,
-}
-
-/// What the settings form sends to change an account's credentials in place: checked
-/// with Zendesk before they replace the old ones.
-#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
-pub struct NewCredentials {
-    /// The new API token; goes straight to the OS keychain.
-    #[ts(type = "string")]
-    pub token: crate::Sensitive<String>,
-    /// A new agent email; the stored one when absent.
-    pub email: Option<String>,
-    /// A new Sunshine Conversations key for the account's app (or a new app and key).
-    pub sunco: Option<NewSunco>,
 }
 
 /// What removing an account would lose: replies not delivered yet (queued, sending,

@@ -1,6 +1,8 @@
 //! Baton's Zendesk simulator: a real HTTP server on 127.0.0.1 serving the Support API
 //! endpoints Baton uses, shaped as the official OpenAPI spec, over a seeded account.
 //! It enforces Zendesk-like rate limits and injects faults on demand.
+//!
+//! It must not know Baton's own crates: it answers as Zendesk would, to anyone.
 
 mod api;
 pub mod json;

@@ -1,6 +1,7 @@
 //! Connecting, checking and disconnecting a Zendesk account: the same steps from the
 //! CLI and the desktop app. Secrets go to the keychain; the store keeps their names.
 
+use crate::error::ZendeskError;
 use crate::{sunco_ref, Settings, SuncoSettings};
 use baton_core::model::{SourceKind, Unsent};
 use baton_core::secrets::SecretStore;
@@ -37,40 +38,69 @@ pub struct SuncoKey {
     pub secret: Sensitive<String>,
 }
 
+/// A Zendesk account with an API token kept under `zendesk:{id}` in the keychain, the
+/// default settings, and the rep not yet known: what `add` stores before it fills in the
+/// rest, and what tests seed a store with.
+pub fn record(id: &str, base_url: &str, login: Option<&str>) -> AccountRecord {
+    AccountRecord {
+        id: id.to_string(),
+        kind: SourceKind::Zendesk,
+        base_url: base_url.to_string(),
+        login: login.map(str::to_string),
+        auth_kind: AuthKind::ApiToken,
+        secret_ref: format!("zendesk:{id}"),
+        settings: serde_json::json!({}),
+        me_id: None,
+        created_at: 0,
+    }
+}
+
 /// `acme.zendesk.com` or a full URL; https, or http to this machine only (the
 /// simulator): plain http would send the token in clear.
-pub fn parse_url(raw: &str) -> Result<url::Url, String> {
+pub fn parse_url(raw: &str) -> Result<url::Url, ZendeskError> {
     let raw = raw.trim();
     let with_scheme = if raw.contains("://") {
         raw.to_string()
     } else {
         format!("https://{raw}")
     };
-    let url = url::Url::parse(&with_scheme).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+    let url = url::Url::parse(&with_scheme)
+        .map_err(|e| ZendeskError::input(format!("{raw:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
-        return Err(format!("{raw:?} is not an http(s) URL"));
+        return Err(ZendeskError::input(format!(
+            "{raw:?} is not an http(s) URL"
+        )));
     }
     if url.scheme() == "http" && !crate::client::is_loopback(&url) {
-        return Err(format!(
+        return Err(ZendeskError::input(format!(
             "{raw:?} is plain http, which would send the token unencrypted: use https \
              (http is only for this machine: 127.0.0.1, ::1 or localhost)"
-        ));
+        )));
     }
     Ok(url)
 }
 
 /// Sunco ids go into request paths: one path segment each.
-fn check_sunco_ids(sc: &SuncoSettings) -> Result<(), String> {
+fn check_sunco_ids(sc: &SuncoSettings) -> Result<(), ZendeskError> {
     for (what, id) in [("app id", &sc.app_id), ("key id", &sc.key_id)] {
         if id.is_empty()
             || !id
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
-            return Err(format!("{id:?} is not a Sunshine Conversations {what}"));
+            return Err(ZendeskError::input(format!(
+                "{id:?} is not a Sunshine Conversations {what}"
+            )));
         }
     }
     Ok(())
+}
+
+/// A client for checking credentials while someone waits at a form or a prompt: a rate
+/// limit is said at once ("try again in a minute"), not slept out.
+fn checking(mut client: crate::Client) -> crate::Client {
+    client.max_rate_limit_waits = 0;
+    client
 }
 
 /// Asks Sunshine Conversations whether the key opens the app.
@@ -78,14 +108,15 @@ async fn check_sunco(
     record: &AccountRecord,
     sc: &SuncoSettings,
     secret: &Sensitive<String>,
-) -> Result<(), String> {
-    let sunco = crate::sunco_client(record, sc, secret.clone()).map_err(|e| e.to_string())?;
-    crate::sunco_app(&sunco, &sc.app_id).await.map_err(|e| {
-        format!(
-            "could not check {}: Sunshine Conversations app {:?} with key {:?}: {e}",
-            record.id, sc.app_id, sc.key_id
-        )
-    })
+) -> Result<(), ZendeskError> {
+    let sunco = checking(crate::sunco_client(record, sc, secret.clone())?);
+    crate::sunco_app(&sunco, &sc.app_id)
+        .await
+        .map_err(|e| ZendeskError::Sunco {
+            app_id: sc.app_id.clone(),
+            key_id: sc.key_id.clone(),
+            source: Box::new(e),
+        })
 }
 
 /// Checks the credentials (`users/me`) before keeping anything, then stores the secrets
@@ -94,7 +125,7 @@ pub async fn add(
     store: &Store,
     secrets: &dyn SecretStore,
     new: NewAccount,
-) -> Result<(AccountRecord, String), String> {
+) -> Result<(AccountRecord, String), ZendeskError> {
     let url = parse_url(&new.url)?;
     let name = match new
         .name
@@ -112,7 +143,9 @@ pub async fn add(
         .chars()
         .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
     {
-        return Err(format!("{name:?}: a name is letters, digits, - and _"));
+        return Err(ZendeskError::input(format!(
+            "{name:?}: a name is letters, digits, - and _"
+        )));
     }
     let auth_kind = if new.oauth {
         AuthKind::Oauth
@@ -124,12 +157,14 @@ pub async fn add(
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty());
     if auth_kind == AuthKind::ApiToken && email.is_none() {
-        return Err("an email is required with an API token".into());
+        return Err(ZendeskError::input(
+            "an email is required with an API token",
+        ));
     }
     if store.account(&name).await.is_ok() {
-        return Err(format!(
+        return Err(ZendeskError::input(format!(
             "an account named {name:?} already exists; pick another name"
-        ));
+        )));
     }
     let (sunco, sunco_secret) = match new.sunco {
         Some((s, secret)) => (Some(s), Some(secret)),
@@ -139,53 +174,43 @@ pub async fn add(
         check_sunco_ids(sc)?;
     }
     let mut record = AccountRecord {
-        id: name.clone(),
-        kind: SourceKind::Zendesk,
-        base_url: url.as_str().trim_end_matches('/').to_string(),
-        login: email,
         auth_kind,
-        secret_ref: format!("zendesk:{name}"),
         settings: serde_json::to_value(Settings {
             sunco: sunco.clone(),
             ..Default::default()
         })
         .expect("serializes"),
-        me_id: None,
         created_at: chrono::Utc::now().timestamp_millis(),
+        ..record(&name, url.as_str().trim_end_matches('/'), email.as_deref())
     };
-    let client = crate::client(&record, new.token.clone()).map_err(|e| e.to_string())?;
-    let (me_id, me_name) = crate::whoami(&client)
-        .await
-        .map_err(|e| format!("could not add {name}: {e}"))?;
+    let client = checking(crate::client(&record, new.token.clone())?);
+    let (me_id, me_name) = crate::whoami(&client).await?;
     record.me_id = Some(me_id);
     if let (Some(sc), Some(secret)) = (&sunco, &sunco_secret) {
         check_sunco(&record, sc, secret).await?;
     }
     let forget = || forget_secrets(&record, secrets);
-    secrets
-        .put(&record.secret_ref, &new.token)
-        .map_err(|e| e.to_string())?;
+    secrets.put(&record.secret_ref, &new.token)?;
     if let Some(s) = &sunco_secret {
         if let Err(e) = secrets.put(&sunco_ref(&record.secret_ref), s) {
             forget();
-            return Err(e.to_string());
+            return Err(e.into());
         }
     }
     if let Err(e) = store.add_account(&record).await {
         forget();
-        return Err(e.to_string());
+        return Err(e.into());
     }
     Ok((record, me_name))
 }
 
 /// Asks Zendesk who the stored credentials belong to.
-pub async fn test(account: &AccountRecord, secrets: &dyn SecretStore) -> Result<String, String> {
-    let client =
-        crate::client(account, crate::token(account, secrets)?).map_err(|e| e.to_string())?;
-    crate::whoami(&client)
-        .await
-        .map(|(_, name)| name)
-        .map_err(|e| e.to_string())
+pub async fn test(
+    account: &AccountRecord,
+    secrets: &dyn SecretStore,
+) -> Result<String, ZendeskError> {
+    let client = checking(crate::client(account, crate::token(account, secrets)?)?);
+    crate::whoami(&client).await.map(|(_, name)| name)
 }
 
 /// Replaces an account's credentials in place, keeping its cache, its outbox and the
@@ -197,8 +222,8 @@ pub async fn update(
     secrets: &dyn SecretStore,
     id: &str,
     new: NewCredentials,
-) -> Result<(AccountRecord, String), String> {
-    let old = store.account(id).await.map_err(|e| e.to_string())?;
+) -> Result<(AccountRecord, String), ZendeskError> {
+    let old = store.account(id).await?;
     // An account stored before http was refused gets no new token in clear either.
     parse_url(&old.base_url)?;
     let mut record = old.clone();
@@ -210,7 +235,9 @@ pub async fn update(
         record.login = Some(email);
     }
     if record.auth_kind == AuthKind::ApiToken && record.login.is_none() {
-        return Err("an email is required with an API token".into());
+        return Err(ZendeskError::input(
+            "an email is required with an API token",
+        ));
     }
     let sunco = match new.sunco {
         None => None,
@@ -223,9 +250,9 @@ pub async fn update(
                 (Some(app), _) => app.trim().to_string(),
                 (None, Some(s)) => s.app_id.clone(),
                 (None, None) => {
-                    return Err(format!(
+                    return Err(ZendeskError::input(format!(
                         "{id} has no Sunshine Conversations app yet: give its app id with the key"
-                    ))
+                    )))
                 }
             };
             let sc = SuncoSettings {
@@ -244,15 +271,13 @@ pub async fn update(
         }
         record.settings["sunco"] = serde_json::to_value(sc).expect("serializes");
     }
-    let client = crate::client(&record, new.token.clone()).map_err(|e| e.to_string())?;
-    let (me_id, me_name) = crate::whoami(&client)
-        .await
-        .map_err(|e| format!("could not update {id}: {e}"))?;
+    let client = checking(crate::client(&record, new.token.clone())?);
+    let (me_id, me_name) = crate::whoami(&client).await?;
     if old.me_id.as_ref().is_some_and(|was| *was != me_id) {
-        return Err(format!(
+        return Err(ZendeskError::input(format!(
             "the new token of {id} signs in as another Zendesk user ({me_name}); to switch \
              users, remove the account and add it again"
-        ));
+        )));
     }
     record.me_id = Some(me_id);
     if let Some((sc, secret)) = &sunco {
@@ -284,12 +309,12 @@ pub async fn update(
     for (entry, secret) in writes {
         if let Err(e) = secrets.put(entry, secret) {
             restore();
-            return Err(e.to_string());
+            return Err(e.into());
         }
     }
     if let Err(e) = store.update_account(&record).await {
         restore();
-        return Err(e.to_string());
+        return Err(e.into());
     }
     Ok((record, me_name))
 }
@@ -301,8 +326,8 @@ pub async fn ai_authors(
     store: &Store,
     name: &str,
     set: Option<crate::mapping::AiAuthors>,
-) -> Result<crate::mapping::AiAuthors, String> {
-    let mut record = store.account(name).await.map_err(|e| e.to_string())?;
+) -> Result<crate::mapping::AiAuthors, ZendeskError> {
+    let mut record = store.account(name).await?;
     if let Some(ai) = set {
         if !record.settings.is_object() {
             record.settings = serde_json::json!({});
@@ -315,13 +340,10 @@ pub async fn ai_authors(
         };
         mapping["ai_authors"] = serde_json::to_value(&ai).expect("serializes");
         record.settings["mapping"] = mapping;
-        store
-            .update_account(&record)
-            .await
-            .map_err(|e| e.to_string())?;
+        store.update_account(&record).await?;
     }
     let settings: Settings = serde_json::from_value(record.settings)
-        .map_err(|e| format!("the settings of {name:?} do not read: {e}"))?;
+        .map_err(|e| ZendeskError::input(format!("the settings of {name:?} do not read: {e}")))?;
     Ok(settings.mapping.ai_authors)
 }
 
@@ -351,18 +373,18 @@ pub async fn remove(
     secrets: &dyn SecretStore,
     id: &str,
     force: bool,
-) -> Result<(), String> {
-    let account = store.account(id).await.map_err(|e| e.to_string())?;
+) -> Result<(), ZendeskError> {
+    let account = store.account(id).await?;
     if !force {
-        let unsent = store.unsent(id).await.map_err(|e| e.to_string())?;
+        let unsent = store.unsent(id).await?;
         if !unsent.is_empty() {
-            return Err(format!(
+            return Err(ZendeskError::input(format!(
                 "{id} has {}: removing it deletes them. Send or cancel them first, or remove anyway",
                 describe_unsent(&unsent)
-            ));
+            )));
         }
     }
-    store.remove_account(id).await.map_err(|e| e.to_string())?;
+    store.remove_account(id).await?;
     forget_secrets(&account, secrets);
     Ok(())
 }
@@ -406,7 +428,8 @@ mod tests {
 
         let err = add(&store, &secrets, new(&sim.url(), "wrong"))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("rejected the credentials"), "{err}");
         assert!(
             store.accounts().await.unwrap().is_empty() && secrets.get("zendesk:acme").is_err(),
@@ -423,6 +446,7 @@ mod tests {
         assert!(add(&store, &secrets, new(&sim.url(), "sim-token"))
             .await
             .unwrap_err()
+            .to_string()
             .contains("already exists"));
 
         remove(&store, &secrets, "acme", false).await.unwrap();
@@ -462,7 +486,8 @@ mod tests {
 
         let err = add(&store, &secrets, with(app, key, "wrong"))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("Sunshine Conversations") && err.contains("rejected the credentials"),
             "{err}"
@@ -474,11 +499,13 @@ mod tests {
             with("5f1e000000000000000000aa", key, secret),
         )
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("not found"), "{err}");
         let err = add(&store, &secrets, with("../tickets", key, secret))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("is not a Sunshine Conversations app id"),
             "{err}"
@@ -497,7 +524,10 @@ mod tests {
             parse_url("acme.zendesk.com").unwrap().as_str(),
             "https://acme.zendesk.com/"
         );
-        assert!(parse_url("ftp://x").unwrap_err().contains("http(s)"));
+        assert!(parse_url("ftp://x")
+            .unwrap_err()
+            .to_string()
+            .contains("http(s)"));
         assert!(parse_url("").is_err());
     }
 
@@ -517,7 +547,7 @@ mod tests {
             "http://localhost.evil.test",
             "http://127.0.0.1.evil.test",
         ] {
-            let err = parse_url(remote).unwrap_err();
+            let err = parse_url(remote).unwrap_err().to_string();
             assert!(
                 err.contains("unencrypted") && err.contains("https"),
                 "{remote}: {err}"
@@ -538,14 +568,16 @@ mod tests {
 
     /// A reply waiting in the outbox of `acme` (what removal must not lose silently).
     async fn queue_reply(store: &Store) {
-        sqlx::query(
-            "INSERT INTO outbox (account_id, idempotency_key, kind, payload, state, created_at,
-                updated_at, external_id)
-             VALUES ('acme', 'k1', 'reply', json_object('body', 'Hi Maria'), 'failed', 1, 1, '7')",
-        )
-        .execute(store.pool())
-        .await
-        .unwrap();
+        let reply = baton_core::outbox::Reply {
+            body: "Hi Maria".into(),
+            public: true,
+            author_id: None,
+            updated_stamp: None,
+        };
+        store
+            .enqueue_reply("acme", "7", None, "k1", &reply, None, 1)
+            .await
+            .unwrap();
     }
 
     fn creds(token: &str) -> NewCredentials {
@@ -573,7 +605,8 @@ mod tests {
 
         let err = update(&store, &secrets, "acme", creds("still-wrong"))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("rejected the credentials"), "{err}");
         assert!(!err.contains("still-wrong"), "{err}");
         assert_eq!(secrets.get("zendesk:acme").unwrap().expose(), "revoked");
@@ -602,7 +635,7 @@ mod tests {
         );
         assert!(matches!(
             update(&store, &secrets, "nobody", creds("sim-token")).await,
-            Err(e) if e.contains("no account named")
+            Err(e) if e.to_string().contains("no account named")
         ));
 
         // A Sunshine Conversations key: the app id is needed the first time, then kept.
@@ -617,7 +650,8 @@ mod tests {
         };
         let err = update(&store, &secrets, "acme", key(None, &config.sunco_secret))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no Sunshine Conversations app"), "{err}");
         let err = update(
             &store,
@@ -626,7 +660,8 @@ mod tests {
             key(Some(&config.sunco_app_id), "wrong"),
         )
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("Sunshine Conversations"), "{err}");
         assert!(secrets.get("zendesk:acme:sunco").is_err(), "nothing kept");
         update(
@@ -654,7 +689,8 @@ mod tests {
         store.update_account(&other).await.unwrap();
         let err = update(&store, &secrets, "acme", creds("sim-token"))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("another Zendesk user"), "{err}");
     }
 
@@ -668,7 +704,10 @@ mod tests {
         .unwrap();
         let (_dir, store, secrets, _) = added(&sim).await;
         queue_reply(&store).await;
-        let err = remove(&store, &secrets, "acme", false).await.unwrap_err();
+        let err = remove(&store, &secrets, "acme", false)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("1 unsent reply"), "{err}");
         assert_eq!(store.accounts().await.unwrap().len(), 1, "nothing removed");
         assert!(secrets.get("zendesk:acme").is_ok());

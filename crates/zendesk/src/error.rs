@@ -37,6 +37,28 @@ pub enum ZendeskError {
         status: u16,
         reason: String,
     },
+    /// What the user gave cannot work (a URL, an id, a token for someone else); the
+    /// message says what to fix.
+    #[error("{reason}")]
+    InvalidInput { reason: String },
+    /// Checking a Sunshine Conversations key: what the app answered, about which app.
+    #[error("Sunshine Conversations app {app_id:?} with key {key_id:?}: {source}")]
+    Sunco {
+        app_id: String,
+        key_id: String,
+        source: Box<ZendeskError>,
+    },
+    /// This machine's side failed (the cache, the keychain), not Zendesk.
+    #[error(transparent)]
+    Local(#[from] baton_core::Error),
+}
+
+impl ZendeskError {
+    pub(crate) fn input(reason: impl Into<String>) -> Self {
+        ZendeskError::InvalidInput {
+            reason: reason.into(),
+        }
+    }
 }
 
 impl ZendeskError {

@@ -1,15 +1,21 @@
 //! Zendesk Support (and its messaging conversation log) for Baton: an HTTP client that
-//! spends few requests, the mapping of Zendesk's JSON to Baton's domain, and a sync feed.
+//! spends few requests, the mapping of Zendesk's JSON to Baton's domain, a sync feed and
+//! a reply poster; and the settings forms the desktop UI sends to connect an account.
+//!
+//! It must not know SQL (it talks to `baton_core::Store`), a host, or when to run: the
+//! engine schedules it.
 
 pub mod accounts;
+// Only its test runs it: it writes the UI's `zendesk.ts`.
+#[cfg(test)]
+mod bindings;
 pub mod client;
-pub mod demo;
 pub mod error;
 pub mod feed;
+pub mod forms;
 pub mod mapping;
 pub mod poster;
 pub mod redactions;
-pub mod replies;
 pub mod wire;
 
 pub use client::{Auth, Client, Usage};
@@ -126,10 +132,8 @@ pub async fn sunco_messages_since(
 pub fn token(
     account: &baton_core::store::AccountRecord,
     secrets: &dyn baton_core::secrets::SecretStore,
-) -> Result<baton_core::Sensitive<String>, String> {
-    secrets
-        .get(&account.secret_ref)
-        .map_err(|e| format!("{}: {e}", account.id))
+) -> Result<baton_core::Sensitive<String>, ZendeskError> {
+    Ok(secrets.get(&account.secret_ref)?)
 }
 
 /// Where the Sunshine Conversations key secret sits in the keychain: beside the token.
@@ -173,12 +177,12 @@ pub fn syncer(
     account: &baton_core::store::AccountRecord,
     secrets: &dyn baton_core::secrets::SecretStore,
     now_secs: i64,
-) -> Result<baton_core::sync::Syncer<ZendeskFeed>, String> {
+) -> Result<baton_core::sync::Syncer<ZendeskFeed>, ZendeskError> {
     if account.kind != baton_core::model::SourceKind::Zendesk {
-        return Err(format!(
-            "{}: {} accounts cannot be synced by this version",
+        return Err(ZendeskError::input(format!(
+            "{}: a {} account, not a Zendesk one",
             account.id, account.kind
-        ));
+        )));
     }
     let secret = token(account, secrets)?;
     let sunco_secret = secrets.get(&sunco_ref(&account.secret_ref)).ok();
@@ -186,8 +190,7 @@ pub fn syncer(
         &account.id,
         std::sync::Arc::new(baton_core::sync::SystemClock),
     );
-    let feed = connect(account, secret, sunco_secret, status.clone(), now_secs)
-        .map_err(|e| e.to_string())?;
+    let feed = connect(account, secret, sunco_secret, status.clone(), now_secs)?;
     Ok(baton_core::sync::Syncer::new(
         store.clone(),
         &account.id,
@@ -200,8 +203,8 @@ pub fn syncer(
 pub fn poster(
     account: &baton_core::store::AccountRecord,
     secrets: &dyn baton_core::secrets::SecretStore,
-) -> Result<poster::ZendeskPoster, String> {
-    let client = client(account, token(account, secrets)?).map_err(|e| e.to_string())?;
+) -> Result<poster::ZendeskPoster, ZendeskError> {
+    let client = client(account, token(account, secrets)?)?;
     Ok(poster::ZendeskPoster::new(client))
 }
 

@@ -178,7 +178,7 @@ impl Directory {
     }
 }
 
-pub fn parse_time(field: &str, value: &str) -> Result<Millis, String> {
+pub(crate) fn parse_time(field: &str, value: &str) -> Result<Millis, String> {
     chrono::DateTime::parse_from_rfc3339(value)
         .map(|t| t.timestamp_millis())
         .map_err(|_| format!("{field} {value:?} is not an RFC 3339 time"))
@@ -212,7 +212,7 @@ pub fn via_channel(t: &wire::Ticket) -> Option<String> {
     })
 }
 
-pub fn conversation(
+pub(crate) fn conversation(
     m: &Mapping,
     fields: &FieldIds,
     dir: &Directory,
@@ -414,7 +414,7 @@ pub fn event_text(e: &wire::LogEvent) -> String {
     }
 }
 
-pub fn log_events(
+pub(crate) fn log_events(
     m: &Mapping,
     page: &mut TranscriptPage,
     events: &[wire::LogEvent],
@@ -471,7 +471,7 @@ pub fn log_events(
 
 /// Sunshine Conversations messages: the customer (`user`) and the business side, where
 /// an `AI` subtype is the AI agent and an `agent` subtype a human.
-pub fn sunco_messages(
+pub(crate) fn sunco_messages(
     page: &mut TranscriptPage,
     list: &[wire::SuncoMessage],
 ) -> Result<(), String> {
@@ -513,7 +513,7 @@ pub fn sunco_messages(
     Ok(())
 }
 
-pub fn comments(
+pub(crate) fn comments(
     m: &Mapping,
     dir: &Directory,
     page: &mut TranscriptPage,

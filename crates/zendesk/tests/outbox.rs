@@ -1,7 +1,6 @@
 //! Replies through the outbox to the simulator, over real HTTP.
 
 use baton_core::outbox::{deliver, OutboxState, Reply};
-use baton_core::store::AccountRecord;
 use baton_core::sync::Clock;
 use baton_core::{Sensitive, Store};
 use baton_sim::{Faults, Limits, Sim, SimConfig};
@@ -29,7 +28,7 @@ async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("o.db")).await.unwrap();
     store
-        .add_account(&AccountRecord::zendesk(
+        .add_account(&baton_zendesk::accounts::record(
             "acme",
             &sim.url(),
             Some("alex@acme.test"),

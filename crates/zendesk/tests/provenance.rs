@@ -33,7 +33,7 @@ async fn store(dir: &tempfile::TempDir, base_url: &str) -> Store {
 }
 
 fn account(base_url: &str) -> AccountRecord {
-    AccountRecord::zendesk(ACCOUNT, base_url, Some("alex@acme.test"))
+    baton_zendesk::accounts::record(ACCOUNT, base_url, Some("alex@acme.test"))
 }
 
 fn syncer(store: &Store, url: &str) -> Syncer<ZendeskFeed> {

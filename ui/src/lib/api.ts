@@ -1,4 +1,4 @@
-// The backend, through Tauri's IPC. Every call returns the Rust types (bindings.ts).
+// The backend, through Tauri's IPC. Every call returns the Rust types (./bindings).
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
@@ -19,11 +19,11 @@ import type {
   QueueItem,
   SearchHit,
 } from "./bindings";
+import { failure } from "./errors";
 
-/** The backend's error, `{kind, message}`, as words. */
-export function errorText(e: unknown): string {
-  if (typeof e === "object" && e !== null && "message" in e) return String((e as { message: unknown }).message);
-  return String(e);
+/** The backend's error, `{kind, message}`, as words that say what to do (lib/errors.ts). */
+export function errorText(e: unknown, service?: string): string {
+  return failure(e, service).text;
 }
 
 export const api = {

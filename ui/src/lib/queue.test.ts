@@ -1,30 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { item } from "./fixtures";
 import type { QueueItem } from "./bindings";
 import { applyFilters, compareQueue, counts, mergeRows, move, scrollToRow, sourceChoices, toggle, visibleRange } from "./queue";
-
-function item(id: number, over: Partial<QueueItem> = {}): QueueItem {
-  return {
-    id,
-    account_id: "a",
-    external_id: String(id),
-    source: "zendesk",
-    channel: "web",
-    status: "open",
-    subject: `s${id}`,
-    requester_name: null,
-    assignee_id: null,
-    assignee_name: null,
-    group_id: null,
-    group_name: null,
-    scope: "other",
-    is_handoff: true,
-    handoff_mode: "live_chat",
-    reason: null,
-    waiting_since: id,
-    has_pending_draft: false,
-    ...over,
-  };
-}
 
 const items = [
   item(1, { assignee_id: "me", scope: "mine" }),

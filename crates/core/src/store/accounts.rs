@@ -36,17 +36,19 @@ pub struct AccountRecord {
     pub created_at: Millis,
 }
 
+#[cfg(test)]
 impl AccountRecord {
-    /// A Zendesk account with an API token kept under `zendesk:{id}` in the keychain,
-    /// the default settings, and the rep not yet known.
-    pub fn zendesk(id: &str, base_url: &str, login: Option<&str>) -> Self {
+    /// An account for core's own tests to hang rows on. A vendor's real defaults (its
+    /// keychain name, its settings) are the vendor crate's, e.g.
+    /// `baton_zendesk::accounts::record`.
+    pub(crate) fn for_test(id: &str, base_url: &str, login: Option<&str>) -> Self {
         Self {
             id: id.to_string(),
             kind: SourceKind::Zendesk,
             base_url: base_url.to_string(),
             login: login.map(str::to_string),
             auth_kind: AuthKind::ApiToken,
-            secret_ref: format!("zendesk:{id}"),
+            secret_ref: format!("test:{id}"),
             settings: serde_json::json!({}),
             me_id: None,
             created_at: 0,

@@ -3,11 +3,15 @@
 //! anywhere leaves the cache at a page boundary: never a gap, never a duplicate.
 
 mod accounts;
+mod copy;
+mod drafts;
 mod landed;
+mod outbox;
 mod queries;
 
 pub use accounts::{AccountRecord, AuthKind};
-pub use queries::QueueFilter;
+pub use copy::SyncedRows;
+pub use queries::{CacheCounts, QueueFilter};
 
 use crate::error::Result;
 use crate::model::{reason_category, Bundle, Millis};
@@ -91,7 +95,7 @@ impl Store {
         self.changes.subscribe()
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 

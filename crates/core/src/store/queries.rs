@@ -1,5 +1,6 @@
 //! Read paths for the queue, a conversation's detail and transcript search.
 
+use super::drafts::{assist_draft, DRAFT_SELECT};
 use super::Store;
 use crate::error::{Error, Result};
 use crate::model::*;
@@ -23,6 +24,15 @@ pub struct QueueFilter {
     pub external_ids: Option<Vec<String>>,
 }
 
+/// How many rows a cache holds, table by table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheCounts {
+    pub conversations: i64,
+    pub handoffs: i64,
+    pub messages: i64,
+    pub drafts: i64,
+}
+
 const QUEUE_SELECT: &str = "
     SELECT c.id, c.account_id, c.external_id, c.source, c.channel, c.status, c.subject,
            c.requester_name, c.assignee_id, c.assignee_name, c.group_id, c.group_name,
@@ -38,7 +48,7 @@ const QUEUE_SELECT: &str = "
     LEFT JOIN (SELECT DISTINCT conversation_id FROM assist_drafts WHERE state = 'pending') d
            ON d.conversation_id = c.id";
 
-fn enum_col<T>(r: &SqliteRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+pub(super) fn enum_col<T>(r: &SqliteRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
     let s: String = r.get(col);
     parse(&s).ok_or_else(|| Error::Database(format!("unexpected {col} {s:?} in the cache")))
 }
@@ -96,6 +106,33 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(queue_item).collect()
+    }
+
+    pub async fn counts(&self) -> Result<CacheCounts> {
+        let (conversations, handoffs, messages, drafts) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM conversations), (SELECT COUNT(*) FROM handoffs),
+                    (SELECT COUNT(*) FROM messages), (SELECT COUNT(*) FROM assist_drafts)",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(CacheCounts {
+            conversations,
+            handoffs,
+            messages,
+            drafts,
+        })
+    }
+
+    /// The cached conversations of an account that Baton could not read whole, and why,
+    /// by the vendor's id.
+    pub async fn sync_problems(&self, account_id: &str) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT external_id, sync_problem FROM conversations
+             WHERE account_id = ? AND sync_problem IS NOT NULL ORDER BY external_id",
+        )
+        .bind(account_id)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// Looks a conversation up by the vendor's id (e.g. the ticket number).
@@ -167,24 +204,14 @@ impl Store {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-        let drafts = sqlx::query(
-            "SELECT id, source_note_id, text, training_url, state, created_at
-             FROM assist_drafts WHERE conversation_id = ? ORDER BY created_at, id",
-        )
+        let drafts = sqlx::query(&format!(
+            "{DRAFT_SELECT} WHERE conversation_id = ? ORDER BY created_at, id"
+        ))
         .bind(id)
         .fetch_all(&mut *tx)
         .await?
         .iter()
-        .map(|d| {
-            Ok(AssistDraft {
-                id: d.get("id"),
-                source_note_id: d.get("source_note_id"),
-                text: d.get("text"),
-                training_url: d.get("training_url"),
-                state: enum_col(d, "state", DraftState::parse)?,
-                created_at: d.get("created_at"),
-            })
-        })
+        .map(assist_draft)
         .collect::<Result<Vec<_>>>()?;
         Ok(ConversationDetail {
             item,

@@ -1,6 +1,6 @@
 use super::*;
 use crate::model::*;
-use crate::store::{AccountRecord, QueueFilter};
+use crate::store::{AccountRecord, CacheCounts, QueueFilter};
 
 pub(crate) fn conversation(id: &str, updated: Millis) -> Conversation {
     Conversation {
@@ -32,7 +32,7 @@ pub(crate) fn conversation(id: &str, updated: Millis) -> Conversation {
     }
 }
 
-fn message(id: &str, body: &str, at: Millis) -> Message {
+pub(super) fn message(id: &str, body: &str, at: Millis) -> Message {
     Message {
         external_id: id.into(),
         role: Role::Customer,
@@ -57,13 +57,13 @@ async fn commit_bare(store: &Store, id: &str) {
         .unwrap();
 }
 
-async fn store_with_account() -> (tempfile::TempDir, Store) {
+pub(super) async fn store_with_account() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("nested/baton.db"))
         .await
         .unwrap();
     store
-        .add_account(&AccountRecord::zendesk(
+        .add_account(&AccountRecord::for_test(
             "acme",
             "http://127.0.0.1:1",
             Some("rep@acme.test"),
@@ -505,7 +505,11 @@ async fn the_database_and_its_side_files_are_the_users_alone() {
 async fn unsent_replies_and_saved_edits_are_counted_per_account_and_updates_keep_them() {
     let (_dir, store) = store_with_account().await;
     store
-        .add_account(&AccountRecord::zendesk("other", "http://127.0.0.1:1", None))
+        .add_account(&AccountRecord::for_test(
+            "other",
+            "http://127.0.0.1:1",
+            None,
+        ))
         .await
         .unwrap();
     let page = vec![Bundle {
@@ -594,6 +598,12 @@ async fn a_sync_problem_holds_until_a_fresh_read_and_a_forgotten_conversation_le
             conversation: conversation("5", version),
             transcript: transcript.then(|| TranscriptPage {
                 messages: vec![message("m1", "wombat parcel", 1_100)],
+                drafts: vec![DraftFacts {
+                    source_note_id: "n1".into(),
+                    text: "Hello".into(),
+                    training_url: None,
+                    created_at: 1_200,
+                }],
                 ..Default::default()
             }),
             problem: problem.map(str::to_string),
@@ -624,6 +634,10 @@ async fn a_sync_problem_holds_until_a_fresh_read_and_a_forgotten_conversation_le
         .unwrap();
     assert_eq!(marked, 1, "only cached conversations are marked");
     assert_eq!(problem(store.clone()).await.as_deref(), Some("bad"));
+    assert_eq!(
+        store.sync_problems("acme").await.unwrap(),
+        [("5".to_string(), "bad".to_string())]
+    );
     // A whole read clears it.
     store
         .commit_page("acme", "t", &read(3_000, None, true), None, 1)
@@ -632,6 +646,13 @@ async fn a_sync_problem_holds_until_a_fresh_read_and_a_forgotten_conversation_le
     assert_eq!(problem(store.clone()).await, None);
     assert_eq!(store.search("wombat", 10).await.unwrap().len(), 1);
 
+    let one = CacheCounts {
+        conversations: 1,
+        handoffs: 1,
+        messages: 1,
+        drafts: 1,
+    };
+    assert_eq!(store.counts().await.unwrap(), one);
     let mut changes = store.subscribe();
     let gone = store
         .forget_conversations("acme", &["5".into(), "6".into()])
@@ -648,5 +669,10 @@ async fn a_sync_problem_holds_until_a_fresh_read_and_a_forgotten_conversation_le
             .await
             .unwrap();
     assert_eq!(indexed, 0, "the delete trigger fired on the cascade");
+    assert_eq!(
+        store.counts().await.unwrap(),
+        CacheCounts::default(),
+        "its handoff, messages and drafts went with it"
+    );
     assert!(store.conversation_id(Some("acme"), "5").await.is_err());
 }

@@ -1,4 +1,4 @@
-// Generated from the Rust types by crates/core/src/bindings.rs. Do not edit.
+// Generated from the Rust types of baton-core. Do not edit: `UPDATE_BINDINGS=1 cargo test -p baton-core bindings` rewrites it.
 
 export type SourceKind = "zendesk" | "salesforce";
 
@@ -61,52 +61,7 @@ export type SyncState = { "state": "idle" } | { "state": "syncing", done: number
 
 export type AccountStatus = { account_id: string, message: string, } & ({ "state": "idle" } | { "state": "syncing", done: number, total: number | null, } | { "state": "synced", at: number, } | { "state": "rate_limited", until: number, } | { "state": "auth_failed" } | { "state": "unreachable" } | { "state": "error" });
 
-export type AppInfo = { 
-/**
- * Showing the embedded simulator's demo data (no account configured).
- */
-demo: boolean, demo_url: string | null, 
-/**
- * The rep's own user id, for "mine first".
- */
-me_id: string | null, version: string, };
-
 export type AccountSummary = { id: string, kind: SourceKind, base_url: string, login: string | null, };
-
-export type NewZendeskAccount = { url: string, email: string, 
-/**
- * The API token; goes straight to the OS keychain.
- */
-token: string, 
-/**
- * A short name; the subdomain when empty.
- */
-name: string | null, 
-/**
- * Sunshine Conversations, for messaging transcripts when the conversation log is not
- * available to the token.
- */
-sunco: NewSunco | null, };
-
-export type NewSunco = { app_id: string, key_id: string, 
-/**
- * The key's secret; goes straight to the OS keychain.
- */
-secret: string, };
-
-export type NewCredentials = { 
-/**
- * The new API token; goes straight to the OS keychain.
- */
-token: string, 
-/**
- * A new agent email; the stored one when absent.
- */
-email: string | null, 
-/**
- * A new Sunshine Conversations key for the account's app (or a new app and key).
- */
-sunco: NewSunco | null, };
 
 export type Unsent = { replies: Array<UnsentText>, edits: Array<UnsentText>, };
 

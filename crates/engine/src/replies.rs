@@ -8,6 +8,9 @@ use baton_core::secrets::SecretStore;
 use baton_core::sync::Clock;
 use baton_core::Store;
 
+use crate::error::{EngineError, Result};
+use crate::vendor::AccountPoster;
+
 /// Acts on the draft the rep read (`seen`). A reply goes out on the version they saw
 /// (Zendesk's `safe_update` refuses it if the ticket moved); if the cache already shows
 /// it moved (a newer draft, the customer wrote), the reply is held as a conflict for the
@@ -19,8 +22,7 @@ pub async fn act(
     seen: &Seen,
     action: DraftAction,
     clock: &dyn Clock,
-) -> Result<ActionResult, String> {
-    let e = |e: baton_core::Error| e.to_string();
+) -> Result<ActionResult> {
     let now = clock.now();
     // One reply per draft, however often the action runs.
     let key = format!("draft-{}", seen.draft_id);
@@ -34,7 +36,7 @@ pub async fn act(
                     } else {
                         DraftState::Edited
                     };
-                    let actor = actor_of(store, &it.account_id).await.map_err(e)?;
+                    let actor = actor_of(store, &it.account_id).await?;
                     store
                         .record_outcome(
                             found.draft.id,
@@ -44,8 +46,7 @@ pub async fn act(
                             &actor,
                             now,
                         )
-                        .await
-                        .map_err(e)?;
+                        .await?;
                 }
             }
             return Ok(ActionResult {
@@ -56,17 +57,17 @@ pub async fn act(
             });
         }
         Err(baton_core::Error::NotFound(_)) => {}
-        Err(err) => return Err(e(err)),
+        Err(err) => return Err(err.into()),
     }
-    let found = store.draft_as_seen(conversation, seen).await.map_err(e)?;
+    let found = store.draft_as_seen(conversation, seen).await?;
     if found.draft.state != DraftState::Pending {
-        return Err(format!(
+        return Err(EngineError::invalid(format!(
             "this draft was already {} on #{}",
             found.draft.state, found.external_id
-        ));
+        )));
     }
-    let account = store.account(&found.account_id).await.map_err(e)?;
-    let actor = actor_of(store, &found.account_id).await.map_err(e)?;
+    let account = store.account(&found.account_id).await?;
+    let actor = actor_of(store, &found.account_id).await?;
     let (state, body) = match action {
         DraftAction::Reject { reason } => {
             store
@@ -78,8 +79,7 @@ pub async fn act(
                     &actor,
                     now,
                 )
-                .await
-                .map_err(e)?;
+                .await?;
             return Ok(ActionResult {
                 external_id: found.external_id,
                 key: None,
@@ -107,12 +107,10 @@ pub async fn act(
             found.changed.as_deref(),
             now,
         )
-        .await
-        .map_err(e)?;
+        .await?;
     store
         .record_outcome(found.draft.id, state, Some(&body), None, &actor, now)
-        .await
-        .map_err(e)?;
+        .await?;
     baton_core::crash::point("enqueued");
     let item = send_now(store, secrets, &key, clock).await?;
     Ok(ActionResult {
@@ -124,7 +122,7 @@ pub async fn act(
 }
 
 /// Who acted, for the leads' report: the rep's login, else their vendor id.
-async fn actor_of(store: &Store, account_id: &str) -> Result<String, baton_core::Error> {
+async fn actor_of(store: &Store, account_id: &str) -> baton_core::Result<String> {
     let a = store.account(account_id).await?;
     Ok(a.login
         .or(a.me_id)
@@ -138,24 +136,16 @@ pub async fn send_now(
     secrets: &dyn SecretStore,
     key: &str,
     clock: &dyn Clock,
-) -> Result<(OutboxState, Option<String>), String> {
-    let e = |e: baton_core::Error| e.to_string();
+) -> Result<(OutboxState, Option<String>)> {
     // The poster first: a keychain that cannot answer must not leave a claim behind.
     let account = store
-        .account(&store.outbox_item(key).await.map_err(e)?.account_id)
-        .await
-        .map_err(e)?;
-    let poster = crate::poster(&account, secrets)?;
-    if let Some(claimed) = store
-        .outbox_claim(key, this_process(), clock.now())
-        .await
-        .map_err(e)?
-    {
-        outbox::deliver(store, &poster, &claimed, this_process(), clock)
-            .await
-            .map_err(e)?;
+        .account(&store.outbox_item(key).await?.account_id)
+        .await?;
+    let poster = AccountPoster::for_account(&account, secrets)?;
+    if let Some(claimed) = store.outbox_claim(key, this_process(), clock.now()).await? {
+        outbox::deliver(store, &poster, &claimed, this_process(), clock).await?;
     }
-    let it = store.outbox_item(key).await.map_err(e)?;
+    let it = store.outbox_item(key).await?;
     Ok((it.state, it.last_error))
 }
 
@@ -166,11 +156,8 @@ pub async fn send_anyway(
     secrets: &dyn SecretStore,
     key: &str,
     clock: &dyn Clock,
-) -> Result<(OutboxState, Option<String>), String> {
-    store
-        .outbox_retry(key, None, clock.now())
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<(OutboxState, Option<String>)> {
+    store.outbox_retry(key, None, clock.now()).await?;
     send_now(store, secrets, key, clock).await
 }
 
@@ -179,22 +166,21 @@ pub async fn deliver_due(
     store: &Store,
     secrets: &dyn SecretStore,
     clock: &dyn Clock,
-) -> Result<usize, String> {
-    let e = |e: baton_core::Error| e.to_string();
+) -> Result<usize> {
     let mut sent = 0;
-    for account in store.accounts().await.map_err(e)? {
-        if store
-            .outbox_due(&account.id, clock.now())
-            .await
-            .map_err(e)?
-            .is_empty()
-        {
+    for account in store.accounts().await? {
+        if store.outbox_due(&account.id, clock.now()).await?.is_empty() {
             continue;
         }
-        let poster = crate::poster(&account, secrets)?;
-        sent += outbox::deliver_due(store, &poster, &account.id, this_process(), clock)
-            .await
-            .map_err(e)?;
+        // One account whose credentials cannot be read must not hold up the others'.
+        let poster = match AccountPoster::for_account(&account, secrets) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(account = %account.id, error = %e, "cannot deliver replies");
+                continue;
+            }
+        };
+        sent += outbox::deliver_due(store, &poster, &account.id, this_process(), clock).await?;
     }
     Ok(sent)
 }

@@ -1,11 +1,11 @@
 //! The embedded default: with no account configured, Baton runs its simulator
 //! in-process on 127.0.0.1, live, and syncs it over real HTTP like any account.
 
-use crate::ZendeskFeed;
+use crate::error::{EngineError, ErrorKind, Result};
+use crate::vendor::AccountSync;
 use baton_core::model::SourceKind;
 use baton_core::secrets::{MemorySecrets, SecretStore};
 use baton_core::store::{AccountRecord, AuthKind};
-use baton_core::sync::Syncer;
 use baton_core::{Sensitive, Store};
 pub use baton_sim::Sim;
 use baton_sim::{Limits, SimConfig};
@@ -13,11 +13,10 @@ use std::time::Duration;
 
 pub const ACCOUNT: &str = "demo";
 
-/// The running simulator and the syncer for its account. Dropping it stops the simulator.
+/// The running simulator and its account. Dropping it stops the simulator.
 pub struct Demo {
     pub sim: Sim,
     pub account: AccountRecord,
-    pub syncer: Syncer<ZendeskFeed>,
     /// The simulator's credentials, held in memory only.
     pub secrets: std::sync::Arc<MemorySecrets>,
 }
@@ -43,7 +42,8 @@ impl Default for DemoOptions {
 
 /// Starts the simulator and adds its account to `store` (which should hold demo data
 /// only: the simulator is new on every start).
-pub async fn start(store: &Store, o: DemoOptions) -> Result<Demo, String> {
+/// Returns the demo and the sync of its account.
+pub async fn start(store: &Store, o: DemoOptions) -> Result<(Demo, AccountSync)> {
     let config = SimConfig {
         seed: o.seed,
         tickets: o.tickets,
@@ -56,9 +56,12 @@ pub async fn start(store: &Store, o: DemoOptions) -> Result<Demo, String> {
         },
         ..Default::default()
     };
-    let sim = Sim::start(config.clone())
-        .await
-        .map_err(|e| format!("cannot start the simulator: {e}"))?;
+    let sim = Sim::start(config.clone()).await.map_err(|e| {
+        EngineError::new(
+            ErrorKind::Unreachable,
+            format!("cannot start the simulator: {e}"),
+        )
+    })?;
     let account = AccountRecord {
         id: ACCOUNT.into(),
         kind: SourceKind::Zendesk,
@@ -66,30 +69,27 @@ pub async fn start(store: &Store, o: DemoOptions) -> Result<Demo, String> {
         login: Some(config.email.clone()),
         auth_kind: AuthKind::ApiToken,
         secret_ref: "zendesk:demo".into(),
-        settings: serde_json::to_value(crate::Settings::default()).expect("serializes"),
+        settings: serde_json::to_value(baton_zendesk::Settings::default()).expect("serializes"),
         me_id: sim.world(|w| Some(w.me.to_string())),
         created_at: chrono::Utc::now().timestamp_millis(),
     };
     let secrets = std::sync::Arc::new(MemorySecrets::default());
-    secrets
-        .put(&account.secret_ref, &Sensitive::new(config.token.clone()))
-        .map_err(|e| e.to_string())?;
-    store
-        .add_account(&account)
-        .await
-        .map_err(|e| e.to_string())?;
-    let syncer = crate::syncer(
+    secrets.put(&account.secret_ref, &Sensitive::new(config.token.clone()))?;
+    store.add_account(&account).await?;
+    let sync = AccountSync::for_account(
         store,
         &account,
         secrets.as_ref(),
         chrono::Utc::now().timestamp(),
     )?;
-    Ok(Demo {
-        sim,
-        account,
-        syncer,
-        secrets,
-    })
+    Ok((
+        Demo {
+            sim,
+            account,
+            secrets,
+        },
+        sync,
+    ))
 }
 
 /// Deletes a demo database and its WAL files, so a new demo starts clean.

@@ -1,0 +1,456 @@
+//! The `assist_drafts` and `draft_edits` tables: the drafts a rep acts on, what they
+//! were editing, what they did, and the leads' report over it.
+
+use super::queries::enum_col;
+use super::Store;
+use crate::drafts::{read_at, DraftAsSeen, DraftReportRow, Moved, Seen};
+use crate::error::{Error, Result};
+use crate::model::{AssistDraft, DraftState, Millis, Role};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+pub(super) const DRAFT_SELECT: &str =
+    "SELECT id, source_note_id, text, training_url, state, created_at FROM assist_drafts";
+
+pub(super) fn assist_draft(d: &SqliteRow) -> Result<AssistDraft> {
+    Ok(AssistDraft {
+        id: d.get("id"),
+        source_note_id: d.get("source_note_id"),
+        text: d.get("text"),
+        training_url: d.get("training_url"),
+        state: enum_col(d, "state", DraftState::parse)?,
+        created_at: d.get("created_at"),
+    })
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+
+/// The conversation's row, or `NotFound` as `detail` words it.
+async fn conversation_row(tx: &mut Tx<'_>, id: i64) -> Result<SqliteRow> {
+    sqlx::query(
+        "SELECT account_id, external_id, version, sync_problem FROM conversations WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| Error::NotFound(format!("no conversation with id {id}")))
+}
+
+impl Store {
+    /// The pending draft on a conversation (the newest, if several) and the version the
+    /// conversation is at: what a rep who has not seen the conversation (a script) acts on.
+    pub async fn current_draft(&self, conversation_id: i64) -> Result<(AssistDraft, Seen)> {
+        // One read transaction: the version returned is the one the draft was current at.
+        let mut tx = self.pool().begin().await?;
+        let c = conversation_row(&mut tx, conversation_id).await?;
+        let draft = sqlx::query(&format!(
+            "{DRAFT_SELECT} WHERE conversation_id = ? AND state = ?
+             ORDER BY created_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(conversation_id)
+        .bind(DraftState::Pending.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "no pending Assist draft on {}",
+                c.get::<String, _>("external_id")
+            ))
+        })?;
+        let draft = assist_draft(&draft)?;
+        let seen = Seen {
+            draft_id: draft.id,
+            version: c.get("version"),
+        };
+        Ok((draft, seen))
+    }
+
+    /// The draft the rep read, checked against what the conversation holds now: where the
+    /// reply goes, and, if the conversation moved on since (a newer draft, the customer
+    /// wrote), why the reply must wait for the rep instead of going out unseen.
+    pub async fn draft_as_seen(&self, conversation_id: i64, seen: &Seen) -> Result<DraftAsSeen> {
+        // One read transaction: the version, drafts and messages compared are one snapshot.
+        let mut tx = self.pool().begin().await?;
+        let c = conversation_row(&mut tx, conversation_id).await?;
+        let external_id: String = c.get("external_id");
+        let draft = sqlx::query(&format!(
+            "{DRAFT_SELECT} WHERE id = ? AND conversation_id = ?"
+        ))
+        .bind(seen.draft_id)
+        .bind(conversation_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "draft {} is not on conversation {external_id}",
+                seen.draft_id
+            ))
+        })?;
+        let draft = assist_draft(&draft)?;
+        let newer_draft: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM assist_drafts
+                            WHERE conversation_id = ? AND state = ? AND id <> ? AND created_at >= ?)",
+        )
+        .bind(conversation_id)
+        .bind(DraftState::Pending.as_str())
+        .bind(draft.id)
+        .bind(draft.created_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let version_moved = c.get::<String, _>("version") != seen.version;
+        let customer_news = if version_moved {
+            sqlx::query_as(
+                "SELECT author_name, body FROM messages
+                 WHERE conversation_id = ? AND role = ? AND NOT internal AND created_at > ?
+                 ORDER BY created_at, id",
+            )
+            .bind(conversation_id)
+            .bind(Role::Customer.as_str())
+            .bind(read_at(seen, &draft))
+            .fetch_all(&mut *tx)
+            .await?
+        } else {
+            vec![]
+        };
+        let changed = Moved {
+            newer_draft,
+            sync_problem: c.get("sync_problem"),
+            version_moved,
+            customer_news,
+        }
+        .why_wait();
+        Ok(DraftAsSeen {
+            account_id: c.get("account_id"),
+            external_id,
+            draft,
+            changed,
+        })
+    }
+
+    /// Saves the text being edited: called as the rep types.
+    pub async fn save_edit(&self, draft_id: i64, text: &str, now: Millis) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO draft_edits (draft_id, text, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (draft_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at",
+        )
+        .bind(draft_id)
+        .bind(text)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn saved_edit(&self, draft_id: i64) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT text FROM draft_edits WHERE draft_id = ?")
+                .bind(draft_id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    /// Records what the rep did. `sent_text` is what went out (edited or not);
+    /// `reason` why it was rejected.
+    pub async fn record_outcome(
+        &self,
+        draft_id: i64,
+        state: DraftState,
+        sent_text: Option<&str>,
+        reason: Option<&str>,
+        actor: &str,
+        now: Millis,
+    ) -> Result<()> {
+        let original: String = sqlx::query_scalar("SELECT text FROM assist_drafts WHERE id = ?")
+            .bind(draft_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no draft {draft_id}")))?;
+        let distance = match (state, sent_text) {
+            (DraftState::Edited, Some(t)) => Some(strsim::levenshtein(&original, t) as i64),
+            _ => None,
+        };
+        if state == DraftState::Rejected && reason.is_none_or(|r| r.trim().is_empty()) {
+            return Err(Error::Invalid("a rejection needs a reason".into()));
+        }
+        sqlx::query(
+            "UPDATE assist_drafts SET state = ?, edited_text = ?, edit_distance = ?, outcome_reason = ?,
+                    acted_by = ?, acted_at = ? WHERE id = ?",
+        )
+        .bind(state.as_str())
+        .bind(sent_text.filter(|_| state == DraftState::Edited))
+        .bind(distance)
+        .bind(reason)
+        .bind(actor)
+        .bind(now)
+        .bind(draft_id)
+        .execute(self.pool())
+        .await?;
+        sqlx::query("DELETE FROM draft_edits WHERE draft_id = ?")
+            .bind(draft_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Acceptance, edit and rejection by rep and topic (the handoff's reason category, or
+    /// the ticket's subject) for drafts acted on since `since`.
+    pub async fn draft_report(&self, since: Millis) -> Result<Vec<DraftReportRow>> {
+        let rows = sqlx::query(
+            "SELECT d.acted_by AS rep, COALESCE(h.reason_category, c.subject) AS topic,
+                    COUNT(*) AS drafts,
+                    SUM(d.state = 'accepted') AS accepted,
+                    SUM(d.state = 'edited') AS edited,
+                    SUM(d.state = 'rejected') AS rejected,
+                    AVG(d.edit_distance) AS mean_edit_distance,
+                    (SELECT group_concat(r, '; ') FROM (
+                        SELECT x.outcome_reason || ' (' || COUNT(*) || ')' AS r
+                        FROM assist_drafts x JOIN conversations y ON y.id = x.conversation_id
+                        LEFT JOIN handoffs z ON z.conversation_id = y.id
+                        WHERE x.state = 'rejected' AND x.acted_by = d.acted_by AND x.acted_at >= ?1
+                          AND COALESCE(z.reason_category, y.subject) = COALESCE(h.reason_category, c.subject)
+                        GROUP BY x.outcome_reason ORDER BY COUNT(*) DESC, x.outcome_reason)) AS reasons
+             FROM assist_drafts d JOIN conversations c ON c.id = d.conversation_id
+             LEFT JOIN handoffs h ON h.conversation_id = c.id
+             WHERE d.acted_at >= ?1 AND d.state IN ('accepted', 'edited', 'rejected')
+             GROUP BY rep, topic ORDER BY rep, topic",
+        )
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let drafts: i64 = r.get("drafts");
+                let (accepted, edited): (i64, i64) = (r.get("accepted"), r.get("edited"));
+                DraftReportRow {
+                    rep: r.get("rep"),
+                    topic: r.get("topic"),
+                    drafts,
+                    accepted,
+                    edited,
+                    rejected: r.get("rejected"),
+                    acceptance_rate: accepted as f64 / drafts as f64,
+                    edit_rate: edited as f64 / drafts as f64,
+                    mean_edit_distance: r.get("mean_edit_distance"),
+                    rejection_reasons: r.get::<Option<String>, _>("reasons").unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{conversation, message, store_with_account};
+    use crate::drafts::Seen;
+    use crate::model::*;
+    use crate::Store;
+
+    const DRAFT_AT: Millis = 1_500;
+
+    /// Conversation "9" at `version`, with these messages and drafts (text, when).
+    async fn commit(
+        store: &Store,
+        version: &str,
+        messages: Vec<Message>,
+        drafts: &[(&str, Millis)],
+    ) -> i64 {
+        let mut c = conversation("9", 2_000);
+        c.version = version.into();
+        let page = vec![Bundle {
+            conversation: c,
+            transcript: Some(TranscriptPage {
+                messages,
+                drafts: drafts
+                    .iter()
+                    .map(|(text, at)| DraftFacts {
+                        source_note_id: format!("n-{text}"),
+                        text: text.to_string(),
+                        training_url: None,
+                        created_at: *at,
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+            problem: None,
+        }];
+        store
+            .commit_page("acme", "tickets", &page, None, 1)
+            .await
+            .unwrap();
+        store.conversation_id(Some("acme"), "9").await.unwrap()
+    }
+
+    fn seen(draft_id: i64, version: &str) -> Seen {
+        Seen {
+            draft_id,
+            version: version.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_current_draft_is_the_newest_pending_one_at_the_current_version() {
+        let (_d, store) = store_with_account().await;
+        let id = commit(
+            &store,
+            "v1",
+            vec![],
+            &[("old", 1_000), ("new", 1_000), ("first", 900)],
+        )
+        .await;
+        let (draft, seen) = store.current_draft(id).await.unwrap();
+        assert_eq!(draft.text, "new", "the later of two at the same time");
+        assert_eq!((seen.draft_id, seen.version.as_str()), (draft.id, "v1"));
+
+        store
+            .record_outcome(
+                draft.id,
+                DraftState::Rejected,
+                None,
+                Some("wrong"),
+                "rep",
+                2,
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.current_draft(id).await.unwrap().0.text, "old");
+        for d in store.detail(id).await.unwrap().drafts {
+            store
+                .record_outcome(d.id, DraftState::Accepted, None, None, "rep", 3)
+                .await
+                .unwrap();
+        }
+        let e = store.current_draft(id).await.unwrap_err().to_string();
+        assert!(e.contains("no pending Assist draft on 9"), "{e}");
+        assert!(store.current_draft(id + 1).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_draft_as_seen_goes_out_only_if_nothing_moved() {
+        let (_d, store) = store_with_account().await;
+        let id = commit(&store, "v1", vec![], &[("Hello", DRAFT_AT)]).await;
+        let draft = store.detail(id).await.unwrap().drafts[0].clone();
+        let found = store
+            .draft_as_seen(id, &seen(draft.id, "v1"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (found.account_id.as_str(), found.external_id.as_str()),
+            ("acme", "9")
+        );
+        assert_eq!(found.draft, draft);
+        assert_eq!(found.changed, None);
+
+        let e = store
+            .draft_as_seen(id, &seen(draft.id + 1, "v1"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not on conversation 9"), "{e}");
+        assert!(store
+            .draft_as_seen(id + 1, &seen(draft.id, "v1"))
+            .await
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn what_the_customer_wrote_since_the_rep_read_it_is_quoted_back() {
+        let (_d, store) = store_with_account().await;
+        let read = "2024-05-01T10:00:00Z";
+        let read_ms = chrono::DateTime::parse_from_rfc3339(read)
+            .unwrap()
+            .timestamp_millis();
+        let mut internal = message("m3", "internal", read_ms + 3);
+        internal.internal = true;
+        let mut agent = message("m4", "agent", read_ms + 4);
+        agent.role = Role::Agent;
+        let mut named = message("m5", "Any news?", read_ms + 5);
+        named.author_name = Some("Maria".into());
+        let messages = vec![
+            message("m1", "before", read_ms),
+            message("m2", "Still broken", read_ms + 2),
+            internal,
+            agent,
+            named,
+        ];
+        let id = commit(
+            &store,
+            "2024-05-01T10:05:00Z",
+            messages,
+            &[("Hello", DRAFT_AT)],
+        )
+        .await;
+        let draft = store.detail(id).await.unwrap().drafts[0].id;
+        let found = store.draft_as_seen(id, &seen(draft, read)).await.unwrap();
+        assert_eq!(
+            found.changed.as_deref(),
+            Some("since you read it: the customer: “Still broken” · Maria: “Any news?”")
+        );
+        // A version that is not a time: what came after the draft.
+        let found = store.draft_as_seen(id, &seen(draft, "v0")).await.unwrap();
+        assert!(
+            found.changed.as_deref().unwrap().contains("“before”"),
+            "{:?}",
+            found.changed
+        );
+        // Read after everything the customer wrote: only that it changed.
+        let found = store
+            .draft_as_seen(id, &seen(draft, "2024-05-01T11:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(
+            found.changed.as_deref(),
+            Some("the conversation changed since you read it")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_newer_draft_or_an_unread_part_holds_the_reply_whatever_the_version() {
+        let (_d, store) = store_with_account().await;
+        let id = commit(
+            &store,
+            "v1",
+            vec![],
+            &[("Hello", DRAFT_AT), ("Hello again", DRAFT_AT)],
+        )
+        .await;
+        let drafts = store.detail(id).await.unwrap().drafts;
+        let found = store
+            .draft_as_seen(id, &seen(drafts[0].id, "v1"))
+            .await
+            .unwrap();
+        assert_eq!(
+            found.changed.as_deref(),
+            Some("a newer Assist draft arrived since you read this one")
+        );
+        // Once the other is acted on, it no longer holds this one.
+        store
+            .record_outcome(drafts[1].id, DraftState::Accepted, None, None, "rep", 2)
+            .await
+            .unwrap();
+        let found = store
+            .draft_as_seen(id, &seen(drafts[0].id, "v1"))
+            .await
+            .unwrap();
+        assert_eq!(found.changed, None);
+
+        store
+            .mark_sync_problems("acme", &[("9".into(), "403".into())])
+            .await
+            .unwrap();
+        let found = store
+            .draft_as_seen(id, &seen(drafts[0].id, "v1"))
+            .await
+            .unwrap();
+        assert!(
+            found
+                .changed
+                .as_deref()
+                .unwrap()
+                .contains("could not read all of this conversation (403)"),
+            "{:?}",
+            found.changed
+        );
+    }
+}

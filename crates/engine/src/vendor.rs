@@ -1,0 +1,142 @@
+//! Which vendor an account is, and what the engine does through it: one arm per vendor
+//! (Salesforce joins as a second arm). Everything above this file is vendor-neutral.
+
+use crate::error::{EngineError, Result};
+use baton_core::model::{Millis, SourceKind};
+use baton_core::outbox::{OutboxItem, PostError, Poster};
+use baton_core::secrets::SecretStore;
+use baton_core::store::AccountRecord;
+use baton_core::sync::{StatusHandle, SyncReport, Syncer};
+use baton_core::{CancellationToken, Store};
+use std::time::Duration;
+
+/// How often a connected account is polled. Zendesk allows 10 incremental exports a
+/// minute per account, shared by every rep's copy and the account's other integrations.
+pub const POLL_EVERY: Duration = Duration::from_secs(10);
+
+/// The sync of one account.
+pub enum AccountSync {
+    // Boxed: a Zendesk feed carries its HTTP clients; the enum stays small.
+    Zendesk(Box<Syncer<baton_zendesk::ZendeskFeed>>),
+    /// The engine's own tests: a vendor in memory (see `memory.rs`).
+    #[cfg(test)]
+    Memory(Syncer<crate::memory::MemoryFeed>),
+}
+
+impl AccountSync {
+    /// The sync for a stored account, its secrets read from `secrets`.
+    pub fn for_account(
+        store: &Store,
+        account: &AccountRecord,
+        secrets: &dyn SecretStore,
+        now_secs: i64,
+    ) -> Result<Self> {
+        #[cfg(test)]
+        if let Some(vendor) = crate::memory::registered(&account.id) {
+            let status = StatusHandle::new(
+                &account.id,
+                std::sync::Arc::new(baton_core::sync::SystemClock),
+            );
+            let feed = crate::memory::MemoryFeed(vendor);
+            return Ok(Self::Memory(Syncer::new(
+                store.clone(),
+                &account.id,
+                feed,
+                status,
+            )));
+        }
+        match account.kind {
+            SourceKind::Zendesk => Ok(Self::Zendesk(Box::new(baton_zendesk::syncer(
+                store, account, secrets, now_secs,
+            )?))),
+            other => Err(EngineError::invalid(format!(
+                "{}: {other} accounts cannot be synced by this version",
+                account.id
+            ))),
+        }
+    }
+
+    pub fn status(&self) -> &StatusHandle {
+        match self {
+            Self::Zendesk(s) => s.status(),
+            #[cfg(test)]
+            Self::Memory(s) => s.status(),
+        }
+    }
+
+    pub fn account_id(&self) -> String {
+        self.status().current().account_id
+    }
+
+    /// To the end of the vendor's change stream, once.
+    pub async fn run_once(&self, cancel: &CancellationToken) -> Result<SyncReport> {
+        match self {
+            Self::Zendesk(s) => Ok(s.run_once(cancel).await?),
+            #[cfg(test)]
+            Self::Memory(s) => Ok(s.run_once(cancel).await?),
+        }
+    }
+
+    /// Until cancelled, every `every` (longer while the vendor fails or asks to wait).
+    pub async fn run(&self, cancel: &CancellationToken, every: Duration) {
+        match self {
+            Self::Zendesk(s) => s.run(cancel, every).await,
+            #[cfg(test)]
+            Self::Memory(s) => s.run(cancel, every).await,
+        }
+    }
+
+    /// Requests this sync has made so far.
+    pub fn requests(&self) -> u64 {
+        match self {
+            Self::Zendesk(s) => s.feed().client().usage().total(),
+            #[cfg(test)]
+            Self::Memory(_) => 0,
+        }
+    }
+}
+
+/// Delivers one account's replies.
+pub enum AccountPoster {
+    Zendesk(baton_zendesk::poster::ZendeskPoster),
+    #[cfg(test)]
+    Memory(std::sync::Arc<crate::memory::MemoryVendor>),
+}
+
+impl AccountPoster {
+    pub fn for_account(account: &AccountRecord, secrets: &dyn SecretStore) -> Result<Self> {
+        #[cfg(test)]
+        if let Some(vendor) = crate::memory::registered(&account.id) {
+            return Ok(Self::Memory(vendor));
+        }
+        match account.kind {
+            SourceKind::Zendesk => Ok(Self::Zendesk(baton_zendesk::poster(account, secrets)?)),
+            other => Err(EngineError::invalid(format!(
+                "{}: replies to {other} accounts cannot be sent by this version",
+                account.id
+            ))),
+        }
+    }
+}
+
+impl Poster for AccountPoster {
+    async fn post(&self, item: &OutboxItem) -> std::result::Result<(), PostError> {
+        match self {
+            Self::Zendesk(p) => p.post(item).await,
+            #[cfg(test)]
+            Self::Memory(v) => v.as_ref().post(item).await,
+        }
+    }
+
+    async fn already_posted(
+        &self,
+        item: &OutboxItem,
+        since: Millis,
+    ) -> std::result::Result<bool, PostError> {
+        match self {
+            Self::Zendesk(p) => p.already_posted(item, since).await,
+            #[cfg(test)]
+            Self::Memory(v) => v.as_ref().already_posted(item, since).await,
+        }
+    }
+}
