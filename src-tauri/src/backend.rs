@@ -34,12 +34,6 @@ pub struct Backend {
     active: RwLock<Arc<Active>>,
 }
 
-fn data_dir() -> PathBuf {
-    dirs::data_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("baton")
-}
-
 fn env_f64(name: &str) -> Option<f64> {
     std::env::var(name).ok()?.parse().ok()
 }
@@ -61,7 +55,7 @@ impl Backend {
     pub async fn start(app: AppHandle) -> Result<Backend, EngineError> {
         let db = std::env::var_os("BATON_DB")
             .map(PathBuf::from)
-            .unwrap_or_else(|| data_dir().join("baton.db"));
+            .unwrap_or_else(baton_engine::runtime::default_db);
         let active = Active::open(&app, &db).await?;
         Ok(Backend {
             app,

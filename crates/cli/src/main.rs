@@ -223,13 +223,6 @@ struct AddArgs {
     sunco_url: Option<String>,
 }
 
-fn default_db(file: &str) -> PathBuf {
-    dirs::data_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("baton")
-        .join(file)
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -246,10 +239,12 @@ async fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> Result<(), String> {
     let e = |e: baton_core::Error| e.to_string();
     if let Command::Demo(args) = cli.command {
-        let path = cli.db.unwrap_or_else(|| default_db("demo.db"));
+        let path = cli.db.unwrap_or_else(|| {
+            baton_engine::runtime::demo_db(&baton_engine::runtime::default_db())
+        });
         return run::demo(&path, args).await;
     }
-    let store = Store::open(&cli.db.unwrap_or_else(|| default_db("baton.db")))
+    let store = Store::open(&cli.db.unwrap_or_else(baton_engine::runtime::default_db))
         .await
         .map_err(e)?;
     let now = chrono::Utc::now().timestamp_millis();

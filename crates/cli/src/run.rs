@@ -6,8 +6,8 @@ use baton_core::store::{AccountRecord, QueueFilter};
 use baton_core::sync::{StatusHandle, SyncState, SystemClock};
 use baton_core::{CancellationToken, Store};
 use baton_engine::replies;
-use baton_engine::runtime::{account_syncs, DEMO_POLL_EVERY};
-use baton_engine::vendor::{AccountSync, POLL_EVERY};
+use baton_engine::runtime::account_syncs;
+use baton_engine::vendor::AccountSync;
 use baton_engine::Running;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -84,12 +84,7 @@ pub async fn sync(
         return sync_once(store, secrets.as_ref(), &syncs).await;
     }
     let reports: Vec<_> = syncs.iter().map(|s| report_status(s.status())).collect();
-    let running = Running::start(
-        store.clone(),
-        syncs.into_iter().map(|s| (s, POLL_EVERY)).collect(),
-        secrets,
-        None,
-    );
+    let running = Running::accounts(store.clone(), syncs, secrets);
     stop_on_ctrl_c(&running, None);
     running.stopped().await;
     for r in reports {
@@ -194,27 +189,22 @@ pub struct DemoArgs {
 }
 
 pub async fn demo(path: &Path, args: DemoArgs) -> Result<(), String> {
-    // Demo data is rebuilt on every start: the simulator is new, so is its cache.
-    baton_engine::demo::reset(path);
-    let store = Store::open(path).await.map_err(|e| e.to_string())?;
     let options = baton_engine::demo::DemoOptions {
         seed: args.seed,
         tickets: args.tickets,
         live_every: Duration::from_secs_f64(args.live_every.max(0.2)),
         ..Default::default()
     };
-    let (demo, sync) = baton_engine::demo::start(&store, options)
+    let running = Running::demo(path, options)
         .await
         .map_err(|e| e.to_string())?;
-    let status = sync.status().clone();
-    let url = demo.sim.url();
-    let secrets: Arc<dyn SecretStore> = demo.secrets.clone();
-    let running = Running::start(
-        store.clone(),
-        vec![(sync, DEMO_POLL_EVERY)],
-        secrets,
-        Some(demo),
-    );
+    let store = running.store.clone();
+    let status = running.statuses[0].clone();
+    let url = running
+        .demo
+        .as_ref()
+        .map(|d| d.sim.url())
+        .unwrap_or_default();
     stop_on_ctrl_c(&running, args.duration.map(Duration::from_secs_f64));
     let cancel = running.cancelled();
     let tty = std::io::stdout().is_terminal();

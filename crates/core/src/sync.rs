@@ -4,9 +4,10 @@
 
 use crate::error::{Error, Result};
 use crate::model::{Bundle, Conversation, Millis, TranscriptPage};
-use crate::store::Store;
+use crate::store::{Store, TranscriptState};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -321,7 +322,11 @@ impl<F: Feed> Syncer<F> {
                     .await?;
             }
             for (i, chunk) in chunks.into_iter().enumerate() {
-                let bundles = match cancellable(cancel, self.bundles(chunk)).await? {
+                // Read here, not in `bundles`: a failure of the cache is the cache's, never
+                // passed off as the vendor's.
+                let ids: Vec<String> = chunk.iter().map(|c| c.external_id.clone()).collect();
+                let states = self.store.transcript_states(&self.account_id, &ids).await?;
+                let bundles = match cancellable(cancel, self.bundles(chunk, states)).await? {
                     Ok(b) => b,
                     Err(e) => return Err(self.fail(e)),
                 };
@@ -402,18 +407,11 @@ impl<F: Feed> Syncer<F> {
 
     /// Fetches the transcripts a page needs: only conversations that want one and whose
     /// content changed since the stored transcript, each from its stored cursor.
-    async fn bundles(&self, conversations: Vec<Conversation>) -> Result<Vec<Bundle>, FeedError> {
-        let ids: Vec<String> = conversations
-            .iter()
-            .map(|c| c.external_id.clone())
-            .collect();
-        let states = self
-            .store
-            .transcript_states(&self.account_id, &ids)
-            .await
-            .map_err(|e| FeedError::Invalid {
-                message: e.to_string(),
-            })?;
+    async fn bundles(
+        &self,
+        conversations: Vec<Conversation>,
+        states: HashMap<String, TranscriptState>,
+    ) -> Result<Vec<Bundle>, FeedError> {
         futures::stream::iter(conversations)
             .map(|conversation| {
                 let state = states

@@ -18,8 +18,10 @@ pub struct EngineError {
 pub enum ErrorKind {
     /// The vendor refused the credentials.
     Auth,
-    /// The vendor cannot be reached (offline, down, DNS).
+    /// The vendor cannot be reached (offline, DNS, the connection broke).
     Unreachable,
+    /// The vendor answered with a server error (5xx): it is there, but failing.
+    Unavailable,
     /// The vendor asks to wait.
     RateLimited,
     /// The conversation changed since it was read.
@@ -55,7 +57,8 @@ impl From<FeedError> for EngineError {
     fn from(e: FeedError) -> Self {
         let kind = match &e {
             FeedError::Auth { .. } => ErrorKind::Auth,
-            FeedError::Unreachable { .. } | FeedError::Server { .. } => ErrorKind::Unreachable,
+            FeedError::Unreachable { .. } => ErrorKind::Unreachable,
+            FeedError::Server { .. } => ErrorKind::Unavailable,
             FeedError::RateLimited { .. } => ErrorKind::RateLimited,
             FeedError::Invalid { .. } | FeedError::Unreadable { .. } => ErrorKind::Vendor,
         };
@@ -82,9 +85,8 @@ impl From<ZendeskError> for EngineError {
     fn from(e: ZendeskError) -> Self {
         let kind = match &e {
             ZendeskError::Auth { .. } => ErrorKind::Auth,
-            ZendeskError::Unreachable { .. } | ZendeskError::Server { .. } => {
-                ErrorKind::Unreachable
-            }
+            ZendeskError::Unreachable { .. } => ErrorKind::Unreachable,
+            ZendeskError::Server { .. } => ErrorKind::Unavailable,
             ZendeskError::RateLimited { .. } => ErrorKind::RateLimited,
             ZendeskError::NotFound { .. } => ErrorKind::NotFound,
             ZendeskError::Conflict { .. } => ErrorKind::Conflict,
@@ -121,7 +123,11 @@ mod tests {
             retry_after_secs: 30,
         };
         let local = ZendeskError::Local(baton_core::Error::Database("disk I/O error".into()));
-        let kinds: Vec<ErrorKind> = [auth.clone(), down, limited, local]
+        let failing = ZendeskError::Server {
+            endpoint: "GET /api/v2/users/me".into(),
+            status: 502,
+        };
+        let kinds: Vec<ErrorKind> = [auth.clone(), down, limited, local, failing]
             .into_iter()
             .map(|e| EngineError::from(e).kind)
             .collect();
@@ -131,7 +137,8 @@ mod tests {
                 ErrorKind::Auth,
                 ErrorKind::Unreachable,
                 ErrorKind::RateLimited,
-                ErrorKind::Storage
+                ErrorKind::Storage,
+                ErrorKind::Unavailable
             ]
         );
         let sunco = ZendeskError::Sunco {

@@ -3,12 +3,12 @@
 
 use crate::demo::{Demo, DemoOptions};
 use crate::error::Result;
-use crate::vendor::{AccountSync, POLL_EVERY};
+use crate::vendor::AccountSync;
 use baton_core::secrets::{Keychain, SecretStore};
 use baton_core::store::AccountRecord;
 use baton_core::sync::{StatusHandle, SystemClock};
 use baton_core::{CancellationToken, Store};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +23,20 @@ pub const DELIVER_EVERY: Duration = Duration::from_secs(3);
 
 pub fn keychain() -> Keychain {
     Keychain::new(KEYCHAIN_SERVICE)
+}
+
+/// Where the cache is unless a host is told otherwise: the platform's data directory
+/// (`~/.local/share/baton/baton.db` on Linux).
+pub fn default_db() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("baton")
+        .join("baton.db")
+}
+
+/// The demo's own cache, beside the real one: the demo never touches real accounts' data.
+pub fn demo_db(db: &Path) -> PathBuf {
+    db.with_file_name("demo.db")
 }
 
 /// What is running: the store, the syncs feeding it, outbox delivery. Dropping it does
@@ -92,25 +106,45 @@ impl Running {
         let store = Store::open(db).await?;
         let accounts = store.accounts().await?;
         if accounts.is_empty() {
-            let demo_db = db.with_file_name("demo.db");
-            crate::demo::reset(&demo_db);
-            let demo_store = Store::open(&demo_db).await?;
-            let (demo, sync) = crate::demo::start(&demo_store, demo).await?;
-            let secrets: Arc<dyn SecretStore> = demo.secrets.clone();
-            return Ok(Running::start(
-                demo_store,
-                vec![(sync, DEMO_POLL_EVERY)],
-                secrets,
-                Some(demo),
-            ));
+            return Running::demo(&demo_db(db), demo).await;
         }
         let keychain = keychain();
         let (syncs, failed) = account_syncs(&store, &accounts, &keychain);
         for (account, e) in failed {
             tracing::error!(account, error = %e, "cannot sync");
         }
-        let syncs = syncs.into_iter().map(|s| (s, POLL_EVERY)).collect();
-        Ok(Running::start(store, syncs, Arc::new(keychain), None))
+        Ok(Running::accounts(store, syncs, Arc::new(keychain)))
+    }
+
+    /// Connected accounts, each polled as often as its vendor allows.
+    pub fn accounts(
+        store: Store,
+        syncs: Vec<AccountSync>,
+        secrets: Arc<dyn SecretStore>,
+    ) -> Running {
+        let scheduled = syncs
+            .into_iter()
+            .map(|s| {
+                let every = s.poll_every();
+                (s, every)
+            })
+            .collect();
+        Running::start(store, scheduled, secrets, None)
+    }
+
+    /// The demo: the simulator in-process, its own database at `path` (new on every start:
+    /// the simulator is new, so is its cache), synced and delivered to like any account.
+    pub async fn demo(path: &Path, options: DemoOptions) -> Result<Running> {
+        crate::demo::reset(path);
+        let store = Store::open(path).await?;
+        let (demo, sync) = crate::demo::start(&store, options).await?;
+        let secrets: Arc<dyn SecretStore> = demo.secrets.clone();
+        Ok(Running::start(
+            store,
+            vec![(sync, DEMO_POLL_EVERY)],
+            secrets,
+            Some(demo),
+        ))
     }
 
     /// Whether this run shows the demo.

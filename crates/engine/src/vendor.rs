@@ -10,9 +10,9 @@ use baton_core::sync::{StatusHandle, SyncReport, Syncer};
 use baton_core::{CancellationToken, Store};
 use std::time::Duration;
 
-/// How often a connected account is polled. Zendesk allows 10 incremental exports a
-/// minute per account, shared by every rep's copy and the account's other integrations.
-pub const POLL_EVERY: Duration = Duration::from_secs(10);
+/// How often a Zendesk account is polled. Zendesk allows 10 incremental exports a minute
+/// per account, shared by every rep's copy and the account's other integrations.
+pub const ZENDESK_POLL_EVERY: Duration = Duration::from_secs(10);
 
 /// The sync of one account.
 pub enum AccountSync {
@@ -53,6 +53,15 @@ impl AccountSync {
                 "{}: {other} accounts cannot be synced by this version",
                 account.id
             ))),
+        }
+    }
+
+    /// How often this account's vendor may be asked for changes.
+    pub fn poll_every(&self) -> Duration {
+        match self {
+            Self::Zendesk(_) => ZENDESK_POLL_EVERY,
+            #[cfg(test)]
+            Self::Memory(_) => Duration::from_millis(50),
         }
     }
 

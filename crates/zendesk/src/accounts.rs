@@ -3,7 +3,7 @@
 
 use crate::error::ZendeskError;
 use crate::{sunco_ref, Settings, SuncoSettings};
-use baton_core::model::{SourceKind, Unsent};
+use baton_core::model::SourceKind;
 use baton_core::secrets::SecretStore;
 use baton_core::store::{AccountRecord, AuthKind};
 use baton_core::{Sensitive, Store};
@@ -347,43 +347,14 @@ pub async fn ai_authors(
     Ok(settings.mapping.ai_authors)
 }
 
-/// "2 unsent replies and 1 saved edit": what removing an account would lose.
-pub fn describe_unsent(unsent: &Unsent) -> String {
-    let count =
-        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    let mut parts = vec![];
-    if !unsent.replies.is_empty() {
-        parts.push(count(
-            unsent.replies.len(),
-            "unsent reply",
-            "unsent replies",
-        ));
-    }
-    if !unsent.edits.is_empty() {
-        parts.push(count(unsent.edits.len(), "saved edit", "saved edits"));
-    }
-    parts.join(" and ")
-}
-
-/// Disconnects: the cached data and every keychain entry of the account. Refuses,
-/// saying what would be lost, while the account has unsent replies or saved edits,
-/// unless `force` (the rep was told and said yes).
+/// Disconnects: the cached data and every keychain entry of the account. Whether the rep
+/// may lose its unsent replies is asked before (the engine does, for every vendor).
 pub async fn remove(
     store: &Store,
     secrets: &dyn SecretStore,
     id: &str,
-    force: bool,
 ) -> Result<(), ZendeskError> {
     let account = store.account(id).await?;
-    if !force {
-        let unsent = store.unsent(id).await?;
-        if !unsent.is_empty() {
-            return Err(ZendeskError::input(format!(
-                "{id} has {}: removing it deletes them. Send or cancel them first, or remove anyway",
-                describe_unsent(&unsent)
-            )));
-        }
-    }
     store.remove_account(id).await?;
     forget_secrets(&account, secrets);
     Ok(())
@@ -449,7 +420,7 @@ mod tests {
             .to_string()
             .contains("already exists"));
 
-        remove(&store, &secrets, "acme", false).await.unwrap();
+        remove(&store, &secrets, "acme").await.unwrap();
         assert!(store.accounts().await.unwrap().is_empty());
         assert!(secrets.get("zendesk:acme").is_err());
     }
@@ -692,47 +663,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("another Zendesk user"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn removing_an_account_with_unsent_replies_asks_first() {
-        let sim = Sim::start(SimConfig {
-            tickets: 2,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        let (_dir, store, secrets, _) = added(&sim).await;
-        queue_reply(&store).await;
-        let err = remove(&store, &secrets, "acme", false)
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("1 unsent reply"), "{err}");
-        assert_eq!(store.accounts().await.unwrap().len(), 1, "nothing removed");
-        assert!(secrets.get("zendesk:acme").is_ok());
-
-        remove(&store, &secrets, "acme", true).await.unwrap();
-        assert!(store.accounts().await.unwrap().is_empty());
-        assert!(secrets.get("zendesk:acme").is_err());
-    }
-
-    #[test]
-    fn what_would_be_lost_reads_naturally() {
-        let text = |state: &str| baton_core::model::UnsentText {
-            external_id: "7".into(),
-            state: state.into(),
-            text: "t".into(),
-        };
-        let unsent = |replies: usize, edits: usize| Unsent {
-            replies: vec![text("queued"); replies],
-            edits: vec![text("edit"); edits],
-        };
-        assert_eq!(describe_unsent(&unsent(1, 0)), "1 unsent reply");
-        assert_eq!(
-            describe_unsent(&unsent(2, 1)),
-            "2 unsent replies and 1 saved edit"
-        );
-        assert_eq!(describe_unsent(&unsent(0, 3)), "3 saved edits");
     }
 }

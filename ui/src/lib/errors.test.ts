@@ -18,6 +18,14 @@ describe("failure", () => {
     expect([auth, down, limited].map((e) => failure(e).kind)).toEqual(["auth", "unreachable", "rate_limited"]);
   });
 
+  it("tells a vendor that answers with a server error from one that cannot be reached", () => {
+    const failing = { kind: "unavailable", message: "Zendesk answered 502 to GET /api/v2/users/me" };
+    expect(failure(failing, "acme.zendesk.com").text).toBe(
+      "acme.zendesk.com answered with a server error: try again in a few minutes.",
+    );
+    expect(failure(failing).text).not.toBe(failure(down).text);
+  });
+
   it("keeps the backend's message as the detail", () => {
     expect(failure(down).detail).toBe(down.message);
     expect(failure(down).text).toBe("Can't reach Zendesk: check your connection.");

@@ -26,6 +26,8 @@ export function failure(e: unknown, service = "Zendesk"): Failure {
         return `Can't reach ${service}: check your connection.`;
       case "rate_limited":
         return "Zendesk asks to wait: try again in a minute.";
+      case "unavailable":
+        return `${service} answered with a server error: try again in a few minutes.`;
       default:
         return message;
     }
