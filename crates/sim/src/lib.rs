@@ -8,6 +8,7 @@ mod api;
 pub mod json;
 mod limits;
 pub mod scenario;
+pub mod webhooks;
 pub mod world;
 
 pub use limits::{Faults, Limits};
@@ -233,6 +234,21 @@ impl Sim {
 
     pub fn faults(&self) -> Faults {
         lock(&self.shared.faults).clone()
+    }
+
+    /// The signed webhook Zendesk would send now about a ticket of this account
+    /// (`event_type` in full, `zen:event-type:ticket.comment_added`), its detail read from
+    /// the ticket as it is; `None` for a ticket that does not exist. Built, not sent.
+    pub fn zendesk_webhook(
+        &self,
+        secret: &str,
+        ticket_id: u64,
+        event_type: &str,
+        at: DateTime<Utc>,
+    ) -> Option<webhooks::WebhookRequest> {
+        let w = lock(&self.shared.world);
+        let event = webhooks::ZendeskEvent::for_ticket(w.tickets.get(&ticket_id)?, event_type, at);
+        Some(webhooks::signed_request(secret, &event, at, 1))
     }
 
     pub fn set_limits(&self, limits: Limits) {

@@ -1,6 +1,7 @@
 //! Zendesk Support (and its messaging conversation log) for Baton: an HTTP client that
 //! spends few requests, the mapping of Zendesk's JSON to Baton's domain, a sync feed and
-//! a reply poster; and the settings forms the desktop UI sends to connect an account.
+//! a reply poster; the settings forms the desktop UI sends to connect an account; and the
+//! checking and reading of incoming webhooks (`webhooks`, for the relay).
 //!
 //! It must not know SQL (it talks to `baton_core::Store`), a host, or when to run: the
 //! engine schedules it.
@@ -16,6 +17,7 @@ pub mod forms;
 pub mod mapping;
 pub mod poster;
 pub mod redactions;
+pub mod webhooks;
 pub mod wire;
 
 pub use client::{Auth, Client, Usage};
