@@ -27,24 +27,30 @@ pub async fn act(store: &Store, command: DraftCommand) -> Result<(), String> {
         DraftCommand::Reject { id, reason, seen } => (id, seen, DraftAction::Reject { reason }),
     };
     let conversation = resolve(store, &arg).await?;
-    let (current, now_seen) = store
-        .current_draft(conversation)
-        .await
-        .map_err(|e| e.to_string())?;
     let seen = match (seen.draft_id, seen.version) {
+        // As `baton show` printed it: nothing else to read.
         (Some(draft_id), Some(version)) => Seen { draft_id, version },
-        // A draft named without a version: that draft, on the conversation as it is now.
-        (Some(draft_id), None) => Seen {
-            draft_id,
-            version: now_seen.version,
-        },
-        _ => {
-            eprintln!(
-                "Draft {}: {}",
-                current.id,
-                crate::render::one_line(&current.text, 60)
-            );
-            now_seen
+        (named, _) => {
+            let (current, now_seen) = store
+                .current_draft(conversation)
+                .await
+                .map_err(|e| e.to_string())?;
+            match named {
+                // A draft named without a version: that draft, on the conversation as it
+                // is now.
+                Some(draft_id) => Seen {
+                    draft_id,
+                    version: now_seen.version,
+                },
+                None => {
+                    eprintln!(
+                        "Draft {}: {}",
+                        current.id,
+                        crate::render::one_line(&current.text, 60)
+                    );
+                    now_seen
+                }
+            }
         }
     };
     let r = replies::act(

@@ -36,7 +36,7 @@ pub async fn act(
                     } else {
                         DraftState::Edited
                     };
-                    let actor = actor_of(store, &it.account_id).await?;
+                    let actor = actor(&store.account(&it.account_id).await?);
                     store
                         .record_outcome(
                             found.draft.id,
@@ -67,7 +67,7 @@ pub async fn act(
         )));
     }
     let account = store.account(&found.account_id).await?;
-    let actor = actor_of(store, &found.account_id).await?;
+    let actor = actor(&account);
     let (state, body) = match action {
         DraftAction::Reject { reason } => {
             store
@@ -122,11 +122,11 @@ pub async fn act(
 }
 
 /// Who acted, for the leads' report: the rep's login, else their vendor id.
-async fn actor_of(store: &Store, account_id: &str) -> baton_core::Result<String> {
-    let a = store.account(account_id).await?;
-    Ok(a.login
-        .or(a.me_id)
-        .unwrap_or_else(|| account_id.to_string()))
+fn actor(a: &baton_core::store::AccountRecord) -> String {
+    a.login
+        .clone()
+        .or_else(|| a.me_id.clone())
+        .unwrap_or_else(|| a.id.clone())
 }
 
 /// Delivers one reply at once (the rep is waiting on it): claims it and sends it, unless
