@@ -161,9 +161,15 @@ impl ZendeskFeed {
         // The cursor each page was asked from, and the first one whose page had a bad record.
         let mut page_start = start.clone();
         let mut held_back: Option<Option<String>> = None;
-        let mut hold = |skipped: &Skipped, before: usize, start: Option<String>| {
+        // At the end of each page: the next one is asked from its cursor (as `each_page`
+        // does), and a page that had a bad record holds the stored cursor before it.
+        let mut end_page = |skipped: &Skipped, before: usize, next: Option<&String>| {
+            let this = page_start.clone();
+            if let Some(after) = next {
+                page_start = Some(after.clone());
+            }
             if skipped.len() > before && held_back.is_none() {
-                held_back = Some(start);
+                held_back = Some(this);
             }
         };
         let after = match source {
@@ -184,12 +190,7 @@ impl ZendeskFeed {
                                 skipped.note("event", Some(&e.id), "", &why);
                             }
                         }
-                        // The next page is asked from this one's cursor, as `each_page` does.
-                        let this = page_start.clone();
-                        if let Some(after) = &page.meta.after_cursor {
-                            page_start = Some(after.clone());
-                        }
-                        hold(&skipped, before, this);
+                        end_page(&skipped, before, page.meta.after_cursor.as_ref());
                         Ok(true)
                     })
                     .await?
@@ -230,12 +231,7 @@ impl ZendeskFeed {
                                     );
                                 }
                             }
-                            // The next page is asked from this one's cursor, as `each_page` does.
-                            let this = page_start.clone();
-                            if let Some(after) = &page.meta.after_cursor {
-                                page_start = Some(after.clone());
-                            }
-                            hold(&skipped, before, this);
+                            end_page(&skipped, before, page.meta.after_cursor.as_ref());
                             Ok(true)
                         },
                     )
