@@ -71,11 +71,8 @@ pub fn parse_url(raw: &str) -> Result<url::Url, ZendeskError> {
             "{raw:?} is not an http(s) URL"
         )));
     }
-    if url.scheme() == "http" && !crate::client::is_loopback(&url) {
-        return Err(ZendeskError::input(format!(
-            "{raw:?} is plain http, which would send the token unencrypted: use https \
-             (http is only for this machine: 127.0.0.1, ::1 or localhost)"
-        )));
+    if let Some(why) = crate::client::refused_for_credentials(&url) {
+        return Err(ZendeskError::input(format!("{raw:?}: {why}")));
     }
     Ok(url)
 }
@@ -96,20 +93,13 @@ fn check_sunco_ids(sc: &SuncoSettings) -> Result<(), ZendeskError> {
     Ok(())
 }
 
-/// A client for checking credentials while someone waits at a form or a prompt: a rate
-/// limit is said at once ("try again in a minute"), not slept out.
-fn checking(mut client: crate::Client) -> crate::Client {
-    client.max_rate_limit_waits = 0;
-    client
-}
-
 /// Asks Sunshine Conversations whether the key opens the app.
 async fn check_sunco(
     record: &AccountRecord,
     sc: &SuncoSettings,
     secret: &Sensitive<String>,
 ) -> Result<(), ZendeskError> {
-    let sunco = checking(crate::sunco_client(record, sc, secret.clone())?);
+    let sunco = crate::sunco_client(record, sc, secret.clone())?.without_rate_limit_waits();
     crate::sunco_app(&sunco, &sc.app_id)
         .await
         .map_err(|e| ZendeskError::Sunco {
@@ -183,7 +173,7 @@ pub async fn add(
         created_at: chrono::Utc::now().timestamp_millis(),
         ..record(&name, url.as_str().trim_end_matches('/'), email.as_deref())
     };
-    let client = checking(crate::client(&record, new.token.clone())?);
+    let client = crate::client(&record, new.token.clone())?.without_rate_limit_waits();
     let (me_id, me_name) = crate::whoami(&client).await?;
     record.me_id = Some(me_id);
     if let (Some(sc), Some(secret)) = (&sunco, &sunco_secret) {
@@ -209,7 +199,8 @@ pub async fn test(
     account: &AccountRecord,
     secrets: &dyn SecretStore,
 ) -> Result<String, ZendeskError> {
-    let client = checking(crate::client(account, crate::token(account, secrets)?)?);
+    let client =
+        crate::client(account, crate::token(account, secrets)?)?.without_rate_limit_waits();
     crate::whoami(&client).await.map(|(_, name)| name)
 }
 
@@ -271,7 +262,7 @@ pub async fn update(
         }
         record.settings["sunco"] = serde_json::to_value(sc).expect("serializes");
     }
-    let client = checking(crate::client(&record, new.token.clone())?);
+    let client = crate::client(&record, new.token.clone())?.without_rate_limit_waits();
     let (me_id, me_name) = crate::whoami(&client).await?;
     if old.me_id.as_ref().is_some_and(|was| *was != me_id) {
         return Err(ZendeskError::input(format!(

@@ -32,19 +32,24 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// One request-path segment made from vendor data (a custom field, a setting): encoded,
-/// and refused when it is empty, `.` or `..`, which would make the request reach another
-/// path with the same credentials.
-/// Whether a URL points at this machine: the only place plain http may carry a secret.
-pub fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
+/// Why `url` may not carry credentials, if it may not: every request carries them, so
+/// https only, or plain http to this machine (the simulator) and nowhere else.
+pub(crate) fn refused_for_credentials(url: &url::Url) -> Option<&'static str> {
+    let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         None => false,
-    }
+    };
+    (!(url.scheme() == "https" || url.scheme() == "http" && loopback)).then_some(
+        "plain http would send the credentials unencrypted: use https:// \
+         (http is only for this machine: 127.0.0.1, ::1 or localhost)",
+    )
 }
 
+/// One request-path segment made from vendor data (a custom field, a setting): encoded,
+/// and refused when it is empty, `.` or `..`, which would make the request reach another
+/// path with the same credentials.
 pub fn path_segment(what: &str, raw: &str) -> Result<String, ZendeskError> {
     if raw.is_empty() || raw == "." || raw == ".." {
         return Err(ZendeskError::Invalid {
@@ -207,12 +212,11 @@ impl Client {
             endpoint: base.clone(),
             reason: format!("not a URL: {e}"),
         })?;
-        // Every request carries the credentials: over plain http only to this machine
-        // (the simulator), whatever an older version let an account store.
-        if !(parsed.scheme() == "https" || parsed.scheme() == "http" && is_loopback(&parsed)) {
+        // Checked here too, whatever an older version let an account store.
+        if let Some(why) = refused_for_credentials(&parsed) {
             return Err(ZendeskError::Invalid {
                 endpoint: base,
-                reason: "the URL must start with https:// (plain http would send the credentials unencrypted; it is only for 127.0.0.1, ::1 or localhost)".into(),
+                reason: why.into(),
             });
         }
         let http = reqwest::Client::builder()
@@ -236,6 +240,13 @@ impl Client {
             rate_window: Duration::from_secs(60),
             max_body_bytes: MAX_BODY_BYTES,
         })
+    }
+
+    /// A 429 comes back to the caller at once instead of being slept out: for callers who
+    /// hold something while they wait (a reply's claim, a rep at a form).
+    pub fn without_rate_limit_waits(mut self) -> Self {
+        self.max_rate_limit_waits = 0;
+        self
     }
 
     /// Report rate-limit waits to this account's status.

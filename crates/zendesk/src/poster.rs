@@ -14,11 +14,12 @@ pub struct ZendeskPoster {
 }
 
 impl ZendeskPoster {
-    pub fn new(mut client: Client) -> Self {
+    pub fn new(client: Client) -> Self {
         // A deliverer holds a claim on the reply for a bounded lease: a 429 hands the reply
         // back to the outbox's backoff rather than sleeping out Retry-After inside it.
-        client.max_rate_limit_waits = 0;
-        Self { client }
+        Self {
+            client: client.without_rate_limit_waits(),
+        }
     }
 }
 
