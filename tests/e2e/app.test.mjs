@@ -94,16 +94,24 @@ async function clickRow(id) {
   }, id);
   await fresh(() => browser.$(`[data-testid=queue-row][data-id="${id}"]`).click());
 }
-/** Clicks the row at the top of the queue. */
+/** Clicks the row at the top of the queue. The live queue can take that row away between
+ * reading it and clicking it (the scenario answers or closes it): then the rep's click lands
+ * on the new top row, so read the top again. */
 async function clickTopRow() {
-  const id = await browser.execute(async () => {
-    const q = document.querySelector("[data-testid=queue]");
-    q.scrollTop = 0;
-    await new Promise((r) => requestAnimationFrame(r));
-    return [...q.querySelectorAll("[data-testid=queue-row]")].find((r) => parseFloat(r.style.top) === 0)?.dataset.id;
-  });
-  assert.ok(id, "the queue has a row at the top");
-  await clickRow(id);
+  for (let tries = 1; ; tries++) {
+    const id = await browser.execute(async () => {
+      const q = document.querySelector("[data-testid=queue]");
+      q.scrollTop = 0;
+      await new Promise((r) => requestAnimationFrame(r));
+      return [...q.querySelectorAll("[data-testid=queue-row]")].find((r) => parseFloat(r.style.top) === 0)?.dataset.id;
+    });
+    assert.ok(id, "the queue has a row at the top");
+    try {
+      return await clickRow(id);
+    } catch (e) {
+      if (tries === 5 || !String(e.message).includes("wasn't found")) throw e;
+    }
+  }
 }
 /** The live queue can redraw a row between WebDriver finding it and using it
  * (WebKitWebDriver: "stale element"); a rep's click would land on the new one, so find it again. */
