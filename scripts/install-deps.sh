@@ -13,6 +13,7 @@ packages=(
   xvfb xauth webkit2gtk-driver dbus-x11 imagemagick
   python3-dbus python3-gi          # the e2e tests' stand-in notification server
   fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji   # customers write in every script, and in emoji
+  nats-server openssl          # the team tests: a real NATS JetStream, and a CA for its TLS
 )
 
 missing=()

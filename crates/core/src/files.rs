@@ -47,6 +47,29 @@ pub fn make_private(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// A file of secrets must be its owner's alone: one the group or others may read (or
+/// write) is refused, with what to run.
+pub fn refuse_if_readable_by_others(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} is readable by others (mode {:o}): run chmod 600 on it",
+                    path.display(),
+                    mode & 0o777
+                ),
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// Creates a SQLite database file private before SQLite opens it (SQLite gives the
 /// `-wal` and `-shm` files it creates the database file's permissions), and makes an
 /// existing one and its side files private.

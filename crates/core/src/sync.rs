@@ -74,6 +74,13 @@ pub trait Feed: Send + Sync {
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<TranscriptPage, FeedError>> + Send;
 
+    /// One conversation as the vendor has it now (`None`: it was deleted), for a hint
+    /// (a webhook) that it changed. A record that cannot be read is `Unreadable`.
+    fn conversation(
+        &self,
+        external_id: &str,
+    ) -> impl Future<Output = Result<Option<Conversation>, FeedError>> + Send;
+
     /// How many conversations a backfill will see, if the vendor can tell cheaply.
     fn estimate_total(&self) -> impl Future<Output = Result<Option<u64>, FeedError>> + Send;
 
@@ -249,19 +256,27 @@ impl<F: Feed> Syncer<F> {
         &self.feed
     }
 
+    /// Reads who the credentials belong to and their groups (for "mine" and "my groups"),
+    /// once per process: it rarely changes.
+    pub async fn identify(&self, cancel: &CancellationToken) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.identified.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let who = match cancellable(cancel, self.feed.identity()).await? {
+            Ok(who) => who,
+            Err(e) => return Err(self.fail(e)),
+        };
+        self.store
+            .set_identity(&self.account_id, &who.me_id, &who.group_ids)
+            .await?;
+        self.identified.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Syncs from the stored cursor to the end of the stream.
     pub async fn run_once(&self, cancel: &CancellationToken) -> Result<SyncReport> {
-        use std::sync::atomic::Ordering;
-        if !self.identified.load(Ordering::Relaxed) {
-            let who = match cancellable(cancel, self.feed.identity()).await? {
-                Ok(who) => who,
-                Err(e) => return Err(self.fail(e)),
-            };
-            self.store
-                .set_identity(&self.account_id, &who.me_id, &who.group_ids)
-                .await?;
-            self.identified.store(true, Ordering::Relaxed);
-        }
+        self.identify(cancel).await?;
         let stream = self.feed.stream().to_string();
         let mut cursor = self.store.cursor(&self.account_id, &stream).await?;
         let total = if cursor.is_none() {
@@ -322,34 +337,9 @@ impl<F: Feed> Syncer<F> {
                     .await?;
             }
             for (i, chunk) in chunks.into_iter().enumerate() {
-                // Read here, not in `bundles`: a failure of the cache is the cache's, never
-                // passed off as the vendor's.
-                let ids: Vec<String> = chunk.iter().map(|c| c.external_id.clone()).collect();
-                let states = self.store.transcript_states(&self.account_id, &ids).await?;
-                let bundles = match cancellable(cancel, self.bundles(chunk, states)).await? {
-                    Ok(b) => b,
-                    Err(e) => return Err(self.fail(e)),
-                };
-                if cancel.is_cancelled() {
-                    return Err(Error::Cancelled);
-                }
                 let next = (i == last).then_some(page.cursor.as_str());
-                let stats = self
-                    .store
-                    .commit_page(&self.account_id, &stream, &bundles, next, self.status.now())
+                self.store_chunk(&stream, chunk, next, cancel, &mut report)
                     .await?;
-                report.conversations += stats.conversations as u64;
-                report.transcripts +=
-                    bundles.iter().filter(|b| b.transcript.is_some()).count() as u64;
-                report.unreadable += bundles
-                    .iter()
-                    .filter(|b| {
-                        b.problem.is_some()
-                            || b.transcript.as_ref().is_some_and(|t| t.problem.is_some())
-                    })
-                    .count() as u64;
-                report.messages += stats.messages as u64;
-                report.drafts += stats.drafts as u64;
                 self.status.set(
                     SyncState::Syncing {
                         done: report.conversations,
@@ -398,6 +388,86 @@ impl<F: Feed> Syncer<F> {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+    }
+
+    /// Reads the given conversations again (a webhook said they changed) and stores them;
+    /// the change stream's cursor does not move. A conversation the vendor deleted leaves
+    /// the cache; one it cannot read is marked, and the others go on.
+    pub async fn refresh(
+        &self,
+        external_ids: &[String],
+        cancel: &CancellationToken,
+    ) -> Result<SyncReport> {
+        let stream = self.feed.stream().to_string();
+        let found: Vec<Result<Option<Conversation>, FeedError>> = cancellable(
+            cancel,
+            futures::stream::iter(external_ids.to_vec())
+                .map(|id| async move { self.feed.conversation(&id).await })
+                .buffered(self.concurrency)
+                .collect(),
+        )
+        .await?;
+        let mut report = SyncReport::default();
+        let (mut current, mut deleted, mut marks) = (vec![], vec![], vec![]);
+        for (id, found) in external_ids.iter().zip(found) {
+            match found {
+                Ok(Some(c)) => current.push(c),
+                Ok(None) => deleted.push(id.clone()),
+                Err(FeedError::Unreadable { message }) => marks.push((id.clone(), message)),
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+        report.deleted += self
+            .store
+            .forget_conversations(&self.account_id, &deleted)
+            .await? as u64;
+        report.unreadable += marks.len() as u64;
+        self.store
+            .mark_sync_problems(&self.account_id, &marks)
+            .await?;
+        for chunk in current.chunks(self.chunk) {
+            self.store_chunk(&stream, chunk.to_vec(), None, cancel, &mut report)
+                .await?;
+        }
+        Ok(report)
+    }
+
+    /// Fetches what a chunk of conversations needs and commits it, with `next` as the
+    /// stream's cursor when given.
+    async fn store_chunk(
+        &self,
+        stream: &str,
+        chunk: Vec<Conversation>,
+        next: Option<&str>,
+        cancel: &CancellationToken,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        // Read here, not in `bundles`: a failure of the cache is the cache's, never
+        // passed off as the vendor's.
+        let ids: Vec<String> = chunk.iter().map(|c| c.external_id.clone()).collect();
+        let states = self.store.transcript_states(&self.account_id, &ids).await?;
+        let bundles = match cancellable(cancel, self.bundles(chunk, states)).await? {
+            Ok(b) => b,
+            Err(e) => return Err(self.fail(e)),
+        };
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let stats = self
+            .store
+            .commit_page(&self.account_id, stream, &bundles, next, self.status.now())
+            .await?;
+        report.conversations += stats.conversations as u64;
+        report.transcripts += bundles.iter().filter(|b| b.transcript.is_some()).count() as u64;
+        report.unreadable += bundles
+            .iter()
+            .filter(|b| {
+                b.problem.is_some() || b.transcript.as_ref().is_some_and(|t| t.problem.is_some())
+            })
+            .count() as u64;
+        report.messages += stats.messages as u64;
+        report.drafts += stats.drafts as u64;
+        Ok(())
     }
 
     fn fail(&self, e: FeedError) -> Error {

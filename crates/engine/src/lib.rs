@@ -16,6 +16,7 @@ pub mod error;
 mod memory;
 pub mod replies;
 pub mod runtime;
+pub mod team;
 pub mod vendor;
 
 pub use error::{EngineError, ErrorKind};

@@ -111,6 +111,15 @@ impl Feed for MemoryFeed {
         })
     }
 
+    async fn conversation(&self, external_id: &str) -> Result<Option<Conversation>, FeedError> {
+        let all = self.0.conversations.lock().unwrap();
+        Ok(all
+            .iter()
+            .rev()
+            .find(|(c, _)| c.external_id == external_id)
+            .map(|(c, _)| c.clone()))
+    }
+
     async fn estimate_total(&self) -> Result<Option<u64>, FeedError> {
         Ok(None)
     }

@@ -113,6 +113,10 @@ impl Running {
         for (account, e) in failed {
             tracing::error!(account, error = %e, "cannot sync");
         }
+        if let Some(m) = store.membership().await? {
+            let login = crate::team::desk::login(&m, &keychain);
+            return Ok(Running::team(store, syncs, Arc::new(keychain), login));
+        }
         Ok(Running::accounts(store, syncs, Arc::new(keychain)))
     }
 
@@ -130,6 +134,39 @@ impl Running {
             })
             .collect();
         Running::start(store, scheduled, secrets, None)
+    }
+
+    /// A desktop in a team: reads come from the team's streams; replies still go out
+    /// from here.
+    pub fn team(
+        store: Store,
+        syncs: Vec<AccountSync>,
+        secrets: Arc<dyn SecretStore>,
+        login: Result<crate::team::nats::NatsLogin>,
+    ) -> Running {
+        let cancel = CancellationToken::new();
+        let statuses = syncs.iter().map(|s| s.status().clone()).collect();
+        let tasks = vec![
+            tokio::spawn(crate::team::desk::read_team(
+                store.clone(),
+                login,
+                syncs,
+                cancel.clone(),
+            )),
+            tokio::spawn(deliver_every(
+                store.clone(),
+                secrets.clone(),
+                cancel.clone(),
+            )),
+        ];
+        Running {
+            store,
+            statuses,
+            secrets,
+            demo: None,
+            cancel,
+            tasks,
+        }
     }
 
     /// The demo: the simulator in-process, its own database at `path` (new on every start:

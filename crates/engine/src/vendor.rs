@@ -6,7 +6,7 @@ use baton_core::model::{Millis, SourceKind};
 use baton_core::outbox::{OutboxItem, PostError, Poster};
 use baton_core::secrets::SecretStore;
 use baton_core::store::AccountRecord;
-use baton_core::sync::{StatusHandle, SyncReport, Syncer};
+use baton_core::sync::{Feed, StatusHandle, SyncReport, Syncer};
 use baton_core::{CancellationToken, Store};
 use std::time::Duration;
 
@@ -73,6 +73,24 @@ impl AccountSync {
         }
     }
 
+    /// The name the vendor's change stream's cursor is stored under.
+    pub fn stream_name(&self) -> String {
+        match self {
+            Self::Zendesk(s) => s.feed().stream().to_string(),
+            #[cfg(test)]
+            Self::Memory(s) => s.feed().stream().to_string(),
+        }
+    }
+
+    /// The account's address at its vendor.
+    pub fn base_url(&self) -> String {
+        match self {
+            Self::Zendesk(s) => s.feed().client().base_url().to_string(),
+            #[cfg(test)]
+            Self::Memory(_) => "memory://".into(),
+        }
+    }
+
     pub fn account_id(&self) -> String {
         self.status().current().account_id
     }
@@ -83,6 +101,34 @@ impl AccountSync {
             Self::Zendesk(s) => Ok(s.run_once(cancel).await?),
             #[cfg(test)]
             Self::Memory(s) => Ok(s.run_once(cancel).await?),
+        }
+    }
+
+    /// Who the credentials belong to, and their groups, into the store.
+    pub async fn identify(&self, cancel: &CancellationToken) -> Result<()> {
+        match self {
+            Self::Zendesk(s) => Ok(s.identify(cancel).await?),
+            #[cfg(test)]
+            Self::Memory(s) => Ok(s.identify(cancel).await?),
+        }
+    }
+
+    /// Reads these conversations again (a webhook said they changed).
+    pub async fn refresh(&self, ids: &[String], cancel: &CancellationToken) -> Result<SyncReport> {
+        match self {
+            Self::Zendesk(s) => Ok(s.refresh(ids, cancel).await?),
+            #[cfg(test)]
+            Self::Memory(s) => Ok(s.refresh(ids, cancel).await?),
+        }
+    }
+
+    /// The conversation a messaging id (a Sunshine Conversations conversation) belongs
+    /// to, when a sync has seen it.
+    pub fn conversation_for_messaging(&self, messaging_id: &str) -> Option<String> {
+        match self {
+            Self::Zendesk(s) => s.feed().ticket_for_sunco(messaging_id),
+            #[cfg(test)]
+            Self::Memory(_) => None,
         }
     }
 

@@ -1,5 +1,6 @@
 use crate::limits::{Fault, Verdict};
-use crate::world::{Event, Truth, Wire};
+use crate::outgoing::Actor;
+use crate::world::{Event, Ticket, Truth, Wire, World};
 use crate::{json, lock, Faults, Shared};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, Request, State};
@@ -39,6 +40,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/sc/v2/apps/{app}/conversations/{conversation}/messages",
             get(sunco_messages),
         )
+        .merge(crate::webhook_api::routes())
         .layer(middleware::from_fn_with_state(shared.clone(), gate));
     Router::new()
         .merge(api)
@@ -48,10 +50,15 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 }
 
 fn endpoint(method: &Method, path: &str) -> String {
+    let mut previous = "";
     let shape: Vec<&str> = path
         .split('/')
         .map(|seg| {
-            if seg.chars().all(|c| c.is_ascii_digit()) && !seg.is_empty() {
+            // Webhook ids are not numbers; the segment after `webhooks` is one.
+            let id = (seg.chars().all(|c| c.is_ascii_digit()) && !seg.is_empty())
+                || previous == "webhooks";
+            previous = seg;
+            if id {
                 "{id}"
             } else {
                 seg
@@ -249,12 +256,12 @@ struct ExportQuery {
     include: Option<String>,
 }
 
-fn encode_cursor(generation: u64) -> String {
+pub(crate) fn encode_cursor(generation: u64) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("gen:{generation}"))
 }
 
-fn decode_cursor(cursor: &str) -> Option<u64> {
+pub(crate) fn decode_cursor(cursor: &str) -> Option<u64> {
     use base64::Engine;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
@@ -322,38 +329,14 @@ async fn export(State(s): S, Query(q): Query<ExportQuery>) -> Response {
         "before_url": null,
         "end_of_stream": end_of_stream,
     });
-    let include = q.include.unwrap_or_default();
-    if include.split(',').any(|i| i == "users") {
-        let ids: BTreeSet<u64> = changed
-            .iter()
-            .flat_map(|t| [Some(t.requester_id), t.assignee_id].into_iter().flatten())
-            .collect();
-        body["users"] = ids
-            .iter()
-            .filter_map(|id| w.users.get(id))
-            .map(|u| {
-                let with = changed
-                    .iter()
-                    .filter(|t| t.requester_id == u.id || t.assignee_id == Some(u.id))
-                    .map(|t| t.id);
-                breaker.apply(json::user(&s.base_url, u), &format!("user:{}", u.id), with)
-            })
-            .collect();
-    }
-    if include.split(',').any(|i| i == "groups") {
-        let ids: BTreeSet<u64> = changed.iter().filter_map(|t| t.group_id).collect();
-        body["groups"] = ids
-            .iter()
-            .filter_map(|id| w.groups.get(id))
-            .map(|g| {
-                let with = changed
-                    .iter()
-                    .filter(|t| t.group_id == Some(g.id))
-                    .map(|t| t.id);
-                breaker.apply(json::group(g), &format!("group:{}", g.id), with)
-            })
-            .collect();
-    }
+    sideload(
+        &mut body,
+        &w,
+        &s.base_url,
+        &changed,
+        q.include.as_deref(),
+        &breaker,
+    );
     Json(body).into_response()
 }
 
@@ -429,12 +412,72 @@ impl<'s> Breaker<'s> {
     }
 }
 
-async fn show_ticket(State(s): S, Path(id): Path<String>) -> Response {
-    let w = lock(&s.world);
-    match live_ticket(&w, &id) {
-        Some(t) => Json(json!({ "ticket": json::ticket(&s.base_url, t) })).into_response(),
-        None => error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found"),
+/// Adds the sideloads `include` asks for (`users`, `groups`; a comma-separated list, as
+/// the spec's `TicketsInclude` says) to an answer about `tickets`: the users the tickets
+/// name (requester and submitter, assignee) and their groups, each once.
+fn sideload(
+    body: &mut Value,
+    w: &World,
+    base: &str,
+    tickets: &[&Ticket],
+    include: Option<&str>,
+    breaker: &Breaker,
+) {
+    let wants = |what: &str| include.unwrap_or("").split(',').any(|i| i.trim() == what);
+    if wants("users") {
+        let ids: BTreeSet<u64> = tickets
+            .iter()
+            .flat_map(|t| [Some(t.requester_id), t.assignee_id].into_iter().flatten())
+            .collect();
+        body["users"] = ids
+            .iter()
+            .filter_map(|id| w.users.get(id))
+            .map(|u| {
+                let with = tickets
+                    .iter()
+                    .filter(|t| t.requester_id == u.id || t.assignee_id == Some(u.id))
+                    .map(|t| t.id);
+                breaker.apply(json::user(base, u), &format!("user:{}", u.id), with)
+            })
+            .collect();
     }
+    if wants("groups") {
+        let ids: BTreeSet<u64> = tickets.iter().filter_map(|t| t.group_id).collect();
+        body["groups"] = ids
+            .iter()
+            .filter_map(|id| w.groups.get(id))
+            .map(|g| {
+                let with = tickets
+                    .iter()
+                    .filter(|t| t.group_id == Some(g.id))
+                    .map(|t| t.id);
+                breaker.apply(json::group(g), &format!("group:{}", g.id), with)
+            })
+            .collect();
+    }
+}
+
+/// `ShowTicket`, with `include=users,groups` sideloading as the export does.
+async fn show_ticket(
+    State(s): S,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let w = lock(&s.world);
+    let Some(t) = live_ticket(&w, &id) else {
+        return error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found");
+    };
+    let mut body = json!({ "ticket": json::ticket(&s.base_url, t) });
+    let breaker = Breaker::new(&s);
+    sideload(
+        &mut body,
+        &w,
+        &s.base_url,
+        &[t],
+        q.get("include").map(String::as_str),
+        &breaker,
+    );
+    Json(body).into_response()
 }
 
 /// Cursor paging over a ticket's events: `page[size]` and `page[after]`, as the spec's
@@ -780,9 +823,21 @@ async fn update_ticket(State(s): S, Path(id): Path<String>, body: Bytes) -> Resp
             )
         }
     };
-    let mut w = lock(&s.world);
+    let now = Utc::now();
+    // The write and its webhooks: announced after the world is released, never awaited.
+    s.mutate(Actor::Me, now, |w, _| apply_update(&s, w, &id, req, now))
+}
+
+/// Applies a checked update request to the ticket, answering as `UpdateTicket` does.
+fn apply_update(
+    s: &Shared,
+    w: &mut World,
+    id: &str,
+    req: UpdateRequest,
+    now: DateTime<Utc>,
+) -> Response {
     let me = w.me;
-    let Some(tid) = live_ticket(&w, &id).map(|t| t.id) else {
+    let Some(tid) = live_ticket(w, id).map(|t| t.id) else {
         return error(StatusCode::NOT_FOUND, "RecordNotFound", "Not found");
     };
     let current = json::time(w.tickets[&tid].updated_at);
@@ -797,7 +852,6 @@ async fn update_ticket(State(s): S, Path(id): Path<String>, body: Bytes) -> Resp
         )
             .into_response();
     }
-    let now = Utc::now();
     let event_id = w.next_id();
     let status = match req.ticket.status.as_deref() {
         None => None,
@@ -857,7 +911,7 @@ async fn update_ticket(State(s): S, Path(id): Path<String>, body: Bytes) -> Resp
 }
 
 async fn set_faults(State(s): S, Json(f): Json<Faults>) -> Response {
-    *lock(&s.faults) = f;
+    s.set_faults(f);
     StatusCode::NO_CONTENT.into_response()
 }
 

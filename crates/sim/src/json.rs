@@ -326,7 +326,7 @@ pub fn corrupt(value: &mut Value, share: f64, seed: u64, record: &str) -> u64 {
 
 /// A number in [0, 1) from the seed, the record and the field: FNV-1a, then a
 /// splitmix64 finish so nearby paths do not roll alike.
-fn unit(seed: u64, record: &str, path: &str) -> f64 {
+pub(crate) fn unit(seed: u64, record: &str, path: &str) -> f64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
     for b in record.bytes().chain([0]).chain(path.bytes()) {
         h ^= u64::from(b);

@@ -1,23 +1,35 @@
 //! Baton's Zendesk simulator: a real HTTP server on 127.0.0.1 serving the Support API
 //! endpoints Baton uses, shaped as the official OpenAPI spec, over a seeded account.
-//! It enforces Zendesk-like rate limits and injects faults on demand.
+//! It enforces Zendesk-like rate limits and injects faults on demand. When given webhook
+//! targets (or when webhooks are created through its Webhooks API), it announces every
+//! change to a ticket as Zendesk and Sunshine Conversations would, retries as they do,
+//! and can lose, repeat, delay and reorder those requests.
 //!
 //! It must not know Baton's own crates: it answers as Zendesk would, to anyone.
 
 mod api;
+mod changes;
+mod delivery;
 pub mod json;
 mod limits;
+mod outgoing;
+mod retry;
 pub mod scenario;
+pub mod sunco_webhooks;
+mod webhook_api;
 pub mod webhooks;
 pub mod world;
 
+pub use delivery::{WebhookStats, WebhookTarget, WebhookTiming};
 pub use limits::{Faults, Limits};
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use outgoing::Actor;
 use scenario::Generator;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -44,6 +56,14 @@ pub struct SimConfig {
     /// Seeded times are offsets back from this.
     pub base_time: DateTime<Utc>,
     pub port: u16,
+    /// Send Zendesk event webhooks here, signed with this signing secret: every event
+    /// type the simulator produces. Webhooks created through `POST /api/v2/webhooks`
+    /// are targets too, with their own subscriptions and secrets.
+    pub zendesk_webhook: Option<WebhookTarget>,
+    /// Send Sunshine Conversations webhooks here, with this secret as `X-API-Key`.
+    pub sunco_webhook: Option<WebhookTarget>,
+    /// How fast webhook timeouts and retry waits run (1.0: the vendors' own).
+    pub webhook_timing: WebhookTiming,
 }
 
 impl Default for SimConfig {
@@ -62,6 +82,9 @@ impl Default for SimConfig {
             long_transcript: None,
             deleted_tickets: 0,
             port: 0,
+            zendesk_webhook: None,
+            sunco_webhook: None,
+            webhook_timing: WebhookTiming::default(),
         }
     }
 }
@@ -87,6 +110,8 @@ pub struct Stats {
     pub ticket_updates: Vec<serde_json::Value>,
     /// Tickets the live scenario created: (id, when, in Unix milliseconds).
     pub live_created: Vec<(u64, i64)>,
+    /// What became of the webhooks sent.
+    pub webhooks: WebhookStats,
 }
 
 impl Stats {
@@ -106,8 +131,49 @@ pub(crate) struct Shared {
     pub auth_bearer: String,
     pub sunco_app_id: String,
     pub sunco_auth: String,
-    /// Decides which fields the `corrupt_share` fault breaks.
+    /// Decides which fields the `corrupt_share` fault breaks, which webhooks the
+    /// `webhook_drop_share` fault loses, and API-created webhooks' signing secrets.
     pub seed: u64,
+    pub zendesk_target: Option<WebhookTarget>,
+    pub sunco_target: Option<WebhookTarget>,
+    /// Webhooks created through the API.
+    pub hooks: Mutex<webhook_api::Registry>,
+    pub outbox: delivery::Outbox,
+    /// Numbers webhook events (Zendesk and Sunco alike), so their ids are unique.
+    pub next_event: AtomicU64,
+}
+
+impl Shared {
+    /// Changes the account through `f`, then announces what changed to the webhook
+    /// targets: the one way the running simulator changes its world. Comparing before
+    /// and after is skipped when nobody listens.
+    pub(crate) fn mutate<R>(
+        &self,
+        actor: Actor,
+        at: DateTime<Utc>,
+        f: impl FnOnce(&mut World, &mut Generator) -> R,
+    ) -> R {
+        let watched = self.watched();
+        let mut w = lock(&self.world);
+        let before = watched.then(|| changes::snapshot(&w));
+        let r = f(&mut w, &mut lock(&self.generator));
+        let Some(before) = before else {
+            return r;
+        };
+        let changed = changes::diff(&before, &w);
+        let announcement = self.announce(&w, &changed, actor, at);
+        drop(w);
+        if !announcement.is_empty() {
+            self.deliver(announcement);
+        }
+        r
+    }
+
+    /// Sets the faults; held webhooks go out if the reorder fault was switched off.
+    pub(crate) fn set_faults(&self, faults: Faults) {
+        *lock(&self.faults) = faults;
+        self.outbox.faults_changed();
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -128,6 +194,7 @@ pub struct Sim {
     addr: SocketAddr,
     server: JoinHandle<()>,
     live: Option<JoinHandle<()>>,
+    webhooks: JoinHandle<()>,
 }
 
 impl Sim {
@@ -150,6 +217,7 @@ impl Sim {
         }
         let basic = base64::engine::general_purpose::STANDARD
             .encode(format!("{}/token:{}", config.email, config.token));
+        let (outbox, inbox) = delivery::Outbox::new();
         let shared = Arc::new(Shared {
             world: Mutex::new(world),
             generator: Mutex::new(generator),
@@ -166,7 +234,13 @@ impl Sim {
                     .encode(format!("{}:{}", config.sunco_key_id, config.sunco_secret))
             ),
             seed: config.seed,
+            zendesk_target: config.zendesk_webhook.clone(),
+            sunco_target: config.sunco_webhook.clone(),
+            hooks: Mutex::new(webhook_api::Registry::default()),
+            outbox,
+            next_event: AtomicU64::new(0),
         });
+        let webhooks = delivery::spawn(shared.clone(), inbox, config.webhook_timing);
         let app = api::router(shared.clone());
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -181,10 +255,12 @@ impl Sim {
                 loop {
                     tick.tick().await;
                     let now = Utc::now();
-                    let mut w = lock(&shared.world);
-                    let before = w.tickets.len();
-                    let id = lock(&shared.generator).live_step(&mut w, now);
-                    if w.tickets.len() > before {
+                    let (id, created) = shared.mutate(Actor::World, now, |w, g| {
+                        let before = w.tickets.len();
+                        let id = g.live_step(w, now);
+                        (id, w.tickets.len() > before)
+                    });
+                    if created {
                         lock(&shared.stats)
                             .live_created
                             .push((id, now.timestamp_millis()));
@@ -197,6 +273,7 @@ impl Sim {
             addr,
             server,
             live,
+            webhooks,
         })
     }
 
@@ -213,10 +290,10 @@ impl Sim {
         f(&lock(&self.shared.world))
     }
 
-    /// Changes the account (and marks touched tickets for the export yourself).
+    /// Changes the account (and marks touched tickets for the export yourself). What
+    /// changed is announced to the webhook targets, as if someone in Zendesk did it.
     pub fn world_mut<R>(&self, f: impl FnOnce(&mut World, &mut Generator) -> R) -> R {
-        let mut w = lock(&self.shared.world);
-        f(&mut w, &mut lock(&self.shared.generator))
+        self.shared.mutate(Actor::World, Utc::now(), f)
     }
 
     pub fn stats(&self) -> Stats {
@@ -225,11 +302,14 @@ impl Sim {
 
     /// Deletes a ticket, as an agent would: the export lists it once more, as `deleted`.
     pub fn delete_ticket(&self, id: u64) {
-        delete(&mut lock(&self.shared.world), id, Utc::now());
+        let now = Utc::now();
+        self.shared
+            .mutate(Actor::World, now, |w, _| delete(w, id, now));
     }
 
+    /// Sets the faults served from now on (API answers and webhooks).
     pub fn set_faults(&self, faults: Faults) {
-        *lock(&self.shared.faults) = faults;
+        self.shared.set_faults(faults);
     }
 
     pub fn faults(&self) -> Faults {
@@ -265,6 +345,7 @@ impl Sim {
 impl Drop for Sim {
     fn drop(&mut self) {
         self.server.abort();
+        self.webhooks.abort();
         if let Some(live) = &self.live {
             live.abort();
         }

@@ -1,5 +1,5 @@
 //! Zendesk-like rate limits (a per-minute account budget and a tighter one for
-//! incremental exports) and switchable faults.
+//! incremental exports) and switchable faults, for API answers and for webhooks.
 
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
@@ -88,6 +88,19 @@ pub struct Faults {
     pub write_delay_ms: u64,
     /// Do this many writes, then close the connection without the answer.
     pub lost_write_answers: u32,
+    /// Webhooks: lose the next this-many requests (never sent).
+    pub webhook_drops: u32,
+    /// Webhooks: lose this share (0 to 1) of requests, until switched back. Which ones is
+    /// a function of the seed, the target and the events carried, so the same run loses
+    /// the same requests.
+    pub webhook_drop_share: f64,
+    /// Webhooks: send the next this-many requests twice (two invocations of one event).
+    pub webhook_duplicates: u32,
+    /// Webhooks: hold the next this-many requests, then send them all in reverse order.
+    /// Switching it to 0 before that many arrived sends the held ones, reversed.
+    pub webhook_reorders: u32,
+    /// Webhooks: send each request this many ms after its event, until switched back.
+    pub webhook_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +114,62 @@ pub enum Fault {
     LoseAnswer,
 }
 
+/// Whether the reorder fault holds a webhook request back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hold {
+    No,
+    Keep,
+    /// Keep it, and it is the last one: send everything held, out of order.
+    KeepAndRelease,
+}
+
+/// What the webhook faults do to one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WebhookFate {
+    pub drop: bool,
+    pub duplicate: bool,
+    pub hold: Hold,
+    pub delay_ms: u64,
+}
+
+/// Counts one off `n`, saying whether there was one.
+fn dec(n: &mut u32) -> bool {
+    if *n > 0 {
+        *n -= 1;
+        true
+    } else {
+        false
+    }
+}
+
 impl Faults {
+    /// The webhook faults for the request known as `key`, counted down. A dropped
+    /// request takes no other fault.
+    pub(crate) fn take_webhook(&mut self, key: &str, seed: u64) -> WebhookFate {
+        let drop = dec(&mut self.webhook_drops)
+            || (self.webhook_drop_share > 0.0
+                && crate::json::unit(seed, "webhook", key) < self.webhook_drop_share);
+        if drop {
+            return WebhookFate {
+                drop,
+                duplicate: false,
+                hold: Hold::No,
+                delay_ms: 0,
+            };
+        }
+        let hold = match dec(&mut self.webhook_reorders) {
+            false => Hold::No,
+            true if self.webhook_reorders == 0 => Hold::KeepAndRelease,
+            true => Hold::Keep,
+        };
+        WebhookFate {
+            drop,
+            duplicate: dec(&mut self.webhook_duplicates),
+            hold,
+            delay_ms: self.webhook_delay_ms,
+        }
+    }
+
     /// The fault for a write, before the general ones: (answer lost, answer delay).
     pub fn take_write(&mut self) -> (bool, u64) {
         let lost = self.lost_write_answers > 0;
@@ -110,14 +178,6 @@ impl Faults {
     }
 
     pub fn take(&mut self) -> Option<Fault> {
-        fn dec(n: &mut u32) -> bool {
-            if *n > 0 {
-                *n -= 1;
-                true
-            } else {
-                false
-            }
-        }
         if self.down {
             Some(Fault::Drop)
         } else if dec(&mut self.lost_answers) {
@@ -212,5 +272,59 @@ impl Limiter {
             remaining: self.limits.account_per_window.map(|b| b - self.used),
         };
         (verdict, self.used)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_faults_count_down_and_the_drop_share_is_the_seeds() {
+        let mut f = Faults {
+            webhook_drops: 1,
+            webhook_duplicates: 1,
+            webhook_reorders: 2,
+            webhook_delay_ms: 40,
+            ..Default::default()
+        };
+        let first = f.take_webhook("a", 1);
+        assert!(first.drop);
+        assert_eq!(
+            (first.hold, first.delay_ms),
+            (Hold::No, 0),
+            "a lost request takes nothing else"
+        );
+        let second = f.take_webhook("b", 1);
+        assert_eq!(
+            second,
+            WebhookFate {
+                drop: false,
+                duplicate: true,
+                hold: Hold::Keep,
+                delay_ms: 40
+            }
+        );
+        assert_eq!(f.take_webhook("c", 1).hold, Hold::KeepAndRelease);
+        let rest = f.take_webhook("d", 1);
+        assert_eq!(
+            (rest.drop, rest.duplicate, rest.hold),
+            (false, false, Hold::No)
+        );
+
+        let share = |seed: u64| {
+            let mut f = Faults {
+                webhook_drop_share: 0.3,
+                ..Default::default()
+            };
+            (0..2_000)
+                .map(|n| f.take_webhook(&format!("hook:{n}"), seed).drop)
+                .collect::<Vec<bool>>()
+        };
+        let lost = share(9);
+        assert_eq!(lost, share(9), "the same seed loses the same requests");
+        assert_ne!(lost, share(10));
+        let fraction = lost.iter().filter(|d| **d).count() as f64 / lost.len() as f64;
+        assert!((0.25..0.35).contains(&fraction), "{fraction}");
     }
 }

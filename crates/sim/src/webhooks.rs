@@ -6,9 +6,10 @@
 //! "Webhook event types"), not taken from Baton: a test where Baton verifies what this
 //! signs checks both sides.
 //!
-//! This builds requests; it does not send them (no loop, no retries, no faults yet).
+//! This builds requests; `delivery` sends them, `outgoing` decides which to send.
 
-use crate::world::{Ticket, Wire};
+use crate::changes::Change;
+use crate::world::{AuthorType, Event, Ticket, Wire, World};
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
@@ -67,6 +68,88 @@ fn id(v: Option<u64>) -> Value {
     v.map_or(Value::Null, |v| Value::String(v.to_string()))
 }
 
+fn upper(s: &str) -> Value {
+    Value::String(s.to_ascii_uppercase())
+}
+
+fn stamp(at: DateTime<Utc>) -> Value {
+    Value::String(at.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+/// Who wrote an event, when the account knows them.
+fn author(e: &Event) -> Option<u64> {
+    match e.wire {
+        Wire::Comment { author_id, .. } => Some(author_id),
+        Wire::Message { author_id, .. } => author_id,
+    }
+}
+
+/// A ticket event's `detail`, every property the "Ticket events" reference lists (ids as
+/// strings, enums upper case), but its `id`, which [`ZendeskEvent::body`] adds.
+/// `actor_id` `-1` is Zendesk's own system.
+fn detail(t: &Ticket, actor: Option<u64>) -> Map<String, Value> {
+    let fields = [
+        (
+            "actor_id",
+            Value::String(actor.map_or("-1".into(), |a| a.to_string())),
+        ),
+        ("assignee_id", id(t.assignee_id)),
+        ("brand_id", Value::Null),
+        ("created_at", stamp(t.created_at)),
+        ("custom_status", Value::Null),
+        (
+            "description",
+            json!(t.events.first().map(|e| e.text.as_str()).unwrap_or("")),
+        ),
+        ("external_id", Value::Null),
+        ("form_id", Value::Null),
+        ("group_id", id(t.group_id)),
+        ("is_public", Value::Bool(true)),
+        ("organization_id", Value::Null),
+        ("priority", t.priority.map_or(Value::Null, upper)),
+        ("requester_id", id(Some(t.requester_id))),
+        ("status", upper(t.status)),
+        ("subject", json!(t.subject)),
+        ("submitter_id", id(Some(t.requester_id))),
+        ("tags", json!(t.tags)),
+        ("type", Value::Null),
+        ("updated_at", stamp(t.updated_at)),
+        ("via", json!({"channel": t.via_channel})),
+    ];
+    fields
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+/// A `messaging_ticket.message_added` event object: who wrote, and the message (its id
+/// the Sunshine Conversations message id, as the conversation log gives it).
+fn message_event(m: &Event) -> Value {
+    let Wire::Message {
+        author,
+        author_name,
+        author_id,
+    } = &m.wire
+    else {
+        return json!({});
+    };
+    let (actor_type, actor_id) = match author {
+        AuthorType::User => (
+            "end_user",
+            author_id.map_or("sim:user".into(), |a| a.to_string()),
+        ),
+        AuthorType::Bot => ("system", "zd:answerBot".to_string()),
+        AuthorType::Agent => (
+            "agent",
+            author_id.map_or("sim:agent".into(), |a| a.to_string()),
+        ),
+    };
+    json!({
+        "actor": {"id": actor_id, "name": author_name, "type": actor_type},
+        "message": {"id": format!("{:024x}", m.id), "body": m.text},
+    })
+}
+
 impl ZendeskEvent {
     /// An event with an empty detail; its id derives from what it is about.
     pub fn new(event_type: &str, ticket_id: u64, time: DateTime<Utc>) -> Self {
@@ -90,47 +173,108 @@ impl ZendeskEvent {
     pub fn for_ticket(ticket: &Ticket, event_type: &str, time: DateTime<Utc>) -> Self {
         let mut e = Self::new(event_type, ticket.id, time);
         if event_type.ends_with("messaging_ticket.message_added") {
-            if let Some((m, author)) = ticket.events.iter().rev().find_map(|m| match &m.wire {
-                Wire::Message { author, .. } => Some((m, *author)),
-                Wire::Comment { .. } => None,
-            }) {
-                let (actor_type, actor_id) = match author {
-                    crate::world::AuthorType::User => ("end_user", "sim:user"),
-                    crate::world::AuthorType::Bot => ("system", "zd:answerBot"),
-                    crate::world::AuthorType::Agent => ("agent", "sim:agent"),
-                };
-                e.event = json!({
-                    "actor": {"id": actor_id, "name": "", "type": actor_type},
-                    "message": {"id": m.id.to_string(), "body": m.text},
-                });
+            if let Some(m) = ticket
+                .events
+                .iter()
+                .rev()
+                .find(|m| matches!(m.wire, Wire::Message { .. }))
+            {
+                e.event = message_event(m);
             }
             return e;
         }
-        let upper = |s: &str| Value::String(s.to_ascii_uppercase());
-        let fields = [
-            ("assignee_id", id(ticket.assignee_id)),
-            (
-                "created_at",
-                json!(ticket.created_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
-            ),
-            ("group_id", id(ticket.group_id)),
-            ("priority", ticket.priority.map_or(Value::Null, upper)),
-            ("requester_id", id(Some(ticket.requester_id))),
-            ("status", upper(ticket.status)),
-            ("subject", json!(ticket.subject)),
-            ("tags", json!(ticket.tags)),
-            (
-                "updated_at",
-                json!(ticket.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
-            ),
-            ("via", json!({"channel": ticket.via_channel})),
-        ];
-        e.detail = fields
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-        e.event = json!({"meta": {"sequence": {"id": e.id, "position": 1, "total": 1}}});
+        e.detail = detail(ticket, None);
+        e.set_sequence(&e.id.clone(), 1, 1);
         e
+    }
+
+    /// The event Zendesk sends for one change to a ticket of `w`, by `actor` (`None`:
+    /// the system, or whoever wrote what was added). Ticket events get their
+    /// `meta.sequence` from [`ZendeskEvent::set_sequence`]. `None` for a change Zendesk
+    /// announces no event for.
+    pub(crate) fn for_change(
+        w: &World,
+        ticket_id: u64,
+        change: &Change,
+        actor: Option<u64>,
+        time: DateTime<Utc>,
+    ) -> Option<Self> {
+        let ticket = w.tickets.get(&ticket_id);
+        let (event_type, event) = match change {
+            Change::PermanentlyDeleted => ("ticket.permanently_deleted", json!({})),
+            Change::Created => ("ticket.created", json!({})),
+            Change::SoftDeleted => ("ticket.soft_deleted", json!({})),
+            Change::Undeleted => ("ticket.undeleted", json!({})),
+            Change::StatusChanged { previous } => (
+                "ticket.status_changed",
+                json!({ "current": ticket.map(|t| upper(t.status)), "previous": upper(previous) }),
+            ),
+            Change::AgentAssignmentChanged { previous } => (
+                "ticket.agent_assignment_changed",
+                json!({ "current": id(ticket?.assignee_id), "previous": id(*previous) }),
+            ),
+            Change::GroupAssignmentChanged { previous } => (
+                "ticket.group_assignment_changed",
+                json!({ "current": id(ticket?.group_id), "previous": id(*previous) }),
+            ),
+            Change::TagsChanged { added, removed } => (
+                "ticket.tags_changed",
+                json!({ "tags_added": added, "tags_removed": removed }),
+            ),
+            Change::EventAdded { event_id } => {
+                let added = ticket?.events.iter().find(|e| e.id == *event_id)?;
+                match &added.wire {
+                    Wire::Message { .. } => {
+                        let mut e = Self::new(
+                            "zen:event-type:messaging_ticket.message_added",
+                            ticket_id,
+                            time,
+                        );
+                        e.event = message_event(added);
+                        return Some(e);
+                    }
+                    Wire::Comment { author_id, public } => (
+                        "ticket.comment_added",
+                        json!({ "comment": {
+                            "id": added.id.to_string(),
+                            "body": added.text,
+                            "is_public": public,
+                            "author": {
+                                "id": author_id.to_string(),
+                                "is_staff": w.users.get(author_id).is_some_and(|u| u.role != "end-user"),
+                                "name": w.user_name(*author_id),
+                            },
+                        } }),
+                    ),
+                }
+            }
+        };
+        let mut e = Self::new(&format!("zen:event-type:{event_type}"), ticket_id, time);
+        // A ticket gone for good has nothing left to describe but its id.
+        if let Some(t) = ticket {
+            let actor = actor.or_else(|| match change {
+                Change::EventAdded { event_id } => {
+                    t.events.iter().find(|e| e.id == *event_id).and_then(author)
+                }
+                _ => None,
+            });
+            e.detail = detail(t, actor);
+        }
+        e.event = event;
+        Some(e)
+    }
+
+    /// Places a ticket event in the sequence of events one action caused
+    /// (`meta.sequence`); messaging events carry no sequence.
+    pub(crate) fn set_sequence(&mut self, id: &str, position: usize, total: usize) {
+        if !self.event_type.starts_with("zen:event-type:ticket.") {
+            return;
+        }
+        if !self.event.is_object() {
+            self.event = json!({});
+        }
+        self.event["meta"] =
+            json!({ "sequence": { "id": id, "position": position, "total": total } });
     }
 
     /// The payload Zendesk posts.
@@ -174,23 +318,44 @@ pub fn signed_request(
     invocation: u64,
 ) -> WebhookRequest {
     let body = event.body();
+    WebhookRequest {
+        headers: signature_headers(
+            WEBHOOK_ID,
+            secret,
+            event.account_id,
+            &body,
+            sent_at,
+            invocation,
+        ),
+        body,
+    }
+}
+
+/// The headers of a request carrying `body`, signed as webhook `webhook_id` with its
+/// `secret` at `sent_at`.
+pub(crate) fn signature_headers(
+    webhook_id: &str,
+    secret: &str,
+    account_id: u64,
+    body: &[u8],
+    sent_at: DateTime<Utc>,
+    invocation: u64,
+) -> Vec<(String, String)> {
     let ts = timestamp(sent_at);
-    let signature = sign(secret, &ts, &body);
+    let signature = sign(secret, &ts, body);
     let headers = [
         ("Content-Type", "application/json".to_string()),
-        ("X-Zendesk-Account-Id", event.account_id.to_string()),
-        ("X-Zendesk-Webhook-Id", WEBHOOK_ID.to_string()),
+        ("User-Agent", "Zendesk Webhook".to_string()),
+        ("X-Zendesk-Account-Id", account_id.to_string()),
+        ("X-Zendesk-Webhook-Id", webhook_id.to_string()),
         ("X-Zendesk-Webhook-Invocation-Id", invocation.to_string()),
         (SIGNATURE_HEADER, signature),
         (TIMESTAMP_HEADER, ts),
     ];
-    WebhookRequest {
-        headers: headers
-            .into_iter()
-            .map(|(n, v)| (n.to_string(), v))
-            .collect(),
-        body,
-    }
+    headers
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), v))
+        .collect()
 }
 
 #[cfg(test)]
@@ -264,6 +429,86 @@ mod tests {
             .find(|e| matches!(e.wire, Wire::Message { .. }))
             .unwrap();
         assert_eq!(v["event"]["message"]["body"], last.text);
-        assert_eq!(v["event"]["message"]["id"], last.id.to_string());
+        assert_eq!(v["event"]["message"]["id"], format!("{:024x}", last.id));
+    }
+
+    #[test]
+    fn a_change_reads_as_the_event_zendesk_documents() {
+        let now = Utc::now();
+        let w = crate::scenario::Generator::new(3, now).world(10);
+        let t = w.tickets.values().find(|t| !t.kind.is_messaging()).unwrap();
+        let mut e = ZendeskEvent::for_change(&w, t.id, &Change::Created, Some(w.me), now).unwrap();
+        e.set_sequence("seq-1", 1, 3);
+        let v: Value = serde_json::from_slice(&e.body()).unwrap();
+        assert_eq!(v["type"], "zen:event-type:ticket.created");
+        let documented = [
+            "actor_id",
+            "assignee_id",
+            "brand_id",
+            "created_at",
+            "custom_status",
+            "description",
+            "external_id",
+            "form_id",
+            "group_id",
+            "id",
+            "is_public",
+            "organization_id",
+            "priority",
+            "requester_id",
+            "status",
+            "subject",
+            "submitter_id",
+            "tags",
+            "type",
+            "updated_at",
+            "via",
+        ];
+        let mut keys: Vec<&str> = v["detail"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys, documented,
+            "the Ticket events reference's detail properties"
+        );
+        assert_eq!(v["detail"]["actor_id"], w.me.to_string());
+        assert_eq!(v["detail"]["requester_id"], t.requester_id.to_string());
+        assert_eq!(v["detail"]["via"]["channel"], t.via_channel);
+        assert_eq!(
+            v["event"],
+            json!({"meta": {"sequence": {"id": "seq-1", "position": 1, "total": 3}}})
+        );
+
+        let gone =
+            ZendeskEvent::for_change(&w, 999, &Change::PermanentlyDeleted, None, now).unwrap();
+        let v: Value = serde_json::from_slice(&gone.body()).unwrap();
+        assert_eq!(v["type"], "zen:event-type:ticket.permanently_deleted");
+        assert_eq!(v["detail"], json!({"id": "999"}), "nothing left but its id");
+
+        let missing = Change::EventAdded { event_id: 1 };
+        assert!(ZendeskEvent::for_change(&w, t.id, &missing, None, now).is_none());
+
+        let chat = w.tickets.values().find(|t| t.kind.is_messaging()).unwrap();
+        let said = chat
+            .events
+            .iter()
+            .find(|e| matches!(e.wire, Wire::Message { .. }))
+            .unwrap();
+        let added = Change::EventAdded { event_id: said.id };
+        let mut m = ZendeskEvent::for_change(&w, chat.id, &added, None, now).unwrap();
+        m.set_sequence("seq-2", 1, 1);
+        assert_eq!(
+            m.event_type,
+            "zen:event-type:messaging_ticket.message_added"
+        );
+        assert!(
+            m.event.get("meta").is_none(),
+            "messaging events carry no sequence"
+        );
+        assert_eq!(m.event["message"]["body"], said.text);
     }
 }

@@ -1,6 +1,8 @@
 //! The simulator's responses checked against the official Zendesk Support OpenAPI spec
 //! (read from ../shared/specs, never copied into the project).
 
+mod common;
+
 use baton_sim::{Sim, SimConfig};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -257,13 +259,24 @@ async fn every_answer_for_every_ticket_is_as_the_spec_says_errors_included() {
         checker.answer(export, "get", status, &body);
     }
 
-    // Every ticket: the ticket, all its comments and all its log; 404 for deleted ones.
+    // Every ticket (its users and groups sideloaded), all its comments and all its log;
+    // 404 for deleted ones.
     for (id, status) in &listed {
         let want = if status == "deleted" { 404 } else { 200 };
-        let url = format!("{base}/api/v2/tickets/{id}");
+        let url = format!("{base}/api/v2/tickets/{id}?include=users,groups");
         let (got, body) = send(&c, get_.clone(), &url, None, "sim-token").await;
         assert_eq!(got, want, "ticket {id}");
         checker.answer("/api/v2/tickets/{ticket_id}", "get", got, &body);
+        // The spec's TicketResponse names no sideloads: each is checked as its object.
+        for (list, schema) in [("users", "UserObject"), ("groups", "GroupObject")] {
+            for record in body[list].as_array().into_iter().flatten() {
+                let schema = json!({ "$ref": format!("#/components/schemas/{schema}") });
+                checker.validate(schema, &format!("ticket {id} sideloaded {list}"), record);
+            }
+        }
+        if got == 200 {
+            assert!(!body["users"].as_array().unwrap().is_empty());
+        }
         assert_eq!(
             every_page(&checker, &c, &base, *id, "comments", 2).await,
             want
@@ -434,4 +447,61 @@ async fn sunshine_conversations_messages_answer_as_the_spec_says() {
         401,
         "Sunco takes its own key, not the agent's token"
     );
+}
+
+/// The Sunco webhook payloads for a handoff, a customer's message and the ticket solved,
+/// checked against the spec's `x-webhooks` envelope and each event's own schema.
+#[tokio::test]
+async fn sunshine_conversations_webhooks_are_as_the_spec_says() {
+    let checker = Checker::of("sunshine-conversations-openapi.yaml");
+    let rx = common::Receiver::start([]).await;
+    let sim = Sim::start(SimConfig {
+        tickets: 5,
+        live_every: Some(std::time::Duration::from_millis(20)),
+        sunco_webhook: Some(baton_sim::WebhookTarget::new(&rx.url, "key")),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // New handoffs and customers writing again, until both have been announced.
+    let start = std::time::Instant::now();
+    let got = loop {
+        let got = rx.got();
+        let types: Vec<String> = got
+            .iter()
+            .flat_map(|r| r.json()["events"].as_array().unwrap().clone())
+            .map(|e| e["type"].as_str().unwrap().to_string())
+            .collect();
+        if types.iter().any(|t| t == "conversation:message")
+            && types.iter().any(|t| t == "switchboard:passControl")
+        {
+            break got;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{types:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    drop(sim);
+    let envelope = checker.spec["x-webhooks"]["Webhook Event"]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"]
+        .clone();
+    assert!(envelope.is_object(), "the spec has the webhook envelope");
+    for r in &got {
+        let body = r.json();
+        checker.validate(envelope.clone(), "Sunco webhook", &body);
+        for event in body["events"].as_array().unwrap() {
+            let schema = match event["type"].as_str().unwrap() {
+                "conversation:message" => "conversationMessageEvent",
+                "switchboard:passControl" => "switchboardPassControl",
+                other => panic!("unexpected {other}"),
+            };
+            let schema = json!({ "$ref": format!("#/components/schemas/{schema}") });
+            checker.validate(schema, "Sunco webhook event", event);
+            for field in ["id", "type", "createdAt"] {
+                assert!(event[field].is_string(), "{field} in {event}");
+            }
+        }
+    }
 }

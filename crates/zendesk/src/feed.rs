@@ -136,6 +136,87 @@ enum Source {
 }
 
 impl ZendeskFeed {
+    /// Maps tickets as Zendesk sent them (with the users and groups sideloaded beside
+    /// them) to conversations; deleted ones by id; ones that do not parse, marked.
+    fn read_tickets(
+        &self,
+        fields: &FieldIds,
+        raw_tickets: &[serde_json::Value],
+        raw_users: &[serde_json::Value],
+        raw_groups: &[serde_json::Value],
+        skipped: &mut Skipped<'_>,
+    ) -> (Vec<Conversation>, Vec<String>, Vec<Unreadable>) {
+        let users: Vec<wire::User> = raw_users
+            .iter()
+            .filter_map(|raw| skipped.read("user", raw))
+            .collect();
+        let groups: Vec<wire::Group> = raw_groups
+            .iter()
+            .filter_map(|raw| skipped.read("group", raw))
+            .collect();
+        let mut tickets = vec![];
+        let mut deleted = vec![];
+        let mut unreadable = vec![];
+        for raw in raw_tickets {
+            // A deleted ticket needs no more than its id to leave the cache.
+            if raw["status"] == "deleted" {
+                if let Some(id) = raw["id"].as_i64() {
+                    deleted.push(id.to_string());
+                    continue;
+                }
+            }
+            match wire::record::<wire::Ticket>(raw) {
+                Ok(t) => tickets.push(t),
+                Err(bad) => {
+                    skipped.bad("ticket", &bad);
+                    if let Some(id) = bad.id.clone() {
+                        unreadable.push(stale_copy(id, &bad.to_string()));
+                    }
+                }
+            }
+        }
+        {
+            // Kept across pages (not replaced): a webhook's single-ticket read may run
+            // beside an export and needs its ticket's entry until its transcript is read.
+            let mut messaging = self.messaging.lock().expect("messaging lock");
+            for t in &tickets {
+                let via = mapping::via_channel(t)
+                    .is_some_and(|v| self.settings.mapping.messaging_via.contains(&v));
+                let sunco = mapping::field_text(t, fields.sunco);
+                if via || sunco.is_some() {
+                    messaging.insert(t.id.to_string(), sunco);
+                } else {
+                    messaging.remove(&t.id.to_string());
+                }
+            }
+        }
+        let mut dir = self.directory.lock().expect("directory lock");
+        dir.learn(&users, &groups);
+        let mut conversations = Vec::with_capacity(tickets.len());
+        for t in &tickets {
+            let base = self.client.base_url();
+            match mapping::conversation(&self.settings.mapping, fields, &dir, base, t) {
+                Ok(c) => conversations.push(c),
+                Err(why) => {
+                    skipped.note("ticket", Some(&t.id.to_string()), "", &why);
+                    unreadable.push(stale_copy(t.id.to_string(), &why));
+                }
+            }
+        }
+        (conversations, deleted, unreadable)
+    }
+
+    /// The ticket whose messaging conversation (Sunshine Conversations id) this is, when
+    /// a sync has seen it.
+    pub fn ticket_for_sunco(&self, conversation_id: &str) -> Option<String> {
+        self.messaging
+            .lock()
+            .expect("messaging lock")
+            .iter()
+            .find(|(_, sunco)| sunco.as_deref() == Some(conversation_id))
+            .map(|(ticket, _)| ticket.clone())
+    }
+
     /// The ticket's conversation log or comments, from `cursor` to the end, read record
     /// by record: one that does not parse is left out and named in the page's `problem`,
     /// and the cursor stays before its page, so the next read meets it again.
@@ -364,59 +445,13 @@ impl Feed for ZendeskFeed {
         const EP: &str = "/api/v2/incremental/tickets/cursor";
         let page: wire::RawExportPage = self.client.get(EP, &query).await?;
         let mut skipped = Skipped::new("export page");
-        let users: Vec<wire::User> = page
-            .users
-            .iter()
-            .filter_map(|raw| skipped.read("user", raw))
-            .collect();
-        let groups: Vec<wire::Group> = page
-            .groups
-            .iter()
-            .filter_map(|raw| skipped.read("group", raw))
-            .collect();
-        let mut tickets = vec![];
-        let mut deleted = vec![];
-        let mut unreadable = vec![];
-        for raw in &page.tickets {
-            // A deleted ticket needs no more than its id to leave the cache.
-            if raw["status"] == "deleted" {
-                if let Some(id) = raw["id"].as_i64() {
-                    deleted.push(id.to_string());
-                    continue;
-                }
-            }
-            match wire::record::<wire::Ticket>(raw) {
-                Ok(t) => tickets.push(t),
-                Err(bad) => {
-                    skipped.bad("ticket", &bad);
-                    if let Some(id) = bad.id.clone() {
-                        unreadable.push(stale_copy(id, &bad.to_string()));
-                    }
-                }
-            }
-        }
-        *self.messaging.lock().expect("messaging lock") = tickets
-            .iter()
-            .filter_map(|t| {
-                let via = mapping::via_channel(t)
-                    .is_some_and(|v| self.settings.mapping.messaging_via.contains(&v));
-                let sunco = mapping::field_text(t, fields.sunco);
-                (via || sunco.is_some()).then(|| (t.id.to_string(), sunco))
-            })
-            .collect();
-        let mut dir = self.directory.lock().expect("directory lock");
-        dir.learn(&users, &groups);
-        let mut conversations = Vec::with_capacity(tickets.len());
-        for t in &tickets {
-            let base = self.client.base_url();
-            match mapping::conversation(&self.settings.mapping, &fields, &dir, base, t) {
-                Ok(c) => conversations.push(c),
-                Err(why) => {
-                    skipped.note("ticket", Some(&t.id.to_string()), "", &why);
-                    unreadable.push(stale_copy(t.id.to_string(), &why));
-                }
-            }
-        }
+        let (conversations, deleted, unreadable) = self.read_tickets(
+            &fields,
+            &page.tickets,
+            &page.users,
+            &page.groups,
+            &mut skipped,
+        );
         let cursor = page
             .after_cursor
             .or_else(|| cursor.map(str::to_string))
@@ -459,6 +494,36 @@ impl Feed for ZendeskFeed {
         let mut page = self.transcript_at(c, cursor).await?;
         page.cursor = crate::redactions::join(newest.or(applied), page.cursor);
         Ok(page)
+    }
+
+    async fn conversation(&self, external_id: &str) -> Result<Option<Conversation>, FeedError> {
+        let fields = self.field_ids().await?.clone();
+        let path = format!(
+            "/api/v2/tickets/{}",
+            crate::client::path_segment("ticket id", external_id).map_err(FeedError::from)?
+        );
+        let query = [("include", "users,groups".to_string())];
+        let shown: wire::RawShowTicket = match self.client.get(&path, &query).await {
+            Ok(t) => t,
+            Err(ZendeskError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(ticket_error(e)),
+        };
+        let mut skipped = Skipped::new("ticket");
+        let (mut conversations, deleted, unreadable) = self.read_tickets(
+            &fields,
+            std::slice::from_ref(&shown.ticket),
+            &shown.users,
+            &shown.groups,
+            &mut skipped,
+        );
+        if !deleted.is_empty() {
+            return Ok(None);
+        }
+        match (conversations.pop(), unreadable.into_iter().next()) {
+            (Some(c), _) => Ok(Some(c)),
+            (None, Some(u)) => Err(FeedError::Unreadable { message: u.problem }),
+            (None, None) => Err(invalid(&path, "the answer had no ticket".into())),
+        }
     }
 
     async fn identity(&self) -> Result<Identity, FeedError> {

@@ -280,6 +280,17 @@ pub struct RawExportPage {
     pub groups: Vec<Value>,
 }
 
+/// One ticket (`GET /api/v2/tickets/{id}?include=users,groups`), unparsed as in
+/// [`RawExportPage`].
+#[derive(Debug, Deserialize)]
+pub struct RawShowTicket {
+    pub ticket: Value,
+    #[serde(default)]
+    pub users: Vec<Value>,
+    #[serde(default)]
+    pub groups: Vec<Value>,
+}
+
 /// A comments page with its records unparsed (see [`RawExportPage`]).
 #[derive(Debug, Deserialize)]
 pub struct RawCommentsPage {

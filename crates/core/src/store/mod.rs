@@ -8,10 +8,12 @@ mod drafts;
 mod landed;
 mod outbox;
 mod queries;
+mod team;
 
 pub use accounts::{AccountRecord, AuthKind};
 pub use copy::SyncedRows;
 pub use queries::{CacheCounts, QueueFilter};
+pub use team::{Membership, Snapshot, TeamChange, Unpublished, TEAM_STREAM};
 
 use crate::error::Result;
 use crate::model::{reason_category, Bundle, Millis};
@@ -43,6 +45,8 @@ pub enum Change {
 pub struct Store {
     pool: SqlitePool,
     changes: broadcast::Sender<Change>,
+    /// A relay's store: what its sync writes is queued for its team's stream.
+    publishes: bool,
 }
 
 /// The stored transcript state of one conversation: what the next sync resumes from.
@@ -88,7 +92,11 @@ impl Store {
         landed::repair(&pool, &MIGRATOR).await?;
         MIGRATOR.run(&pool).await?;
         let (changes, _) = broadcast::channel(256);
-        Ok(Self { pool, changes })
+        Ok(Self {
+            pool,
+            changes,
+            publishes: false,
+        })
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
@@ -112,6 +120,21 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Sets a stream's cursor: a relay taking over resumes from where the last holder's
+    /// export stood.
+    pub async fn set_cursor(
+        &self,
+        account_id: &str,
+        stream: &str,
+        cursor: &str,
+        now: Millis,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        save_cursor(&mut tx, account_id, stream, cursor, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The stored transcript state for the given conversations (missing ones are absent).
@@ -168,6 +191,10 @@ impl Store {
         if let Some(cursor) = cursor {
             save_cursor(&mut tx, account_id, stream, cursor, now).await?;
         }
+        if self.publishes {
+            let ids = bundles.iter().map(|b| &b.conversation.external_id);
+            team::queue_unpublished(&mut tx, account_id, ids).await?;
+        }
         tx.commit().await?;
         self.announce_conversations(
             account_id,
@@ -186,14 +213,19 @@ impl Store {
         if external_ids.is_empty() {
             return Ok(0);
         }
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "DELETE FROM conversations
              WHERE account_id = ? AND external_id IN (SELECT value FROM json_each(?))",
         )
         .bind(account_id)
         .bind(serde_json::to_string(external_ids).expect("strings serialize"))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if self.publishes {
+            team::queue_unpublished(&mut tx, account_id, external_ids.iter()).await?;
+        }
+        tx.commit().await?;
         self.announce_conversations(account_id, external_ids.iter());
         Ok(done.rows_affected() as usize)
     }
@@ -220,6 +252,10 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             marked += done.rows_affected() as usize;
+        }
+        if self.publishes {
+            let ids = problems.iter().map(|(id, _)| id);
+            team::queue_unpublished(&mut tx, account_id, ids).await?;
         }
         tx.commit().await?;
         self.announce_conversations(account_id, problems.iter().map(|(id, _)| id));

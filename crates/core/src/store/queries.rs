@@ -183,27 +183,7 @@ impl Store {
             }),
             None => None,
         };
-        let messages = sqlx::query(
-            "SELECT external_id, role, author_name, body, created_at, attachments, internal
-             FROM messages WHERE conversation_id = ? ORDER BY created_at, id",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|m| {
-            let attachments: String = m.get("attachments");
-            Ok(Message {
-                external_id: m.get("external_id"),
-                role: enum_col(m, "role", Role::parse)?,
-                author_name: m.get("author_name"),
-                body: m.get("body"),
-                created_at: m.get("created_at"),
-                attachments: serde_json::from_str(&attachments).unwrap_or_default(),
-                internal: m.get("internal"),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+        let messages = messages_of(&mut tx, id).await?;
         let drafts = sqlx::query(&format!(
             "{DRAFT_SELECT} WHERE conversation_id = ? ORDER BY created_at, id"
         ))
@@ -284,6 +264,34 @@ fn fts_query(text: &str) -> Option<String> {
             .collect::<Vec<_>>()
             .join(" "),
     )
+}
+
+/// A conversation's messages in the order a rep reads them.
+pub(super) async fn messages_of(
+    conn: &mut sqlx::SqliteConnection,
+    conversation_id: i64,
+) -> Result<Vec<Message>> {
+    sqlx::query(
+        "SELECT external_id, role, author_name, body, created_at, attachments, internal
+         FROM messages WHERE conversation_id = ? ORDER BY created_at, id",
+    )
+    .bind(conversation_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|m| {
+        let attachments: String = m.get("attachments");
+        Ok(Message {
+            external_id: m.get("external_id"),
+            role: enum_col(m, "role", Role::parse)?,
+            author_name: m.get("author_name"),
+            body: m.get("body"),
+            created_at: m.get("created_at"),
+            attachments: serde_json::from_str(&attachments).unwrap_or_default(),
+            internal: m.get("internal"),
+        })
+    })
+    .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,259 @@
+//! A desktop (or a relay on standby) reading one account's stream into its cache: from
+//! its stored position, or, for a new cache, the latest value of every record; each
+//! batch written with the position after it in one transaction, so a laptop that slept
+//! resumes where it stopped and nothing is applied twice in a way anyone would notice.
+
+use super::nats::{nats_error, stream_name};
+use super::records::{self, Record, RecordError};
+use crate::error::{EngineError, ErrorKind, Result};
+use async_nats::jetstream::{self, consumer};
+use baton_core::store::{TeamChange, TEAM_STREAM};
+use baton_core::sync::{StatusHandle, SyncState};
+use baton_core::{CancellationToken, Store};
+use futures::{FutureExt, StreamExt};
+use std::time::Duration;
+
+/// Records written per transaction at most: big enough that a new desktop loads ten
+/// thousand conversations in seconds, small enough that the UI sees progress.
+const BATCH: usize = 500;
+
+pub struct Consumer {
+    js: jetstream::Context,
+    store: Store,
+    /// The account as the team's stream names it.
+    team_account: String,
+    /// The same account in this cache.
+    local_account: String,
+    status: StatusHandle,
+}
+
+/// What one pass read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Consumed {
+    pub records: u64,
+    pub written: u64,
+    /// Records that could not be used (malformed, a newer schema, parts missing): skipped
+    /// and logged; the position moves past them.
+    pub skipped: u64,
+}
+
+impl Consumer {
+    pub fn new(
+        js: jetstream::Context,
+        store: Store,
+        team_account: &str,
+        local_account: &str,
+        status: StatusHandle,
+    ) -> Self {
+        Self {
+            js,
+            store,
+            team_account: team_account.to_string(),
+            local_account: local_account.to_string(),
+            status,
+        }
+    }
+
+    pub fn status(&self) -> &StatusHandle {
+        &self.status
+    }
+
+    /// Reads until cancelled, coming back after every failure (NATS restarting, the
+    /// network gone) from the stored position.
+    pub async fn run(&self, cancel: &CancellationToken) {
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            match self.pass(cancel, false).await {
+                Ok(_) => return,
+                Err(e) if e.kind == ErrorKind::Cancelled => return,
+                Err(e) => {
+                    tracing::warn!(account = %self.local_account, error = %e, "team stream");
+                    let state = match e.kind {
+                        ErrorKind::Auth => SyncState::AuthFailed,
+                        ErrorKind::Unreachable => SyncState::Unreachable,
+                        _ => SyncState::Error,
+                    };
+                    self.status.set(state, format!("team: {e}; retrying"));
+                }
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(15));
+        }
+    }
+
+    /// Reads what the stream has now, then returns.
+    pub async fn catch_up(&self, cancel: &CancellationToken) -> Result<Consumed> {
+        self.pass(cancel, true).await
+    }
+
+    async fn pass(&self, cancel: &CancellationToken, until_caught_up: bool) -> Result<Consumed> {
+        let stream_name = stream_name(&self.team_account);
+        let position: Option<u64> = self
+            .store
+            .cursor(&self.local_account, TEAM_STREAM)
+            .await?
+            .and_then(|p| p.parse().ok());
+        let deliver_policy = match position {
+            Some(p) => consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: p + 1,
+            },
+            None => consumer::DeliverPolicy::LastPerSubject,
+        };
+        let config = consumer::pull::OrderedConfig {
+            filter_subject: records::conversations_filter(&self.team_account),
+            deliver_policy,
+            ..Default::default()
+        };
+        let created = self
+            .js
+            .create_consumer_on_stream(config, &stream_name)
+            .await
+            .map_err(|e| nats_error(&format!("reading the team's stream {stream_name}"), e))?;
+        let mut pending = created.cached_info().num_pending;
+        let stream = self
+            .js
+            .get_stream_no_info(&stream_name)
+            .await
+            .map_err(|e| nats_error("the team's stream", e))?;
+        let mut messages = created
+            .messages()
+            .await
+            .map_err(|e| nats_error("reading the team's stream", e))?;
+        let mut done = Consumed::default();
+        if pending == 0 {
+            self.live();
+            if until_caught_up {
+                return Ok(done);
+            }
+        } else {
+            self.status.set(
+                SyncState::Syncing {
+                    done: 0,
+                    total: Some(pending),
+                },
+                "team: catching up",
+            );
+        }
+        loop {
+            let first = tokio::select! {
+                _ = cancel.cancelled() => return Err(EngineError::new(ErrorKind::Cancelled, "cancelled")),
+                m = messages.next() => m,
+            };
+            let Some(first) = first else {
+                return Err(EngineError::new(
+                    ErrorKind::Unreachable,
+                    "the team's stream ended",
+                ));
+            };
+            let mut batch = vec![first];
+            while batch.len() < BATCH {
+                match messages.next().now_or_never() {
+                    Some(Some(m)) => batch.push(m),
+                    _ => break,
+                }
+            }
+            let mut changes = Vec::with_capacity(batch.len());
+            let mut last = None;
+            for m in batch {
+                let m = m.map_err(|e| nats_error("reading the team's stream", e))?;
+                let info = m
+                    .info()
+                    .map_err(|e| nats_error("a message of the team's stream", e))?;
+                last = Some(info.stream_sequence);
+                pending = info.pending;
+                done.records += 1;
+                match self.change(&stream, &m.payload).await {
+                    Ok(c) => changes.push(c),
+                    Err(Skip::Record(e)) => {
+                        done.skipped += 1;
+                        tracing::warn!(
+                            account = %self.local_account,
+                            subject = %m.subject,
+                            problem = %e,
+                            "team record skipped"
+                        );
+                    }
+                    Err(Skip::Stop(e)) => return Err(e),
+                }
+            }
+            if let Some(seq) = last {
+                done.written += self
+                    .store
+                    .apply_team(
+                        &self.local_account,
+                        &changes,
+                        &seq.to_string(),
+                        self.status.now(),
+                    )
+                    .await? as u64;
+            }
+            if pending == 0 {
+                self.live();
+                if until_caught_up {
+                    return Ok(done);
+                }
+            } else {
+                self.status.set(
+                    SyncState::Syncing {
+                        done: done.records,
+                        total: Some(done.records + pending),
+                    },
+                    format!("team: catching up, {pending} to go"),
+                );
+            }
+        }
+    }
+
+    async fn change<I>(
+        &self,
+        stream: &jetstream::stream::Stream<I>,
+        payload: &[u8],
+    ) -> Result<TeamChange, Skip> {
+        match records::parse_record(payload).map_err(Skip::Record)? {
+            Record::Deleted { external_id, .. } => Ok(TeamChange::Deleted(external_id)),
+            Record::Conversation(record) => {
+                let mut parts = Vec::with_capacity(record.parts as usize);
+                for i in 0..record.parts {
+                    let subject = records::part_subject(
+                        &self.team_account,
+                        &record.conversation.external_id,
+                        i,
+                    );
+                    let m = match stream.get_last_raw_message_by_subject(&subject).await {
+                        Ok(m) => m,
+                        Err(e) => {
+                            use jetstream::stream::LastRawMessageErrorKind as K;
+                            if e.kind() == K::NoMessageFound {
+                                return Err(Skip::Record(RecordError::PartsMissing));
+                            }
+                            return Err(Skip::Stop(nats_error("a transcript part", e)));
+                        }
+                    };
+                    parts.push(records::parse_part(&m.payload).map_err(Skip::Record)?);
+                }
+                records::decode(*record, parts)
+                    .map(|s| TeamChange::Upsert(Box::new(s)))
+                    .map_err(Skip::Record)
+            }
+        }
+    }
+
+    fn live(&self) {
+        self.status.set(
+            SyncState::Synced {
+                at: self.status.now(),
+            },
+            "team · live",
+        );
+    }
+}
+
+enum Skip {
+    /// This record cannot be used: skip it, keep going.
+    Record(RecordError),
+    /// NATS failed: try the pass again.
+    Stop(EngineError),
+}

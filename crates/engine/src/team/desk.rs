@@ -1,0 +1,267 @@
+//! A desktop in a team: joining (the NATS login checked, its secret to the keychain),
+//! leaving, and reading the team's streams into the cache in place of polling the
+//! vendor. The rep's own credentials still say who the rep is (one `users/me`) and still
+//! send the replies.
+
+use super::consume::Consumer;
+use super::nats::{self, nats_error, NatsLogin, ACCOUNTS_KEY, TEAM_BUCKET};
+use super::relay::TeamAccount;
+use crate::error::{EngineError, ErrorKind, Result};
+use crate::vendor::AccountSync;
+use async_nats::jetstream;
+use baton_core::secrets::SecretStore;
+use baton_core::store::{AccountRecord, Membership};
+use baton_core::sync::SyncState;
+use baton_core::{CancellationToken, Sensitive, Store};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the team's NATS password (or `.creds` content) is kept in the keychain.
+pub const TEAM_SECRET_REF: &str = "baton-team:nats";
+
+/// What joining found: the team's accounts, each with the local account it feeds.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct TeamView {
+    pub nats_url: String,
+    pub user_name: String,
+    pub accounts: Vec<TeamAccountView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct TeamAccountView {
+    pub team_id: String,
+    pub vendor: String,
+    pub url: String,
+    /// The local account it feeds; `None`: add an account for this URL (with your own
+    /// credentials, for replies) to see its conversations.
+    pub local_id: Option<String>,
+}
+
+/// Checks the login (it connects and reads the team's accounts), then keeps it: the
+/// membership in the store, the secret in the keychain. A login that fails keeps nothing.
+pub async fn join(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    nats_url: &str,
+    user: &str,
+    secret: Sensitive<String>,
+    ca_file: Option<PathBuf>,
+    now: i64,
+) -> Result<TeamView> {
+    if user.trim().is_empty() {
+        return Err(EngineError::invalid("a NATS user name is needed"));
+    }
+    let login = NatsLogin {
+        url: nats_url.trim().to_string(),
+        user: user.trim().to_string(),
+        secret,
+        ca_file,
+    };
+    let (_, team) = open(&login).await?;
+    secrets.put(TEAM_SECRET_REF, &login.secret)?;
+    let membership = Membership {
+        nats_url: login.url.clone(),
+        user_name: login.user.clone(),
+        ca_file: login.ca_file.as_ref().map(|p| p.display().to_string()),
+        joined_at: now,
+    };
+    store.join_team(&membership).await?;
+    Ok(view(&membership, &team, &store.accounts().await?))
+}
+
+/// Leaves the team: reads go back to the vendor; the secret leaves the keychain.
+pub async fn leave(store: &Store, secrets: &dyn SecretStore) -> Result<bool> {
+    let was = store.leave_team().await?;
+    secrets.delete(TEAM_SECRET_REF)?;
+    Ok(was)
+}
+
+/// The team as it is now (connecting to ask).
+pub async fn describe(store: &Store, secrets: &dyn SecretStore) -> Result<Option<TeamView>> {
+    let Some(m) = store.membership().await? else {
+        return Ok(None);
+    };
+    let (_, team) = open(&login(&m, secrets)?).await?;
+    Ok(Some(view(&m, &team, &store.accounts().await?)))
+}
+
+pub fn login(m: &Membership, secrets: &dyn SecretStore) -> Result<NatsLogin> {
+    Ok(NatsLogin {
+        url: m.nats_url.clone(),
+        user: m.user_name.clone(),
+        secret: secrets.get(TEAM_SECRET_REF)?,
+        ca_file: m.ca_file.as_ref().map(PathBuf::from),
+    })
+}
+
+async fn open(login: &NatsLogin) -> Result<(jetstream::Context, Vec<TeamAccount>)> {
+    let client = nats::connect(login, "baton desktop").await?;
+    let js = nats::jetstream(&client);
+    let bucket = js.get_key_value(TEAM_BUCKET).await.map_err(|e| {
+        nats_error(
+            "the team's NATS has no Baton relay yet (or this user may not read it)",
+            e,
+        )
+    })?;
+    let listed = bucket
+        .get(ACCOUNTS_KEY)
+        .await
+        .map_err(|e| nats_error("reading the team's accounts", e))?
+        .ok_or_else(|| {
+            EngineError::new(
+                ErrorKind::NotFound,
+                "the team's relay has not listed its accounts yet",
+            )
+        })?;
+    let team: Vec<TeamAccount> = serde_json::from_slice(&listed).map_err(|e| {
+        EngineError::new(
+            ErrorKind::Vendor,
+            format!("the team's account list does not parse: {e}"),
+        )
+    })?;
+    Ok((js, team))
+}
+
+fn same_url(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/')
+        .eq_ignore_ascii_case(b.trim_end_matches('/'))
+}
+
+fn view(m: &Membership, team: &[TeamAccount], local: &[AccountRecord]) -> TeamView {
+    TeamView {
+        nats_url: m.nats_url.clone(),
+        user_name: m.user_name.clone(),
+        accounts: pair(team, local),
+    }
+}
+
+/// Each team account with the local account (same vendor, same URL) it feeds.
+fn pair(team: &[TeamAccount], local: &[AccountRecord]) -> Vec<TeamAccountView> {
+    team.iter()
+        .map(|t| TeamAccountView {
+            team_id: t.id.clone(),
+            vendor: t.vendor.clone(),
+            url: t.url.clone(),
+            local_id: local
+                .iter()
+                .find(|l| l.kind.as_str() == t.vendor && same_url(&l.base_url, &t.url))
+                .map(|l| l.id.clone()),
+        })
+        .collect()
+}
+
+/// The team account that feeds a local one.
+fn team_id_for<'a>(paired: &'a [TeamAccountView], local_id: &str) -> Option<&'a str> {
+    paired
+        .iter()
+        .find(|a| a.local_id.as_deref() == Some(local_id))
+        .map(|a| a.team_id.as_str())
+}
+
+/// Reads the team's streams into the store until cancelled: each local account the team
+/// serves, from its stream; an account it does not serve says so on its status. Offline
+/// or refused, it says so and tries again.
+pub async fn read_team(
+    store: Store,
+    login: Result<NatsLogin>,
+    syncs: Vec<AccountSync>,
+    cancel: CancellationToken,
+) {
+    let login = match login {
+        Ok(login) => login,
+        Err(e) => {
+            for s in &syncs {
+                s.status().set(
+                    SyncState::AuthFailed,
+                    format!("team: {e}; join the team again"),
+                );
+            }
+            return cancel.cancelled().await;
+        }
+    };
+    for s in &syncs {
+        // "Mine" and "my groups" need who the rep is; without it the queue still fills.
+        if let Err(e) = s.identify(&cancel).await {
+            tracing::warn!(account = %s.account_id(), error = %e, "who the rep is could not be read; trying on the next start");
+        }
+    }
+    let mut backoff = Duration::from_millis(500);
+    let (js, team) = loop {
+        match open(&login).await {
+            Ok(opened) => break opened,
+            Err(e) => {
+                let state = if e.kind == ErrorKind::Auth {
+                    SyncState::AuthFailed
+                } else {
+                    SyncState::Unreachable
+                };
+                for s in &syncs {
+                    s.status()
+                        .set(state.clone(), format!("team: {e}; retrying"));
+                }
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    };
+    let local: Vec<AccountRecord> = match store.accounts().await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the accounts");
+            return;
+        }
+    };
+    let paired = pair(&team, &local);
+    let mut readers = vec![];
+    for s in syncs {
+        let id = s.account_id();
+        let Some(team_id) = team_id_for(&paired, &id) else {
+            s.status().set(
+                SyncState::Error,
+                "team: the team's relay does not serve this account; ask your team lead, or leave the team to sync it yourself",
+            );
+            continue;
+        };
+        let consumer = Consumer::new(js.clone(), store.clone(), team_id, &id, s.status().clone());
+        let cancel = cancel.clone();
+        readers.push(tokio::spawn(async move { consumer.run(&cancel).await }));
+    }
+    for t in paired.iter().filter(|a| a.local_id.is_none()) {
+        tracing::info!(team_account = %t.team_id, url = %t.url, "the team serves an account this desktop has not added");
+    }
+    for r in readers {
+        let _ = r.await;
+    }
+}
+
+/// Reads what the team's streams have now into the store, once (`baton sync --once` in
+/// a team). Returns conversations written per local account.
+pub async fn catch_up(
+    store: &Store,
+    login: &NatsLogin,
+    syncs: &[AccountSync],
+    cancel: &CancellationToken,
+) -> Result<Vec<(String, u64)>> {
+    let (js, team) = open(login).await?;
+    let local = store.accounts().await?;
+    let paired = pair(&team, &local);
+    let mut out = vec![];
+    for s in syncs {
+        let id = s.account_id();
+        s.identify(cancel).await?;
+        let Some(team_id) = team_id_for(&paired, &id) else {
+            return Err(EngineError::invalid(format!(
+                "{id}: the team's relay does not serve this account"
+            )));
+        };
+        let consumed = Consumer::new(js.clone(), store.clone(), team_id, &id, s.status().clone())
+            .catch_up(cancel)
+            .await?;
+        out.push((id, consumed.written));
+    }
+    Ok(out)
+}
