@@ -1,5 +1,5 @@
 # The two commands of the README. Both set up what they need first.
-.PHONY: setup ui run test lint bench
+.PHONY: setup ui run test lint bench bench-team
 
 CARGO ?= cargo
 
@@ -31,3 +31,8 @@ test: lint
 bench: setup
 	$(CARGO) build --release --locked -p baton-cli -p baton-sim
 	./target/release/baton-bench --tickets 10000
+
+# One team relay and 1, 50 and 500 desktops on nats-server (figures in BENCHMARKS.md).
+bench-team: setup
+	$(CARGO) build --release --locked -p baton-cli -p baton-sim
+	./target/release/baton-bench team --consumers 1,50,500 --minutes 2

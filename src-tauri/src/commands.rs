@@ -1,17 +1,19 @@
 //! The UI's commands. Arguments are validated here; answers are the core's types and
 //! errors the engine's `{kind, message}`, whose kind the UI switches on. Secrets come in
-//! (add an account, change its token) and never go out.
+//! (add an account, change its token, join a team) and never go out.
 
 use crate::backend::Shared;
-use crate::ipc::AppInfo;
+use crate::ipc::{AppInfo, TeamStatus};
 use baton_core::drafts::{ActionResult, DraftAction, DraftReportRow, ReplyStatus, Seen};
 use baton_core::model::{AccountSummary, ConversationDetail, QueueItem, SearchHit, Unsent};
 use baton_core::outbox::OutboxItem;
 use baton_core::store::QueueFilter;
 use baton_core::sync::AccountStatus;
 use baton_core::sync::SystemClock;
+use baton_core::Sensitive;
 use baton_core::Store;
 use baton_engine::accounts::NewAccount;
+use baton_engine::team::desk::{self, TeamView};
 use baton_engine::{keychain, EngineError as Error};
 use baton_zendesk::forms::{NewCredentials, NewZendeskAccount};
 use tauri::State;
@@ -321,6 +323,76 @@ pub async fn remove_account(
     let store = accounts_store(&engine).await?;
     baton_engine::accounts::remove(&store, &keychain(), &id, force).await?;
     engine.reload().await
+}
+
+/// The team this desktop reads from: where, as whom, and which local account each of the
+/// team's accounts feeds (asked of the team's NATS; when it does not answer, where and
+/// as whom, and why).
+#[tauri::command]
+pub async fn team_status(engine: State<'_, Shared>) -> Result<TeamStatus, Error> {
+    let store = accounts_store(&engine).await?;
+    let Some(m) = store.membership().await? else {
+        return Ok(TeamStatus {
+            team: None,
+            problem: None,
+        });
+    };
+    Ok(match desk::describe(&store, &keychain()).await {
+        Ok(team) => TeamStatus {
+            team,
+            problem: None,
+        },
+        Err(e) => TeamStatus {
+            team: Some(TeamView {
+                nats_url: m.nats_url,
+                user_name: m.user_name,
+                accounts: vec![],
+            }),
+            problem: Some(e),
+        },
+    })
+}
+
+/// Joins a team once its NATS accepts the login: the secret goes to the keychain, and
+/// reads switch to the team's streams without a restart.
+#[tauri::command]
+pub async fn team_join(
+    engine: State<'_, Shared>,
+    url: String,
+    user: String,
+    secret: Sensitive<String>,
+    ca_file: Option<String>,
+) -> Result<TeamView, Error> {
+    let ca_file = ca_file.filter(|c| !c.trim().is_empty());
+    check_fields(&[
+        ("NATS URL", Some(&url)),
+        ("NATS user", Some(&user)),
+        ("password", Some(secret.expose())),
+        ("CA file", ca_file.as_ref()),
+    ])?;
+    let store = accounts_store(&engine).await?;
+    let view = desk::join(
+        &store,
+        &keychain(),
+        url.trim(),
+        user.trim(),
+        secret,
+        ca_file.map(|c| std::path::PathBuf::from(c.trim())),
+        chrono::Utc::now().timestamp_millis(),
+    )
+    .await?;
+    engine.reload().await?;
+    Ok(view)
+}
+
+/// Leaves the team: reads go back to the vendor, the secret leaves the keychain. False
+/// when this desktop was not in a team.
+#[tauri::command]
+pub async fn team_leave(engine: State<'_, Shared>) -> Result<bool, Error> {
+    let store = accounts_store(&engine).await?;
+    let was = desk::leave(&store, &keychain()).await?;
+    engine.reload().await?;
+    Ok(was)
 }
 
 /// Accept, send edited, or reject the Assist draft the rep read (`seen`: the draft and

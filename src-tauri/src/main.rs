@@ -80,6 +80,9 @@ fn main() {
             commands::retry_reply,
             commands::cancel_reply,
             commands::draft_report,
+            commands::team_status,
+            commands::team_join,
+            commands::team_leave,
         ])
         .build(tauri::generate_context!("../tauri.conf.json"))
         .expect("Baton failed to start")

@@ -5,6 +5,17 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
+# The team test's NATS server: the Debian package installs it in /usr/sbin, which is not
+# on every user's PATH (scripts/install-deps.sh installs it).
+if [ -z "${BATON_NATS_SERVER:-}" ]; then
+  BATON_NATS_SERVER=$(PATH="$PATH:/usr/sbin:/usr/local/sbin" command -v nats-server || true)
+fi
+if [ ! -x "${BATON_NATS_SERVER:-}" ]; then
+  echo "run.sh: no nats-server (scripts/install-deps.sh installs it; or set BATON_NATS_SERVER)" >&2
+  exit 1
+fi
+export BATON_NATS_SERVER
+
 if [ -z "${BATON_E2E_INNER:-}" ]; then
   (cd ui && npm run build --silent)
   # The binaries as `cargo test` built them (no rebuild after the Rust tests).
@@ -46,4 +57,8 @@ for _ in $(seq 50); do
 done
 export WEBDRIVER_PORT="$port"
 cd tests/e2e
-node --test --test-concurrency=1 ./*.test.mjs
+# app.test.mjs: the window on the embedded simulator's demo, then a real account.
+# team.test.mjs: the window in team mode (a simulator, nats-server and `baton relay` of its own).
+# Arguments name some of them (`run.sh team.test.mjs`); none: all.
+if [ $# -gt 0 ]; then tests=("$@"); else tests=(./*.test.mjs); fi
+node --test --test-concurrency=1 "${tests[@]}"

@@ -4,6 +4,7 @@
 mod drafts;
 mod render;
 mod run;
+mod team;
 
 use baton_core::model::Channel;
 use baton_core::store::QueueFilter;
@@ -82,6 +83,13 @@ enum Command {
     /// Reports for team leads.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Run a team's relay: reads each vendor account once (webhooks, and the export to
+    /// catch what they miss) and publishes to the team's NATS. `baton relay nats-config`
+    /// prints the NATS users it needs.
+    Relay(team::RelayArgs),
+    /// Join or leave a team (its relay feeds this desktop's cache).
+    #[command(subcommand)]
+    Team(team::TeamCommand),
     /// Search transcripts.
     Search {
         text: String,
@@ -145,8 +153,10 @@ enum ReportCommand {
 
 #[derive(Subcommand)]
 enum AccountCommand {
-    /// Connect a Zendesk account. The API token is read from stdin, or prompted for.
-    Add(AddArgs),
+    /// Connect an account: `zendesk` or `salesforce`. Its credentials are checked with the
+    /// vendor before anything is kept.
+    #[command(subcommand)]
+    Add(AddCommand),
     List {
         #[arg(long)]
         json: bool,
@@ -195,10 +205,38 @@ struct UpdateArgs {
     sunco_url: Option<String>,
 }
 
+#[derive(Subcommand)]
+enum AddCommand {
+    /// Connect a Zendesk account. The API token is read from stdin, or prompted for.
+    Zendesk(AddArgs),
+    /// Connect a Salesforce org (Messaging for In-App and Web), read-only: a connected app
+    /// with a certificate, signed in to with the OAuth 2.0 JWT bearer flow. The private key
+    /// is read from --key-file and kept in the OS keychain (the file may then be deleted).
+    Salesforce(AddSalesforceArgs),
+}
+
+#[derive(Args)]
+struct AddSalesforceArgs {
+    /// https://login.salesforce.com (production), https://test.salesforce.com (a
+    /// sandbox), or the org's My Domain (https://acme.my.salesforce.com).
+    #[arg(long)]
+    login_url: String,
+    /// The connected app's consumer key.
+    #[arg(long = "client-id")]
+    client_id: String,
+    /// The Salesforce username Baton signs in as (sandbox usernames carry their suffix).
+    #[arg(long)]
+    username: String,
+    /// The private key (PEM) whose certificate was uploaded to the connected app.
+    #[arg(long)]
+    key_file: PathBuf,
+    /// A short name for the account (default: the My Domain, or the username's domain).
+    #[arg(long)]
+    name: Option<String>,
+}
+
 #[derive(Args)]
 struct AddArgs {
-    /// Only `zendesk` for now.
-    kind: String,
     /// e.g. https://acme.zendesk.com
     #[arg(long)]
     url: String,
@@ -244,13 +282,22 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         });
         return run::demo(&path, args).await;
     }
+    if let Command::Relay(args) = cli.command {
+        return team::relay(args).await;
+    }
     let store = Store::open(&cli.db.unwrap_or_else(baton_engine::runtime::default_db))
         .await
         .map_err(e)?;
     let now = chrono::Utc::now().timestamp_millis();
     match cli.command {
-        Command::Demo(_) => unreachable!("handled above"),
-        Command::Account(AccountCommand::Add(a)) => add_account(&store, a).await,
+        Command::Demo(_) | Command::Relay(_) => unreachable!("handled above"),
+        Command::Team(command) => team::team(&store, command).await,
+        Command::Account(AccountCommand::Add(AddCommand::Zendesk(a))) => {
+            add_account(&store, a).await
+        }
+        Command::Account(AccountCommand::Add(AddCommand::Salesforce(a))) => {
+            add_salesforce(&store, a).await
+        }
         Command::Account(AccountCommand::List { json }) => {
             let accounts = store.accounts().await.map_err(e)?;
             if json {
@@ -259,7 +306,10 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                     serde_json::to_string_pretty(&accounts).expect("serializes")
                 );
             } else if accounts.is_empty() {
-                println!("No accounts. Add one with: baton account add zendesk --url https://SUBDOMAIN.zendesk.com --email YOU@EXAMPLE.COM");
+                println!(
+                    "No accounts. Add one with: baton account add zendesk --url https://SUBDOMAIN.zendesk.com --email YOU@EXAMPLE.COM\n\
+                     or: baton account add salesforce --login-url https://login.salesforce.com --client-id CONSUMER_KEY --username YOU@EXAMPLE.COM --key-file KEY.pem"
+                );
             } else {
                 for a in accounts {
                     println!(
@@ -413,12 +463,6 @@ fn read_secrets(prompts: &[String]) -> Result<Vec<Sensitive<String>>, String> {
 }
 
 async fn add_account(store: &Store, a: AddArgs) -> Result<(), String> {
-    if a.kind != "zendesk" {
-        return Err(format!(
-            "unknown account kind {:?}: only `zendesk` can be added for now",
-            a.kind
-        ));
-    }
     let mut prompts = vec![format!(
         "Zendesk {} for {}: ",
         if a.oauth { "OAuth token" } else { "API token" },
@@ -463,8 +507,52 @@ async fn add_account(store: &Store, a: AddArgs) -> Result<(), String> {
     Ok(())
 }
 
+async fn add_salesforce(store: &Store, a: AddSalesforceArgs) -> Result<(), String> {
+    let pem = std::fs::read_to_string(&a.key_file)
+        .map_err(|e| format!("cannot read the key file {}: {e}", a.key_file.display()))?;
+    let new = baton_engine::accounts::NewSalesforceAccount {
+        name: a.name,
+        login_url: a.login_url,
+        username: a.username,
+        consumer_key: a.client_id,
+        private_key: Sensitive::new(pem),
+    };
+    let (record, who) =
+        baton_engine::accounts::add_salesforce(store, &baton_engine::keychain(), new)
+            .await
+            .map_err(|e| e.to_string())?;
+    println!(
+        "Added {} ({}): signed in as {} (user {}).",
+        record.id, record.base_url, who.username, who.user_id
+    );
+    if who.queues.is_empty() {
+        println!(
+            "{} is in no queue: only sessions they own will show.",
+            who.username
+        );
+    } else {
+        println!("Queues:");
+        for (id, name) in &who.queues {
+            println!("  {name} ({id})");
+        }
+    }
+    println!(
+        "The key is in the OS keychain now; {} may be deleted. Run `baton sync` to fetch the \
+         queue (Salesforce conversations are read-only in Baton: reply in the Service Console).",
+        a.key_file.display()
+    );
+    Ok(())
+}
+
 async fn update_account(store: &Store, u: UpdateArgs) -> Result<(), String> {
     let account = store.account(&u.name).await.map_err(|e| e.to_string())?;
+    if account.kind == baton_core::model::SourceKind::Salesforce {
+        return Err(format!(
+            "{}: a Salesforce account's key cannot be changed in place yet: remove it \
+             (`baton account remove {}`) and add it again with the new key",
+            account.id, account.id
+        ));
+    }
     let mut prompts = vec![format!(
         "New Zendesk {} for {}: ",
         match account.auth_kind {

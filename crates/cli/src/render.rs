@@ -52,11 +52,23 @@ pub fn queue(items: &[QueueItem], now: Millis) -> String {
     if items.is_empty() {
         return "The queue is empty: no open handoffs and no pending Assist drafts.\n".into();
     }
+    // Wide enough for the ids shown (a Salesforce session id is 18 characters), so each
+    // can be given to `baton show` as printed.
+    let ids: Vec<String> = items
+        .iter()
+        .map(|i| format!("#{}", one_line(&i.external_id, 24)))
+        .collect();
+    let id_width = ids
+        .iter()
+        .map(|id| id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     let mut out = format!(
-        "{:>8}  {:<8} {:<7} {:<18} {:<22} {}\n",
+        "{:>8}  {:<id_width$} {:<7} {:<18} {:<22} {}\n",
         "WAITING", "TICKET", "CHANNEL", "MODE", "CUSTOMER", "REASON"
     );
-    for i in items {
+    for (i, id) in items.iter().zip(&ids) {
         let mode = match (i.handoff_mode, i.has_pending_draft) {
             (Some(m), _) => m.to_string(),
             (None, true) => "assist draft".into(),
@@ -64,9 +76,9 @@ pub fn queue(items: &[QueueItem], now: Millis) -> String {
         };
         let reason = i.reason.as_deref().unwrap_or(&i.subject);
         out.push_str(&format!(
-            "{:>8}  {:<8} {:<7} {:<18} {:<22} {}\n",
+            "{:>8}  {:<id_width$} {:<7} {:<18} {:<22} {}\n",
             waited(i.waiting_since, now),
-            format!("#{}", one_line(&i.external_id, 7)),
+            id,
             i.channel,
             mode,
             one_line(i.requester_name.as_deref().unwrap_or("—"), 22),
@@ -110,7 +122,12 @@ pub fn detail(d: &ConversationDetail, now: Millis) -> String {
             out.push_str(&format!("OpenCX {label}: {}\n", plain(v, false)));
         }
     }
-    for (label, v) in [("Ticket", &d.ticket_url), ("Session", &d.session_url)] {
+    // A Salesforce conversation's link opens its MessagingSession in the Service Console.
+    let record = match i.source {
+        baton_core::model::SourceKind::Zendesk => "Ticket",
+        baton_core::model::SourceKind::Salesforce => "Service Console",
+    };
+    for (label, v) in [(record, &d.ticket_url), ("Session", &d.session_url)] {
         if let Some(v) = v {
             out.push_str(&format!("{label}: {}\n", plain(v, false)));
         }

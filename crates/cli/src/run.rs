@@ -7,6 +7,7 @@ use baton_core::sync::{StatusHandle, SyncState, SystemClock};
 use baton_core::{CancellationToken, Store};
 use baton_engine::replies;
 use baton_engine::runtime::account_syncs;
+use baton_engine::team::desk;
 use baton_engine::vendor::AccountSync;
 use baton_engine::Running;
 use clap::Args;
@@ -80,6 +81,9 @@ pub async fn sync(
     if let Some((account, e)) = failed.first() {
         return Err(format!("{account}: {e}"));
     }
+    if let Some(m) = store.membership().await.map_err(|e| e.to_string())? {
+        return team_sync(store, secrets, &m, syncs, once).await;
+    }
     if once {
         return sync_once(store, secrets.as_ref(), &syncs).await;
     }
@@ -91,6 +95,47 @@ pub async fn sync(
         r.abort();
     }
     Ok(())
+}
+
+/// In a team: the team's streams into the cache (once: what they have now), replies out.
+async fn team_sync(
+    store: &Store,
+    secrets: Arc<dyn SecretStore>,
+    m: &baton_core::store::Membership,
+    syncs: Vec<AccountSync>,
+    once: bool,
+) -> Result<(), String> {
+    let login = desk::login(m, secrets.as_ref());
+    if !once {
+        let reports: Vec<_> = syncs.iter().map(|s| report_status(s.status())).collect();
+        let running = Running::team(store.clone(), syncs, secrets, login);
+        stop_on_ctrl_c(&running, None);
+        running.stopped().await;
+        for r in reports {
+            r.abort();
+        }
+        return Ok(());
+    }
+    let login = login.map_err(|e| e.to_string())?;
+    let cancel = CancellationToken::new();
+    let started = Instant::now();
+    let read = desk::catch_up(store, &login, &syncs, &cancel)
+        .await
+        .map_err(|e| format!("team: {e}"))?;
+    for (account, n) in read {
+        println!(
+            "{account}: {n} conversations from the team in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    match replies::deliver_due(store, secrets.as_ref(), &SystemClock).await {
+        Ok(0) => Ok(()),
+        Ok(n) => {
+            println!("sent {n} queued repl{}", if n == 1 { "y" } else { "ies" });
+            Ok(())
+        }
+        Err(e) => Err(format!("outbox: {e}")),
+    }
 }
 
 /// Each account to the end of its stream, with a progress bar, then what waits in the
@@ -144,7 +189,7 @@ async fn sync_once(
 }
 
 /// Says what an account's sync is doing, except its page counts, on stderr.
-fn report_status(status: &StatusHandle) -> tokio::task::JoinHandle<()> {
+pub(crate) fn report_status(status: &StatusHandle) -> tokio::task::JoinHandle<()> {
     let mut rx = status.subscribe();
     tokio::spawn(async move {
         while rx.changed().await.is_ok() {

@@ -1,4 +1,5 @@
 use baton_core::sync::FeedError;
+use baton_salesforce::SalesforceError;
 use baton_zendesk::error::ZendeskError;
 use serde::Serialize;
 
@@ -103,6 +104,31 @@ impl From<ZendeskError> for EngineError {
     }
 }
 
+impl From<SalesforceError> for EngineError {
+    fn from(e: SalesforceError) -> Self {
+        let kind = match &e {
+            SalesforceError::Auth { .. } | SalesforceError::SessionExpired { .. } => {
+                ErrorKind::Auth
+            }
+            // The user lacks a permission, or the API is off for the org: as Zendesk's 403,
+            // the credentials cannot do this, and someone at the org must change that.
+            SalesforceError::Forbidden { .. } => ErrorKind::Auth,
+            SalesforceError::Unreachable { .. } => ErrorKind::Unreachable,
+            SalesforceError::Server { .. } => ErrorKind::Unavailable,
+            SalesforceError::RateLimited { .. } => ErrorKind::RateLimited,
+            SalesforceError::NotFound { .. } => ErrorKind::NotFound,
+            SalesforceError::MalformedQuery { .. }
+            | SalesforceError::InvalidField { .. }
+            | SalesforceError::Rejected { .. }
+            | SalesforceError::Invalid { .. }
+            | SalesforceError::TooLarge { .. } => ErrorKind::Vendor,
+            SalesforceError::InvalidInput { .. } => ErrorKind::InvalidInput,
+            SalesforceError::Local(local) => return local.clone().into(),
+        };
+        Self::new(kind, e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +178,81 @@ mod tests {
             json,
             serde_json::json!({ "kind": "invalid_input", "message": "no" })
         );
+    }
+
+    #[test]
+    fn salesforce_failures_keep_their_kind_too() {
+        let endpoint = || "GET /services/data/v62.0/query".to_string();
+        let cases = [
+            (
+                SalesforceError::Auth {
+                    account: "acme".into(),
+                    reason: "the connected app is not approved".into(),
+                },
+                ErrorKind::Auth,
+            ),
+            (
+                SalesforceError::SessionExpired {
+                    account: "acme".into(),
+                    message: "INVALID_SESSION_ID".into(),
+                },
+                ErrorKind::Auth,
+            ),
+            (
+                SalesforceError::Forbidden {
+                    endpoint: endpoint(),
+                    code: "API_DISABLED_FOR_ORG".into(),
+                    message: "API is not enabled".into(),
+                },
+                ErrorKind::Auth,
+            ),
+            (
+                SalesforceError::Unreachable {
+                    host: "acme.my.salesforce.com".into(),
+                    reason: "connection refused".into(),
+                    connect_failed: true,
+                },
+                ErrorKind::Unreachable,
+            ),
+            (
+                SalesforceError::Server {
+                    endpoint: endpoint(),
+                    status: 503,
+                },
+                ErrorKind::Unavailable,
+            ),
+            (
+                SalesforceError::RateLimited {
+                    endpoint: endpoint(),
+                    reason: "REQUEST_LIMIT_EXCEEDED".into(),
+                    retry_after_secs: 600,
+                },
+                ErrorKind::RateLimited,
+            ),
+            (
+                SalesforceError::InvalidField {
+                    endpoint: endpoint(),
+                    field: Some("Chat_Consumer_Type__c".into()),
+                    message: "No such column".into(),
+                },
+                ErrorKind::Vendor,
+            ),
+            (
+                SalesforceError::InvalidInput {
+                    reason: "no consumer key".into(),
+                },
+                ErrorKind::InvalidInput,
+            ),
+            (
+                SalesforceError::Local(baton_core::Error::Keychain("locked".into())),
+                ErrorKind::Keychain,
+            ),
+        ];
+        for (e, kind) in cases {
+            let said = e.to_string();
+            let got = EngineError::from(e);
+            assert_eq!(got.kind, kind, "{said}");
+            assert_eq!(got.message, said, "the crate's sentence is kept");
+        }
     }
 }

@@ -78,13 +78,32 @@ impl Running {
         secrets: Arc<dyn SecretStore>,
         demo: Option<Demo>,
     ) -> Running {
-        let cancel = CancellationToken::new();
         let statuses = syncs.iter().map(|(s, _)| s.status().clone()).collect();
-        let mut tasks = vec![];
-        for (sync, every) in syncs {
-            let cancel = cancel.clone();
-            tasks.push(tokio::spawn(async move { sync.run(&cancel, every).await }));
-        }
+        let reads: Vec<Reads> = syncs
+            .into_iter()
+            .map(|(sync, every)| -> Reads {
+                Box::new(move |_store: Store, cancel: CancellationToken| {
+                    tokio::spawn(async move { sync.run(&cancel, every).await })
+                })
+            })
+            .collect();
+        Running::with_reads(store, statuses, secrets, demo, reads)
+    }
+
+    /// What reads into the store (each started with the store and the run's cancel),
+    /// beside the outbox delivery every run has.
+    fn with_reads(
+        store: Store,
+        statuses: Vec<StatusHandle>,
+        secrets: Arc<dyn SecretStore>,
+        demo: Option<Demo>,
+        reads: Vec<Reads>,
+    ) -> Running {
+        let cancel = CancellationToken::new();
+        let mut tasks: Vec<_> = reads
+            .into_iter()
+            .map(|start| start(store.clone(), cancel.clone()))
+            .collect();
         tasks.push(tokio::spawn(deliver_every(
             store.clone(),
             secrets.clone(),
@@ -144,29 +163,11 @@ impl Running {
         secrets: Arc<dyn SecretStore>,
         login: Result<crate::team::nats::NatsLogin>,
     ) -> Running {
-        let cancel = CancellationToken::new();
         let statuses = syncs.iter().map(|s| s.status().clone()).collect();
-        let tasks = vec![
-            tokio::spawn(crate::team::desk::read_team(
-                store.clone(),
-                login,
-                syncs,
-                cancel.clone(),
-            )),
-            tokio::spawn(deliver_every(
-                store.clone(),
-                secrets.clone(),
-                cancel.clone(),
-            )),
-        ];
-        Running {
-            store,
-            statuses,
-            secrets,
-            demo: None,
-            cancel,
-            tasks,
-        }
+        let reads = move |store: Store, cancel: CancellationToken| {
+            tokio::spawn(crate::team::desk::read_team(store, login, syncs, cancel))
+        };
+        Running::with_reads(store, statuses, secrets, None, vec![Box::new(reads)])
     }
 
     /// The demo: the simulator in-process, its own database at `path` (new on every start:
@@ -205,6 +206,9 @@ impl Running {
         self.cancel.clone()
     }
 }
+
+/// Starts one reader of a run: a sync loop, or a team's streams.
+type Reads = Box<dyn FnOnce(Store, CancellationToken) -> tokio::task::JoinHandle<()> + Send>;
 
 /// Replies that wait go out as soon as the vendor takes them again.
 async fn deliver_every(store: Store, secrets: Arc<dyn SecretStore>, cancel: CancellationToken) {

@@ -1,7 +1,7 @@
 //! Which vendor an account is, and what the engine does through it: one arm per vendor
-//! (Salesforce joins as a second arm). Everything above this file is vendor-neutral.
+//! (Zendesk, Salesforce). Everything above this file is vendor-neutral.
 
-use crate::error::{EngineError, Result};
+use crate::error::Result;
 use baton_core::model::{Millis, SourceKind};
 use baton_core::outbox::{OutboxItem, PostError, Poster};
 use baton_core::secrets::SecretStore;
@@ -14,10 +14,18 @@ use std::time::Duration;
 /// per account, shared by every rep's copy and the account's other integrations.
 pub const ZENDESK_POLL_EVERY: Duration = Duration::from_secs(10);
 
+/// How often a Salesforce account is polled. Each poll is at least one REST request (a
+/// SOQL query for the MessagingSessions changed since the cursor), and every request
+/// counts against the org's daily API allocation, shared with all its other integrations:
+/// 30 s is 2,880 requests a day per rep's copy. The Pub/Sub change events will replace
+/// polling (and this interval) later.
+pub const SALESFORCE_POLL_EVERY: Duration = Duration::from_secs(30);
+
 /// The sync of one account.
 pub enum AccountSync {
     // Boxed: a Zendesk feed carries its HTTP clients; the enum stays small.
     Zendesk(Box<Syncer<baton_zendesk::ZendeskFeed>>),
+    Salesforce(Box<Syncer<baton_salesforce::SalesforceFeed>>),
     /// The engine's own tests: a vendor in memory (see `memory.rs`).
     #[cfg(test)]
     Memory(Syncer<crate::memory::MemoryFeed>),
@@ -49,10 +57,9 @@ impl AccountSync {
             SourceKind::Zendesk => Ok(Self::Zendesk(Box::new(baton_zendesk::syncer(
                 store, account, secrets, now_secs,
             )?))),
-            other => Err(EngineError::invalid(format!(
-                "{}: {other} accounts cannot be synced by this version",
-                account.id
-            ))),
+            SourceKind::Salesforce => Ok(Self::Salesforce(Box::new(baton_salesforce::syncer(
+                store, account, secrets, now_secs,
+            )?))),
         }
     }
 
@@ -60,6 +67,7 @@ impl AccountSync {
     pub fn poll_every(&self) -> Duration {
         match self {
             Self::Zendesk(_) => ZENDESK_POLL_EVERY,
+            Self::Salesforce(_) => SALESFORCE_POLL_EVERY,
             #[cfg(test)]
             Self::Memory(_) => Duration::from_millis(50),
         }
@@ -68,6 +76,7 @@ impl AccountSync {
     pub fn status(&self) -> &StatusHandle {
         match self {
             Self::Zendesk(s) => s.status(),
+            Self::Salesforce(s) => s.status(),
             #[cfg(test)]
             Self::Memory(s) => s.status(),
         }
@@ -77,6 +86,7 @@ impl AccountSync {
     pub fn stream_name(&self) -> String {
         match self {
             Self::Zendesk(s) => s.feed().stream().to_string(),
+            Self::Salesforce(s) => s.feed().stream().to_string(),
             #[cfg(test)]
             Self::Memory(s) => s.feed().stream().to_string(),
         }
@@ -86,6 +96,7 @@ impl AccountSync {
     pub fn base_url(&self) -> String {
         match self {
             Self::Zendesk(s) => s.feed().client().base_url().to_string(),
+            Self::Salesforce(s) => s.feed().client().authenticator().login_url().to_string(),
             #[cfg(test)]
             Self::Memory(_) => "memory://".into(),
         }
@@ -99,6 +110,7 @@ impl AccountSync {
     pub async fn run_once(&self, cancel: &CancellationToken) -> Result<SyncReport> {
         match self {
             Self::Zendesk(s) => Ok(s.run_once(cancel).await?),
+            Self::Salesforce(s) => Ok(s.run_once(cancel).await?),
             #[cfg(test)]
             Self::Memory(s) => Ok(s.run_once(cancel).await?),
         }
@@ -108,6 +120,7 @@ impl AccountSync {
     pub async fn identify(&self, cancel: &CancellationToken) -> Result<()> {
         match self {
             Self::Zendesk(s) => Ok(s.identify(cancel).await?),
+            Self::Salesforce(s) => Ok(s.identify(cancel).await?),
             #[cfg(test)]
             Self::Memory(s) => Ok(s.identify(cancel).await?),
         }
@@ -117,6 +130,7 @@ impl AccountSync {
     pub async fn refresh(&self, ids: &[String], cancel: &CancellationToken) -> Result<SyncReport> {
         match self {
             Self::Zendesk(s) => Ok(s.refresh(ids, cancel).await?),
+            Self::Salesforce(s) => Ok(s.refresh(ids, cancel).await?),
             #[cfg(test)]
             Self::Memory(s) => Ok(s.refresh(ids, cancel).await?),
         }
@@ -127,6 +141,8 @@ impl AccountSync {
     pub fn conversation_for_messaging(&self, messaging_id: &str) -> Option<String> {
         match self {
             Self::Zendesk(s) => s.feed().ticket_for_sunco(messaging_id),
+            // Salesforce has no second messaging API whose ids need a lookup.
+            Self::Salesforce(_) => None,
             #[cfg(test)]
             Self::Memory(_) => None,
         }
@@ -136,6 +152,7 @@ impl AccountSync {
     pub async fn run(&self, cancel: &CancellationToken, every: Duration) {
         match self {
             Self::Zendesk(s) => s.run(cancel, every).await,
+            Self::Salesforce(s) => s.run(cancel, every).await,
             #[cfg(test)]
             Self::Memory(s) => s.run(cancel, every).await,
         }
@@ -145,6 +162,7 @@ impl AccountSync {
     pub fn requests(&self) -> u64 {
         match self {
             Self::Zendesk(s) => s.feed().client().usage().total(),
+            Self::Salesforce(s) => s.feed().client().usage().total(),
             #[cfg(test)]
             Self::Memory(_) => 0,
         }
@@ -154,6 +172,8 @@ impl AccountSync {
 /// Delivers one account's replies.
 pub enum AccountPoster {
     Zendesk(baton_zendesk::poster::ZendeskPoster),
+    /// Refuses every reply: Salesforce conversations are read-only in Baton.
+    Salesforce(baton_salesforce::SalesforcePoster),
     #[cfg(test)]
     Memory(std::sync::Arc<crate::memory::MemoryVendor>),
 }
@@ -166,10 +186,9 @@ impl AccountPoster {
         }
         match account.kind {
             SourceKind::Zendesk => Ok(Self::Zendesk(baton_zendesk::poster(account, secrets)?)),
-            other => Err(EngineError::invalid(format!(
-                "{}: replies to {other} accounts cannot be sent by this version",
-                account.id
-            ))),
+            SourceKind::Salesforce => Ok(Self::Salesforce(baton_salesforce::poster(
+                account, secrets,
+            )?)),
         }
     }
 }
@@ -178,6 +197,7 @@ impl Poster for AccountPoster {
     async fn post(&self, item: &OutboxItem) -> std::result::Result<(), PostError> {
         match self {
             Self::Zendesk(p) => p.post(item).await,
+            Self::Salesforce(p) => p.post(item).await,
             #[cfg(test)]
             Self::Memory(v) => v.as_ref().post(item).await,
         }
@@ -190,6 +210,7 @@ impl Poster for AccountPoster {
     ) -> std::result::Result<bool, PostError> {
         match self {
             Self::Zendesk(p) => p.already_posted(item, since).await,
+            Self::Salesforce(p) => p.already_posted(item, since).await,
             #[cfg(test)]
             Self::Memory(v) => v.as_ref().already_posted(item, since).await,
         }

@@ -4,174 +4,21 @@
 
 mod support;
 
-use baton_core::secrets::{MemorySecrets, SecretStore};
-use baton_core::{CancellationToken, Sensitive, Store};
-use baton_engine::runtime::account_syncs;
-use baton_engine::team::config::{RelayConfig, RelaySecrets};
-use baton_engine::team::desk;
+use baton_core::{CancellationToken, Sensitive};
 use baton_engine::team::nats::{self as team_nats, NatsLogin};
 use baton_engine::team::relay::Relay;
-use baton_engine::Running;
-use baton_sim::{Sim, SimConfig, WebhookTarget, WebhookTiming};
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{free_port, until, NatsServer, RELAY, REP};
-
-const WEBHOOK_SECRET: &str = "whsec-test-signing";
-
-struct Team {
-    nats: NatsServer,
-    sim: Sim,
-    relay_port: u16,
-    _dirs: Vec<tempfile::TempDir>,
-}
+use support::team::{
+    changed_since, contents, desktop, relay, run_desktop, same_as_relay, transcript_reads, Team,
+    WEBHOOK_SECRET,
+};
+use support::{free_port, until, NatsServer, REP};
 
 async fn team(export_every_secs: u64) -> (Team, Arc<Relay>, CancellationToken) {
     let nats = NatsServer::start(&["acme"], "");
-    let relay_port = free_port();
-    let sim = Sim::start(SimConfig {
-        tickets: 30,
-        live_every: None,
-        zendesk_webhook: Some(WebhookTarget::new(
-            format!("http://127.0.0.1:{relay_port}/webhooks/zendesk/acme"),
-            WEBHOOK_SECRET,
-        )),
-        webhook_timing: WebhookTiming {
-            wait_scale: 0.01,
-            timeout_scale: 0.1,
-        },
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let relay_dir = tempfile::tempdir().unwrap();
-    let (relay, cancel) = relay(&nats, &sim, relay_port, relay_dir.path(), export_every_secs).await;
-    (
-        Team {
-            nats,
-            sim,
-            relay_port,
-            _dirs: vec![relay_dir],
-        },
-        relay,
-        cancel,
-    )
-}
-
-async fn relay(
-    nats: &NatsServer,
-    sim: &Sim,
-    port: u16,
-    dir: &std::path::Path,
-    export_every_secs: u64,
-) -> (Arc<Relay>, CancellationToken) {
-    let config = RelayConfig::parse(&format!(
-        r#"
-team = "emea"
-listen = "127.0.0.1:{port}"
-state_dir = {dir:?}
-export_every_secs = {export_every_secs}
-[nats]
-url = "{url}"
-user = "{user}"
-[[accounts]]
-id = "acme"
-vendor = "zendesk"
-url = "{sim}"
-login = "{login}"
-"#,
-        dir = dir.display().to_string(),
-        url = nats.url(),
-        user = RELAY.0,
-        sim = sim.url(),
-        login = SimConfig::default().email,
-    ))
-    .unwrap();
-    let env = HashMap::from([
-        ("BATON_NATS_PASSWORD".to_string(), RELAY.1.to_string()),
-        ("BATON_ACME_TOKEN".to_string(), SimConfig::default().token),
-        (
-            "BATON_ACME_WEBHOOK_SECRET".to_string(),
-            WEBHOOK_SECRET.to_string(),
-        ),
-    ]);
-    let secrets = RelaySecrets::load(&config, env).unwrap();
-    let relay = Arc::new(
-        Relay::start(config, secrets, &format!("relay-{port}"))
-            .await
-            .unwrap(),
-    );
-    let cancel = CancellationToken::new();
-    let (r, c) = (relay.clone(), cancel.clone());
-    tokio::spawn(async move { r.run(c).await.unwrap() });
-    (relay, cancel)
-}
-
-/// A rep's desktop: its own cache, the account with the rep's own token (for who the
-/// rep is, and replies), joined to the team.
-async fn desktop(t: &Team) -> (tempfile::TempDir, Store, Arc<MemorySecrets>) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("baton.db")).await.unwrap();
-    let record =
-        baton_zendesk::accounts::record("acme", &t.sim.url(), Some(&SimConfig::default().email));
-    store.add_account(&record).await.unwrap();
-    let secrets = Arc::new(MemorySecrets::default());
-    secrets
-        .put(
-            &record.secret_ref,
-            &Sensitive::new(SimConfig::default().token),
-        )
-        .unwrap();
-    let view = desk::join(
-        &store,
-        secrets.as_ref(),
-        &t.nats.url(),
-        REP.0,
-        Sensitive::new(REP.1.to_string()),
-        None,
-        1,
-    )
-    .await
-    .unwrap();
-    assert_eq!(view.accounts.len(), 1);
-    assert_eq!(view.accounts[0].local_id.as_deref(), Some("acme"));
-    (dir, store, secrets)
-}
-
-fn run_desktop(store: &Store, secrets: Arc<MemorySecrets>) -> Running {
-    let accounts = futures::executor::block_on(store.accounts()).unwrap();
-    let (syncs, failed) = account_syncs(store, &accounts, secrets.as_ref());
-    assert!(failed.is_empty());
-    let m = futures::executor::block_on(store.membership())
-        .unwrap()
-        .unwrap();
-    let login = desk::login(&m, secrets.as_ref());
-    Running::team(store.clone(), syncs, secrets, login)
-}
-
-fn transcript_reads(sim: &Sim) -> u64 {
-    sim.stats()
-        .requests
-        .iter()
-        .filter(|(k, _)| k.contains("comments") || k.contains("conversation_log"))
-        .map(|(_, n)| n)
-        .sum()
-}
-
-/// Every conversation of a cache, whole, by id.
-async fn contents(store: &Store) -> BTreeMap<String, baton_core::store::Snapshot> {
-    let mut out = BTreeMap::new();
-    for id in store.external_ids("acme").await.unwrap() {
-        let s = store.snapshot("acme", &id).await.unwrap().unwrap();
-        out.insert(id, s);
-    }
-    out
-}
-
-async fn same_as_relay(desk: &Store, relay: &Relay) -> bool {
-    let want = contents(relay.store()).await;
-    !want.is_empty() && contents(desk).await == want
+    let endpoint = nats.endpoint();
+    Team::start(vec![nats], endpoint, export_every_secs).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -187,26 +34,24 @@ async fn a_change_at_the_vendor_reaches_a_joined_desktop_by_webhook() {
         "team · live",
         "the status chip's words"
     );
-    let ticket = t.sim.world_mut(|w, g| g.live_step(w, chrono::Utc::now()));
-    until(10, || {
-        let store = store.clone();
-        async move {
-            store
-                .snapshot("acme", &ticket.to_string())
-                .await
-                .unwrap()
-                .is_some_and(|s| !s.messages.is_empty())
-        }
-    })
-    .await;
+    // A desktop in a team asks the vendor who the rep is, and nothing else.
+    let vendor_before = t.sim.stats().total();
+    let before = contents(&store).await;
+    let ticket = t.customer_writes();
+    until(10, || changed_since(&store, &before, &ticket)).await;
     until(10, || same_as_relay(&store, &relay)).await;
     assert!(t.sim.stats().webhooks.delivered > 0, "it came by webhook");
+    let spent = t.sim.stats().total() - vendor_before;
+    assert!(
+        spent <= 4,
+        "the relay's reads of one change: {spent} requests"
+    );
     running.stop();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lost_webhook_is_caught_by_the_export() {
-    let (t, relay, _cancel) = team(6).await;
+    let (t, relay, _cancel) = team(12).await;
     let (_dir, store, secrets) = desktop(&t).await;
     let running = run_desktop(&store, secrets);
     until(30, || same_as_relay(&store, &relay)).await;
@@ -214,19 +59,14 @@ async fn a_lost_webhook_is_caught_by_the_export() {
         webhook_drop_share: 1.0,
         ..Default::default()
     });
-    let ticket = t.sim.world_mut(|w, g| g.live_step(w, chrono::Utc::now()));
-    until(20, || {
-        let store = store.clone();
-        async move {
-            store
-                .snapshot("acme", &ticket.to_string())
-                .await
-                .unwrap()
-                .is_some_and(|s| !s.messages.is_empty())
-        }
-    })
-    .await;
-    assert!(t.sim.stats().webhooks.dropped > 0, "its webhook was lost");
+    let before = contents(&store).await;
+    let ticket = t.customer_writes();
+    until(30, || changed_since(&store, &before, &ticket)).await;
+    let webhooks = t.sim.stats().webhooks;
+    assert!(
+        webhooks.dropped > 0 && webhooks.delivered == 0,
+        "its webhook was lost: {webhooks:?}"
+    );
     running.stop();
 }
 
@@ -288,7 +128,7 @@ async fn a_reps_login_reads_the_team_but_cannot_publish_to_it() {
     })
     .await;
     let login = NatsLogin {
-        url: t.nats.url(),
+        url: t.nats.url.clone(),
         user: REP.0.into(),
         secret: Sensitive::new(REP.1.into()),
         ca_file: None,
@@ -396,7 +236,7 @@ async fn a_standby_relay_takes_over_and_resumes_from_the_cursor_in_kv() {
     // Webhooks still go to the first relay's address: what the second reads after it
     // takes over, its export (every 6 s) catches.
     let (second, _second_cancel) =
-        relay(&t.nats, &t.sim, standby_port, standby_dir.path(), 6).await;
+        relay(&t.nats, &t.sim, standby_port, standby_dir.path(), 12).await;
     // The standby reads the stream into its own cache while it waits.
     until(20, || same_as_relay(second.store(), &first)).await;
     assert!(!second.is_active());

@@ -44,7 +44,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .layer(middleware::from_fn_with_state(shared.clone(), gate));
     Router::new()
         .merge(api)
+        .merge(crate::salesforce::routes(shared.clone()))
         .route("/__sim/faults", post(set_faults).get(get_faults))
+        .route("/__sim/sf/faults", post(set_sf_faults).get(get_sf_faults))
+        .route("/__sim/sf/expire_sessions", post(expire_sf_sessions))
         .route("/__sim/stats", get(stats))
         .with_state(shared)
 }
@@ -134,10 +137,7 @@ async fn gate(State(s): S, req: Request, next: Next) -> Response {
             let resp = next.run(req).await;
             tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
             if lost {
-                let body = Body::from_stream(futures::stream::once(async {
-                    Err::<Bytes, std::io::Error>(std::io::Error::other("answer lost"))
-                }));
-                return Response::builder().status(200).body(body).unwrap();
+                return cut("answer lost");
             }
             return resp;
         }
@@ -178,36 +178,10 @@ async fn gate(State(s): S, req: Request, next: Next) -> Response {
         }
         Some(Fault::LoseAnswer) => {
             let _ = next.run(req).await;
-            let body = Body::from_stream(futures::stream::once(async {
-                Err::<Bytes, std::io::Error>(std::io::Error::other("answer lost"))
-            }));
-            return Response::builder().status(200).body(body).unwrap();
+            return cut("answer lost");
         }
-        Some(Fault::Drop) => {
-            let body = Body::from_stream(futures::stream::once(async {
-                Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped"))
-            }));
-            return Response::builder().status(200).body(body).unwrap();
-        }
-        Some(Fault::Truncate) => {
-            let resp = next.run(req).await;
-            let (mut parts, body) = resp.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX)
-                .await
-                .unwrap_or_default();
-            let half = bytes.slice(..bytes.len() / 2);
-            parts
-                .headers
-                .insert(header::CONTENT_LENGTH, bytes.len().into());
-            // Let the headers and the first half reach the client before the cut.
-            let stream = futures::stream::iter([Ok::<Bytes, std::io::Error>(half)]).chain(
-                futures::stream::once(async {
-                    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-                    Err(std::io::Error::other("connection reset"))
-                }),
-            );
-            return Response::from_parts(parts, Body::from_stream(stream));
-        }
+        Some(Fault::Drop) => return cut("connection dropped"),
+        Some(Fault::Truncate) => return truncated(next.run(req).await).await,
         None => next.run(req).await,
     };
     if let (Some(limit), Some(remaining)) = (limit, remaining) {
@@ -218,6 +192,34 @@ async fn gate(State(s): S, req: Request, next: Next) -> Response {
     resp.headers_mut()
         .insert("x-zendesk-api-version", HeaderValue::from_static("v2"));
     resp
+}
+
+/// An answer whose connection closes before any body byte (`why` is the I/O error).
+pub(crate) fn cut(why: &'static str) -> Response {
+    let body = Body::from_stream(futures::stream::once(async move {
+        Err::<Bytes, std::io::Error>(std::io::Error::other(why))
+    }));
+    Response::builder().status(200).body(body).unwrap()
+}
+
+/// `resp` with its headers and the first half of its body, then a reset connection.
+pub(crate) async fn truncated(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let half = bytes.slice(..bytes.len() / 2);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, bytes.len().into());
+    // Let the headers and the first half reach the client before the cut.
+    let stream = futures::stream::iter([Ok::<Bytes, std::io::Error>(half)]).chain(
+        futures::stream::once(async {
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            Err(std::io::Error::other("connection reset"))
+        }),
+    );
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 async fn me(State(s): S) -> Response {
@@ -917,6 +919,20 @@ async fn set_faults(State(s): S, Json(f): Json<Faults>) -> Response {
 
 async fn get_faults(State(s): S) -> Response {
     Json(lock(&s.faults).clone()).into_response()
+}
+
+async fn set_sf_faults(State(s): S, Json(f): Json<Faults>) -> Response {
+    *lock(&s.sf.faults) = f;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn get_sf_faults(State(s): S) -> Response {
+    Json(lock(&s.sf.faults).clone()).into_response()
+}
+
+async fn expire_sf_sessions(State(s): S) -> Response {
+    lock(&s.sf.tokens).expire_all();
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn stats(State(s): S) -> Response {

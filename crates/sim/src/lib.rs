@@ -5,7 +5,12 @@
 //! change to a ticket as Zendesk and Sunshine Conversations would, retries as they do,
 //! and can lose, repeat, delay and reorder those requests.
 //!
-//! It must not know Baton's own crates: it answers as Zendesk would, to anyone.
+//! On the same port it serves a Salesforce org (`salesforce`): OAuth 2.0 JWT bearer and
+//! refresh-token flows, SOQL, sObject reads and Connect conversation entries over seeded
+//! MIAW messaging sessions, with the daily allocation and session expiry.
+//!
+//! It must not know Baton's own crates: it answers as Zendesk and Salesforce would, to
+//! anyone.
 
 mod api;
 mod changes;
@@ -14,6 +19,7 @@ pub mod json;
 mod limits;
 mod outgoing;
 mod retry;
+pub mod salesforce;
 pub mod scenario;
 pub mod sunco_webhooks;
 mod webhook_api;
@@ -64,6 +70,8 @@ pub struct SimConfig {
     pub sunco_webhook: Option<WebhookTarget>,
     /// How fast webhook timeouts and retry waits run (1.0: the vendors' own).
     pub webhook_timing: WebhookTiming,
+    /// The Salesforce org beside the account (seeded from `seed`, live with `live_every`).
+    pub salesforce: salesforce::SfConfig,
 }
 
 impl Default for SimConfig {
@@ -85,6 +93,7 @@ impl Default for SimConfig {
             zendesk_webhook: None,
             sunco_webhook: None,
             webhook_timing: WebhookTiming::default(),
+            salesforce: salesforce::SfConfig::default(),
         }
     }
 }
@@ -110,8 +119,14 @@ pub struct Stats {
     pub ticket_updates: Vec<serde_json::Value>,
     /// Tickets the live scenario created: (id, when, in Unix milliseconds).
     pub live_created: Vec<(u64, i64)>,
+    /// Every step of the live scenario, a new ticket or a new message on one: (id, when,
+    /// in Unix milliseconds).
+    pub live_changed: Vec<(u64, i64)>,
     /// What became of the webhooks sent.
     pub webhooks: WebhookStats,
+    /// The Salesforce org's tokens, allocations and reads (its requests are counted in
+    /// `requests`, under their own paths).
+    pub salesforce: salesforce::SfStats,
 }
 
 impl Stats {
@@ -141,6 +156,7 @@ pub(crate) struct Shared {
     pub outbox: delivery::Outbox,
     /// Numbers webhook events (Zendesk and Sunco alike), so their ids are unique.
     pub next_event: AtomicU64,
+    pub sf: salesforce::SfState,
 }
 
 impl Shared {
@@ -215,6 +231,10 @@ impl Sim {
         {
             delete(&mut world, *id, config.base_time);
         }
+        let sf = salesforce::SfState::new(config.salesforce.clone(), config.seed, config.base_time)
+            .map_err(|e| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("Salesforce: {e}"))
+            })?;
         let basic = base64::engine::general_purpose::STANDARD
             .encode(format!("{}/token:{}", config.email, config.token));
         let (outbox, inbox) = delivery::Outbox::new();
@@ -239,6 +259,7 @@ impl Sim {
             hooks: Mutex::new(webhook_api::Registry::default()),
             outbox,
             next_event: AtomicU64::new(0),
+            sf,
         });
         let webhooks = delivery::spawn(shared.clone(), inbox, config.webhook_timing);
         let app = api::router(shared.clone());
@@ -260,10 +281,21 @@ impl Sim {
                         let id = g.live_step(w, now);
                         (id, w.tickets.len() > before)
                     });
+                    let mut stats = lock(&shared.stats);
+                    stats.live_changed.push((id, now.timestamp_millis()));
                     if created {
+                        stats.live_created.push((id, now.timestamp_millis()));
+                    }
+                    drop(stats);
+                    let session = {
+                        let mut org = lock(&shared.sf.org);
+                        lock(&shared.sf.generator).live_step(&mut org, now)
+                    };
+                    if let Some(session) = session {
                         lock(&shared.stats)
-                            .live_created
-                            .push((id, now.timestamp_millis()));
+                            .salesforce
+                            .live_changed
+                            .push((session, now.timestamp_millis()));
                     }
                 }
             })
@@ -333,6 +365,41 @@ impl Sim {
 
     pub fn set_limits(&self, limits: Limits) {
         *lock(&self.shared.limiter) = limits::Limiter::new(limits);
+    }
+
+    /// Reads the Salesforce org as it is now.
+    pub fn org<R>(&self, f: impl FnOnce(&salesforce::Org) -> R) -> R {
+        f(&lock(&self.shared.sf.org))
+    }
+
+    /// Changes the Salesforce org (`Org::update` records MessagingSession changes; the
+    /// generator's `live_step` is one step of the live scenario).
+    pub fn org_mut<R>(
+        &self,
+        f: impl FnOnce(&mut salesforce::Org, &mut salesforce::OrgGenerator) -> R,
+    ) -> R {
+        let mut org = lock(&self.shared.sf.org);
+        f(&mut org, &mut lock(&self.shared.sf.generator))
+    }
+
+    /// Sets the faults the Salesforce org serves from now on (`POST /__sim/sf/faults`).
+    pub fn set_sf_faults(&self, faults: Faults) {
+        *lock(&self.shared.sf.faults) = faults;
+    }
+
+    pub fn sf_faults(&self) -> Faults {
+        lock(&self.shared.sf.faults).clone()
+    }
+
+    /// Starts the org's allocations afresh with these limits.
+    pub fn set_sf_limits(&self, limits: salesforce::SfLimits) {
+        *lock(&self.shared.sf.usage) = salesforce::usage::Usage::new(limits);
+    }
+
+    /// Ends every Salesforce session: the next REST request with an access token issued
+    /// before answers 401 `INVALID_SESSION_ID` (`POST /__sim/sf/expire_sessions`).
+    pub fn expire_sf_sessions(&self) {
+        lock(&self.shared.sf.tokens).expire_all();
     }
 
     /// Runs until the server stops (the `baton-sim` binary).

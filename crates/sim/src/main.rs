@@ -1,8 +1,9 @@
+use baton_sim::salesforce::{SfConfig, SfLimits, DEMO_KEY_PEM};
 use baton_sim::{Limits, Sim, SimConfig, WebhookTarget};
 use clap::Parser;
 use std::time::Duration;
 
-/// Baton's Zendesk simulator: a seeded account on 127.0.0.1.
+/// Baton's simulator: a seeded Zendesk account and a Salesforce org on 127.0.0.1.
 #[derive(Parser)]
 #[command(name = "baton-sim", version)]
 struct Args {
@@ -24,7 +25,7 @@ struct Args {
     /// Delete this many of the seeded tickets (the export lists them as deleted).
     #[arg(long, default_value_t = 0)]
     deleted_tickets: usize,
-    /// No rate limits (for benchmarks).
+    /// No rate limits, and no Salesforce allocations (for benchmarks).
     #[arg(long)]
     unlimited: bool,
     #[arg(long, default_value = "alex@acme.test")]
@@ -44,6 +45,29 @@ struct Args {
     /// The shared secret (sent as X-API-Key) for --sunco-webhook-url.
     #[arg(long, env = "BATON_SIM_SUNCO_WEBHOOK_SECRET", hide_env_values = true)]
     sunco_webhook_secret: Option<String>,
+    /// The Salesforce connected app's certificate (PEM file): JWT assertions must be
+    /// signed with its key. Default: the public demo certificate.
+    #[arg(long, value_name = "PEM")]
+    sf_cert: Option<std::path::PathBuf>,
+    /// Write the demo certificate's private key (public, it protects nothing) to PATH
+    /// and exit: sign JWT assertions with it to log in to the simulated org.
+    #[arg(long, value_name = "PATH")]
+    write_sf_demo_key: Option<std::path::PathBuf>,
+    /// The connected app's consumer key (the JWT's iss).
+    #[arg(long, default_value = "baton-demo-client")]
+    sf_client_id: String,
+    /// The agent's Salesforce username (the JWT's sub).
+    #[arg(long, default_value = "alex@acme.test")]
+    sf_username: String,
+    /// Seeded MIAW messaging sessions.
+    #[arg(long, default_value_t = 60)]
+    sf_sessions: usize,
+    /// Minutes an access token lasts.
+    #[arg(long, default_value_t = 120)]
+    sf_session_minutes: u64,
+    /// REST requests a day for the whole org (Developer Edition: 15,000).
+    #[arg(long, default_value_t = 15_000)]
+    sf_daily_limit: u32,
 }
 
 /// A webhook target from a URL flag and its secret; exits when the secret is missing.
@@ -66,6 +90,29 @@ async fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let a = Args::parse();
+    if let Some(path) = &a.write_sf_demo_key {
+        if let Err(e) = std::fs::write(path, DEMO_KEY_PEM) {
+            eprintln!("baton-sim: cannot write {}: {e}", path.display());
+            std::process::exit(1);
+        }
+        println!(
+            "baton-sim: wrote the demo private key to {} (public: it protects nothing). Sign RS256 JWTs with it: iss {}, sub {}, aud the simulator's URL.",
+            path.display(),
+            a.sf_client_id,
+            a.sf_username
+        );
+        return;
+    }
+    let cert_pem = match &a.sf_cert {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(pem) => Some(pem),
+            Err(e) => {
+                eprintln!("baton-sim: cannot read --sf-cert {}: {e}", path.display());
+                std::process::exit(2);
+            }
+        },
+    };
     let zendesk_webhook = target(a.webhook_url, a.webhook_secret, "webhook");
     let sunco_webhook = target(a.sunco_webhook_url, a.sunco_webhook_secret, "sunco-webhook");
     // Where webhooks go, never with what secret.
@@ -91,10 +138,30 @@ async fn main() {
         deleted_tickets: a.deleted_tickets,
         zendesk_webhook,
         sunco_webhook,
+        salesforce: SfConfig {
+            client_id: a.sf_client_id.clone(),
+            username: a.sf_username.clone(),
+            cert_pem: cert_pem.unwrap_or_else(|| SfConfig::default().cert_pem),
+            sessions: a.sf_sessions,
+            session_lifetime: Duration::from_secs(a.sf_session_minutes.max(1) * 60),
+            limits: if a.unlimited {
+                SfLimits::unlimited()
+            } else {
+                SfLimits {
+                    daily_api_requests: Some(a.sf_daily_limit),
+                    ..SfLimits::default()
+                }
+            },
+            ..Default::default()
+        },
         ..Default::default()
     };
     let sim = match Sim::start(config).await {
         Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            eprintln!("baton-sim: {e}");
+            std::process::exit(2);
+        }
         Err(e) => {
             eprintln!("baton-sim: cannot listen on 127.0.0.1:{}: {e}", a.port);
             std::process::exit(1);
@@ -107,5 +174,9 @@ async fn main() {
     for line in announce {
         println!("baton-sim: {line}");
     }
+    println!(
+        "baton-sim: Salesforce org on the same URL (token: POST /services/oauth2/token; consumer key {}, username {}; the demo key: --write-sf-demo-key PATH)",
+        a.sf_client_id, a.sf_username
+    );
     sim.wait().await;
 }

@@ -7,11 +7,11 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-const FIRST_NAMES: &[&str] = &[
+pub(crate) const FIRST_NAMES: &[&str] = &[
     "Maria", "Jamal", "Chen", "Aiko", "Olumide", "Søren", "Zoë", "Mateo", "Priya", "Fatima",
     "Ivan", "Léa", "Noah", "Hana", "Diego", "Amara",
 ];
-const LAST_NAMES: &[&str] = &[
+pub(crate) const LAST_NAMES: &[&str] = &[
     "López",
     "Okafor",
     "Chen",
@@ -35,7 +35,7 @@ const TOPICS: &[(&str, &str)] = &[
     ("Change delivery address", "The customer needs the delivery address changed on a shipped order, which requires an agent."),
     ("Cancel my plan", "The customer wants to cancel and asked for a person to confirm the prorated refund."),
 ];
-const CUSTOMER_LINES: &[&str] = &[
+pub(crate) const CUSTOMER_LINES: &[&str] = &[
     "Hi, I need help with my order {n}.",
     "I already tried that twice and it still doesn't work.",
     "Can I talk to a real person please?",
@@ -49,7 +49,9 @@ const CUSTOMER_LINES: &[&str] = &[
     "Order {n}, placed last Tuesday.",
     "Yes.",
 ];
-const AI_LINES: &[&str] = &[
+/// Repeated, it makes a very long customer message.
+pub(crate) const LONG_PARAGRAPH: &str = "I have been a customer for years and this is the first time anything like this has happened, so please read all of it carefully. ";
+pub(crate) const AI_LINES: &[&str] = &[
     "I can help with that! Could you share your order number?",
     "Thanks! I've looked up order {n}. It was shipped on Monday.",
     "Here are the steps to reset your password: open Settings → Account → Reset.",
@@ -58,7 +60,7 @@ const AI_LINES: &[&str] = &[
     "I understand this is frustrating. Let me check what I can do.",
     "According to our help center, refunds for opened items take 5–7 business days.",
 ];
-const AGENT_LINES: &[&str] = &[
+pub(crate) const AGENT_LINES: &[&str] = &[
     "Hi {name}, thanks for your patience — I'm looking into this now.",
     "I've escalated this to our billing team.",
     "Could you confirm the last four digits of the card?",
@@ -175,7 +177,7 @@ pub struct Generator {
     groups: Vec<u64>,
 }
 
-fn fill(template: &str, n: u64, name: &str) -> String {
+pub(crate) fn fill(template: &str, n: u64, name: &str) -> String {
     template
         .replace("{n}", &n.to_string())
         .replace("{name}", name)
@@ -293,8 +295,10 @@ impl Generator {
     fn customer_text(&mut self, n: u64) -> String {
         let line = fill(CUSTOMER_LINES.choose(&mut self.rng).unwrap(), n, "");
         if self.rng.gen_ratio(1, 25) {
-            let para = "I have been a customer for years and this is the first time anything like this has happened, so please read all of it carefully. ";
-            return format!("{line} {}", para.repeat(self.rng.gen_range(20..60)));
+            return format!(
+                "{line} {}",
+                LONG_PARAGRAPH.repeat(self.rng.gen_range(20..60))
+            );
         }
         line
     }

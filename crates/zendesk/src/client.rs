@@ -339,6 +339,14 @@ impl Client {
         self.send(Method::PUT, path, &[], Some(body)).await
     }
 
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, ZendeskError> {
+        self.send(Method::POST, path, &[], Some(body)).await
+    }
+
     /// One request, retried: transient failures on a jittered exponential backoff,
     /// rate limits after exactly the `Retry-After` the server asked for.
     async fn send<T: DeserializeOwned>(

@@ -17,6 +17,7 @@ pub mod forms;
 pub mod mapping;
 pub mod poster;
 pub mod redactions;
+pub mod webhook_setup;
 pub mod webhooks;
 pub mod wire;
 

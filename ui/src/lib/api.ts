@@ -18,8 +18,11 @@ import type {
   Change,
   QueueItem,
   SearchHit,
+  TeamStatus,
+  TeamView,
 } from "./bindings";
 import { failure } from "./errors";
+import type { TeamJoin } from "./team";
 
 /** The backend's error, `{kind, message}`, as words that say what to do (lib/errors.ts). */
 export function errorText(e: unknown, service?: string): string {
@@ -52,6 +55,12 @@ export const api = {
   retryReply: (key: string) => invoke<void>("retry_reply", { key }),
   cancelReply: (key: string) => invoke<void>("cancel_reply", { key }),
   draftReport: (since: number) => invoke<DraftReportRow[]>("draft_report", { since }),
+  /** The team this desktop reads from (asks the team's NATS; slow when it is offline). */
+  teamStatus: () => invoke<TeamStatus>("team_status"),
+  /** The password goes straight to the keychain; it never comes back. */
+  teamJoin: (request: TeamJoin) => invoke<TeamView>("team_join", request),
+  /** False when this desktop was not in a team. */
+  teamLeave: () => invoke<boolean>("team_leave"),
   onStoreChanged: (f: (change: Change) => void): Promise<UnlistenFn> => listen<Change>("store-changed", (e) => f(e.payload)),
   onStatus: (f: (s: AccountStatus) => void): Promise<UnlistenFn> => listen<AccountStatus>("status", (e) => f(e.payload)),
   /** A notification was clicked: the conversation it announced. */

@@ -1,7 +1,8 @@
 // An account's sync status as the status chip says it: words a rep understands, with what
-// to do next, and a tone for its dot.
+// to do next, and a tone for its dot. An account read from a team says so ("team · live").
 import type { AccountStatus } from "./bindings";
 import { waited } from "./format";
+import { isTeamStatus, teamWords } from "./team";
 
 export type Tone = "ok" | "busy" | "warn" | "bad";
 
@@ -17,6 +18,8 @@ export function statusTone(status: AccountStatus): Tone {
 
 /** `now` ticks once a second and may be up to a second old; `clock` is the real time. */
 export function statusWords(status: AccountStatus, now: number, clock = Date.now()): string {
+  // Live is live however long ago the last change came; a team's failures are its own.
+  if (isTeamStatus(status)) return teamWords(status);
   switch (status.state) {
     case "synced": return `synced ${waited(status.at, now)} ago`;
     case "syncing": return status.total ? `syncing ${status.done}/${status.total}` : "syncing…";

@@ -85,6 +85,24 @@ pub struct AccountConfig {
     pub settings: Option<toml::Table>,
 }
 
+impl AccountConfig {
+    /// The account as the engine stores it (secrets apart).
+    pub fn record(&self) -> Result<baton_core::store::AccountRecord> {
+        let url = baton_zendesk::accounts::parse_url(&self.url)?;
+        let mut record = baton_zendesk::accounts::record(
+            &self.id,
+            url.as_str().trim_end_matches('/'),
+            Some(&self.login),
+        );
+        if let Some(settings) = &self.settings {
+            record.settings = serde_json::to_value(settings).map_err(|e| {
+                EngineError::invalid(format!("relay.toml: settings of {}: {e}", self.id))
+            })?;
+        }
+        Ok(record)
+    }
+}
+
 impl RelayConfig {
     pub fn parse(text: &str) -> Result<Self> {
         let config: RelayConfig = toml::from_str(text).map_err(|e| {
@@ -117,10 +135,11 @@ impl RelayConfig {
         if !(1..=5).contains(&config.nats.replicas) {
             return Err(EngineError::invalid("relay.toml: nats.replicas is 1 to 5"));
         }
-        if config.export_every_secs < 6 {
-            // Zendesk allows 10 exports a minute for the whole account.
+        if config.export_every_secs < 12 {
+            // Zendesk allows 10 exports a minute for the whole account, its other
+            // integrations included: the relay keeps to half of that at most.
             return Err(EngineError::invalid(
-                "relay.toml: export_every_secs below 6 would use up Zendesk's export limit",
+                "relay.toml: export_every_secs below 12 would take more than half of Zendesk's export limit",
             ));
         }
         Ok(config)
@@ -207,6 +226,12 @@ impl RelaySecrets {
             })
     }
 
+    /// The webhook's signing secret is set in the environment (which wins over the file).
+    pub fn webhook_secret_in_env(&self, account: &str) -> Option<String> {
+        let name = Self::env_name(account, "WEBHOOK_SECRET");
+        self.env.contains_key(&name).then_some(name)
+    }
+
     pub fn webhook_secret(&self, account: &str) -> Option<Sensitive<String>> {
         self.get(
             &Self::env_name(account, "WEBHOOK_SECRET"),
@@ -219,6 +244,46 @@ impl RelaySecrets {
             &Self::env_name(account, "SUNCO_SECRET"),
             &[account, "sunco_secret"],
         )
+    }
+
+    /// Keeps an account's webhook signing secret in the secrets file (which stays its
+    /// owner's alone). Without a secrets file, says where to put it instead.
+    pub fn save_webhook_secret(
+        &mut self,
+        config: &RelayConfig,
+        account: &str,
+        secret: &Sensitive<String>,
+    ) -> Result<PathBuf> {
+        let Some(path) = &config.secrets_file else {
+            return Err(EngineError::invalid(format!(
+                "relay.toml has no secrets_file to keep the webhook's signing secret in: add one (mode 0600), or set {} to the secret Zendesk shows for the webhook",
+                Self::env_name(account, "WEBHOOK_SECRET")
+            )));
+        };
+        let table = self
+            .file
+            .entry(account.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let Some(table) = table.as_table_mut() else {
+            return Err(EngineError::invalid(format!(
+                "{}: {account} is not a table",
+                path.display()
+            )));
+        };
+        table.insert(
+            "webhook_secret".into(),
+            toml::Value::String(secret.expose().clone()),
+        );
+        let text = toml::to_string(&self.file).expect("a table serializes");
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut file = tempfile::NamedTempFile::new_in(dir)
+            .map_err(|e| EngineError::invalid(format!("cannot write in {}: {e}", dir.display())))?;
+        std::io::Write::write_all(&mut file, text.as_bytes())
+            .map_err(|e| EngineError::invalid(format!("cannot write {}: {e}", path.display())))?;
+        // A temporary file is created 0600: it replaces the old one as private as it was.
+        file.persist(path)
+            .map_err(|e| EngineError::invalid(format!("cannot write {}: {e}", path.display())))?;
+        Ok(path.clone())
     }
 
     pub fn sunco_webhook_secret(&self, account: &str) -> Option<Sensitive<String>> {

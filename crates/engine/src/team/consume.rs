@@ -61,8 +61,10 @@ impl Consumer {
     /// Reads until cancelled, coming back after every failure (NATS restarting, the
     /// network gone) from the stored position.
     pub async fn run(&self, cancel: &CancellationToken) {
-        let mut backoff = Duration::from_millis(500);
+        const FIRST: Duration = Duration::from_millis(500);
+        let mut backoff = FIRST;
         loop {
+            let started = tokio::time::Instant::now();
             match self.pass(cancel, false).await {
                 Ok(_) => return,
                 Err(e) if e.kind == ErrorKind::Cancelled => return,
@@ -75,6 +77,10 @@ impl Consumer {
                     };
                     self.status.set(state, format!("team: {e}; retrying"));
                 }
+            }
+            // A pass that ran a while was working: the next outage starts from the first wait.
+            if started.elapsed() > Duration::from_secs(30) {
+                backoff = FIRST;
             }
             tokio::select! {
                 _ = cancel.cancelled() => return,
@@ -96,6 +102,20 @@ impl Consumer {
             .cursor(&self.local_account, TEAM_STREAM)
             .await?
             .and_then(|p| p.parse().ok());
+        let mut info = self
+            .js
+            .get_stream(&stream_name)
+            .await
+            .map_err(|e| nats_error(&format!("the team's stream {stream_name}"), e))?;
+        let end = info
+            .info()
+            .await
+            .map_err(|e| nats_error(&format!("the team's stream {stream_name}"), e))?
+            .state
+            .last_sequence;
+        // A position past the stream's end: the stream was made anew (its store lost or
+        // recreated), and its sequence numbers mean something else now. Load it whole.
+        let position = position.filter(|p| *p <= end);
         let deliver_policy = match position {
             Some(p) => consumer::DeliverPolicy::ByStartSequence {
                 start_sequence: p + 1,
@@ -105,6 +125,9 @@ impl Consumer {
         let config = consumer::pull::OrderedConfig {
             filter_subject: records::conversations_filter(&self.team_account),
             deliver_policy,
+            // Pulls expire (and heartbeats come) every few seconds, so a consumer left on
+            // a server that died is noticed and recreated in seconds, not half a minute.
+            max_expires: Duration::from_secs(5),
             ..Default::default()
         };
         let created = self
@@ -123,19 +146,8 @@ impl Consumer {
             .await
             .map_err(|e| nats_error("reading the team's stream", e))?;
         let mut done = Consumed::default();
-        if pending == 0 {
-            self.live();
-            if until_caught_up {
-                return Ok(done);
-            }
-        } else {
-            self.status.set(
-                SyncState::Syncing {
-                    done: 0,
-                    total: Some(pending),
-                },
-                "team: catching up",
-            );
+        if self.progress(&done, pending) && until_caught_up {
+            return Ok(done);
         }
         loop {
             let first = tokio::select! {
@@ -157,16 +169,25 @@ impl Consumer {
             }
             let mut changes = Vec::with_capacity(batch.len());
             let mut last = None;
+            let mut stop = None;
             for m in batch {
                 let m = m.map_err(|e| nats_error("reading the team's stream", e))?;
                 let info = m
                     .info()
                     .map_err(|e| nats_error("a message of the team's stream", e))?;
-                last = Some(info.stream_sequence);
-                pending = info.pending;
-                done.records += 1;
+                let seq = info.stream_sequence;
+                let left = info.pending;
                 match self.change(&stream, &m.payload).await {
                     Ok(c) => changes.push(c),
+                    // A newer Baton wrote it: stop before it, so the updated app reads it
+                    // (and what follows); never step past it for good.
+                    Err(Skip::Record(RecordError::Newer(v))) => {
+                        stop = Some(EngineError::new(
+                            ErrorKind::InvalidInput,
+                            format!("the team's relay writes records in a newer form (schema {v}): update Baton to read them"),
+                        ));
+                        break;
+                    }
                     Err(Skip::Record(e)) => {
                         done.skipped += 1;
                         tracing::warn!(
@@ -178,6 +199,9 @@ impl Consumer {
                     }
                     Err(Skip::Stop(e)) => return Err(e),
                 }
+                last = Some(seq);
+                pending = left;
+                done.records += 1;
             }
             if let Some(seq) = last {
                 done.written += self
@@ -190,21 +214,34 @@ impl Consumer {
                     )
                     .await? as u64;
             }
-            if pending == 0 {
-                self.live();
-                if until_caught_up {
-                    return Ok(done);
-                }
-            } else {
-                self.status.set(
-                    SyncState::Syncing {
-                        done: done.records,
-                        total: Some(done.records + pending),
-                    },
-                    format!("team: catching up, {pending} to go"),
-                );
+            if let Some(e) = stop {
+                return Err(e);
+            }
+            if self.progress(&done, pending) && until_caught_up {
+                return Ok(done);
             }
         }
+    }
+
+    /// Says how far the pass is; true when it has caught up.
+    fn progress(&self, done: &Consumed, pending: u64) -> bool {
+        if pending == 0 {
+            self.status.set(
+                SyncState::Synced {
+                    at: self.status.now(),
+                },
+                "team · live",
+            );
+            return true;
+        }
+        self.status.set(
+            SyncState::Syncing {
+                done: done.records,
+                total: Some(done.records + pending),
+            },
+            format!("team: catching up, {pending} to go"),
+        );
+        false
     }
 
     async fn change<I>(
@@ -239,15 +276,6 @@ impl Consumer {
                     .map_err(Skip::Record)
             }
         }
-    }
-
-    fn live(&self) {
-        self.status.set(
-            SyncState::Synced {
-                at: self.status.now(),
-            },
-            "team · live",
-        );
     }
 }
 

@@ -52,6 +52,10 @@ pub async fn join(
     if user.trim().is_empty() {
         return Err(EngineError::invalid("a NATS user name is needed"));
     }
+    let secret = nats::given_secret(secret);
+    if secret.expose().is_empty() {
+        return Err(EngineError::invalid("a NATS password is needed"));
+    }
     let login = NatsLogin {
         url: nats_url.trim().to_string(),
         user: user.trim().to_string(),
@@ -123,9 +127,24 @@ async fn open(login: &NatsLogin) -> Result<(jetstream::Context, Vec<TeamAccount>
     Ok((js, team))
 }
 
+/// The same vendor address, however it is written: scheme, host (any case) and port; a
+/// path or a trailing slash does not make another account.
 fn same_url(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/')
-        .eq_ignore_ascii_case(b.trim_end_matches('/'))
+    let key = |u: &str| {
+        url::Url::parse(u.trim()).ok().map(|u| {
+            (
+                u.scheme().to_string(),
+                u.host_str().map(str::to_ascii_lowercase),
+                u.port_or_known_default(),
+            )
+        })
+    };
+    match (key(a), key(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(b.trim_end_matches('/')),
+    }
 }
 
 fn view(m: &Membership, team: &[TeamAccount], local: &[AccountRecord]) -> TeamView {
@@ -217,6 +236,7 @@ pub async fn read_team(
     };
     let paired = pair(&team, &local);
     let mut readers = vec![];
+    let mut served = vec![];
     for s in syncs {
         let id = s.account_id();
         let Some(team_id) = team_id_for(&paired, &id) else {
@@ -226,6 +246,7 @@ pub async fn read_team(
             );
             continue;
         };
+        served.push(s.status().clone());
         let consumer = Consumer::new(js.clone(), store.clone(), team_id, &id, s.status().clone());
         let cancel = cancel.clone();
         readers.push(tokio::spawn(async move { consumer.run(&cancel).await }));
@@ -233,8 +254,54 @@ pub async fn read_team(
     for t in paired.iter().filter(|a| a.local_id.is_none()) {
         tracing::info!(team_account = %t.team_id, url = %t.url, "the team serves an account this desktop has not added");
     }
+    let watch = tokio::spawn(watch_connection(
+        js.client(),
+        login.url.clone(),
+        served,
+        cancel.clone(),
+    ));
     for r in readers {
         let _ = r.await;
+    }
+    let _ = watch.await;
+}
+
+/// The connection to the team's NATS, on the served accounts' statuses. async-nats
+/// reconnects (and an ordered consumer recreates itself) without a word to the reader,
+/// which would go on saying "team · live" with the server gone: while the client is not
+/// connected each status says so, and once it is again each says what it said before
+/// (unless its reader said something newer meanwhile).
+async fn watch_connection(
+    client: async_nats::Client,
+    url: String,
+    statuses: Vec<baton_core::sync::StatusHandle>,
+    cancel: CancellationToken,
+) {
+    use async_nats::connection::State;
+    let lost = format!("team: lost the connection to NATS at {url}; retrying");
+    let mut before: Option<Vec<baton_core::sync::AccountStatus>> = None;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+        let connected = client.connection_state() == State::Connected;
+        match (connected, before.take()) {
+            (false, None) => {
+                before = Some(statuses.iter().map(|s| s.current()).collect());
+                for s in &statuses {
+                    s.set(SyncState::Unreachable, lost.clone());
+                }
+            }
+            (true, Some(was)) => {
+                for (s, was) in statuses.iter().zip(was) {
+                    if s.current().message == lost {
+                        s.set(was.state, was.message);
+                    }
+                }
+            }
+            (_, held) => before = held,
+        }
     }
 }
 
@@ -264,4 +331,27 @@ pub async fn catch_up(
         out.push((id, consumed.written));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_url;
+
+    #[test]
+    fn an_account_matches_its_team_account_however_its_address_is_written() {
+        assert!(same_url(
+            "https://acme.zendesk.com",
+            "https://ACME.zendesk.com/"
+        ));
+        assert!(same_url(
+            "https://acme.zendesk.com:443/",
+            "https://acme.zendesk.com"
+        ));
+        assert!(same_url("http://127.0.0.1:8089", "http://127.0.0.1:8089/"));
+        assert!(!same_url(
+            "https://acme.zendesk.com",
+            "https://globex.zendesk.com"
+        ));
+        assert!(!same_url("http://127.0.0.1:8089", "http://127.0.0.1:8090"));
+    }
 }

@@ -24,9 +24,6 @@ use tokio::sync::Notify;
 #[derive(Default)]
 pub struct ToRead {
     tickets: Mutex<BTreeSet<String>>,
-    /// Messaging conversations whose ticket the relay has not seen yet: the next export
-    /// finds them, so they ask for one soon.
-    pub export_soon: AtomicBool,
     pub wake: Notify,
 }
 
@@ -106,10 +103,24 @@ pub fn router(inbox: Arc<Inbox>) -> Router {
         .route("/active", axum::routing::get(active))
         // One byte over the bound, so the verifier sees an oversized body and says 413.
         .layer(DefaultBodyLimit::max(DEFAULT_MAX_BODY_BYTES + 1))
+        .layer(axum::middleware::map_response(retry_soon))
         .with_state(inbox)
 }
 
 type Answer = (StatusCode, &'static str);
+
+/// A 503 (this relay stands by) says when to try again: Zendesk retries a 503 only when
+/// it carries a `Retry-After` under a minute, and by then the active relay, or this one
+/// after a takeover, takes it.
+async fn retry_soon(mut r: axum::response::Response) -> axum::response::Response {
+    if r.status() == StatusCode::SERVICE_UNAVAILABLE {
+        r.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("5"),
+        );
+    }
+    r
+}
 
 async fn health(State(inbox): State<Arc<Inbox>>) -> Answer {
     if inbox.active.load(Ordering::Relaxed) {
@@ -133,6 +144,30 @@ fn refused(account: &str, kind: &str, e: &WebhookError) -> Answer {
     (status, "refused")
 }
 
+/// The account a webhook is for, and what checks it: an account the relay does not serve
+/// is 404; one it has no secret for refuses every webhook (401).
+fn checked_by<'a, V>(
+    inbox: &'a Inbox,
+    account: &str,
+    vendor: &str,
+    verifier: impl Fn(&'a InboxAccount) -> Option<&'a V>,
+) -> Result<(&'a InboxAccount, &'a V), Answer> {
+    let Some(a) = inbox.accounts.get(account) else {
+        return Err((StatusCode::NOT_FOUND, "no such account"));
+    };
+    match verifier(a) {
+        Some(v) => Ok((a, v)),
+        None => {
+            tracing::warn!(
+                account,
+                vendor,
+                "webhook refused: the relay has no secret for it"
+            );
+            Err((StatusCode::UNAUTHORIZED, "refused"))
+        }
+    }
+}
+
 fn standby(inbox: &Inbox) -> Option<Answer> {
     (!inbox.active.load(Ordering::Relaxed))
         .then_some((StatusCode::SERVICE_UNAVAILABLE, "standby relay"))
@@ -144,15 +179,9 @@ async fn zendesk(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    let Some(a) = inbox.accounts.get(&account) else {
-        return (StatusCode::NOT_FOUND, "no such account");
-    };
-    let Some(verifier) = &a.zendesk else {
-        tracing::warn!(
-            account,
-            "Zendesk webhook refused: the relay has no signing secret for this account"
-        );
-        return (StatusCode::UNAUTHORIZED, "refused");
+    let (a, verifier) = match checked_by(&inbox, &account, "Zendesk", |a| a.zendesk.as_ref()) {
+        Ok(found) => found,
+        Err(answer) => return answer,
     };
     let pairs = headers
         .iter()
@@ -196,15 +225,11 @@ async fn sunco(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    let Some(a) = inbox.accounts.get(&account) else {
-        return (StatusCode::NOT_FOUND, "no such account");
-    };
-    let Some(verifier) = &a.sunco else {
-        tracing::warn!(
-            account,
-            "Sunshine Conversations webhook refused: the relay has no secret for this account"
-        );
-        return (StatusCode::UNAUTHORIZED, "refused");
+    let (a, verifier) = match checked_by(&inbox, &account, "Sunshine Conversations", |a| {
+        a.sunco.as_ref()
+    }) {
+        Ok(found) => found,
+        Err(answer) => return answer,
     };
     let key = headers
         .get(SUNCO_API_KEY_HEADER)
@@ -227,10 +252,12 @@ async fn sunco(
     for h in hints {
         match (a.ticket_for)(&h.conversation_id) {
             Some(ticket) => a.to_read.add(ticket),
-            None => {
-                a.to_read.export_soon.store(true, Ordering::Relaxed);
-                a.to_read.wake.notify_one();
-            }
+            // A conversation whose ticket this relay has not exported yet (new, or the
+            // relay just started): the export brings the ticket within its interval.
+            None => tracing::debug!(
+                account,
+                "a messaging conversation not seen yet; the export brings it"
+            ),
         }
     }
     (StatusCode::OK, "ok")

@@ -7,7 +7,9 @@
 use super::nats::{nats_error, LEASE_BUCKET, LEASE_KEY};
 use crate::error::{EngineError, ErrorKind, Result};
 use async_nats::jetstream::{self, kv};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::time::Instant;
 
 pub const LEASE_TTL: Duration = Duration::from_secs(5);
 pub const RENEW_EVERY: Duration = Duration::from_secs(1);
@@ -21,7 +23,48 @@ pub struct Lease {
     store: kv::Store,
     holder: String,
     revision: u64,
+    held_until: HeldUntil,
 }
+
+/// Until when the holder may act as the holder, by its own clock: the last successful
+/// renewal (or the take) plus the lease less a margin, so it stops before any standby can
+/// take the lease over. Checked before every publish and every cursor write: a relay
+/// that lost its lease mid-round stops there, instead of overwriting the next holder.
+#[derive(Clone)]
+pub struct HeldUntil(Arc<Mutex<Instant>>);
+
+impl HeldUntil {
+    fn from_now() -> Self {
+        HeldUntil(Arc::new(Mutex::new(Instant::now() + LEASE_TTL - MARGIN)))
+    }
+
+    fn extend(&self, from: Instant) {
+        *self.0.lock().expect("lease lock") = from + LEASE_TTL - MARGIN;
+    }
+
+    fn end(&self) {
+        *self.0.lock().expect("lease lock") = Instant::now();
+    }
+
+    pub fn holds(&self) -> bool {
+        Instant::now() < *self.0.lock().expect("lease lock")
+    }
+
+    /// An error to stop on when the lease is no longer certainly held.
+    pub fn check(&self) -> Result<()> {
+        if self.holds() {
+            Ok(())
+        } else {
+            Err(EngineError::new(
+                ErrorKind::Conflict,
+                "this relay no longer certainly holds the lease: stopped before writing",
+            ))
+        }
+    }
+}
+
+/// How long before the lease could expire the holder stops acting on it.
+const MARGIN: Duration = Duration::from_secs(1);
 
 impl Lease {
     /// Takes the lease if nobody holds it; `None` when another relay does.
@@ -34,6 +77,7 @@ impl Lease {
                 store: store.clone(),
                 holder: holder.to_string(),
                 revision,
+                held_until: HeldUntil::from_now(),
             })),
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(None),
             Err(e) => Err(nats_error("taking the relays' lease", e)),
@@ -49,32 +93,61 @@ impl Lease {
         Ok(value.map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
-    /// Extends the lease; an error means it is lost (expired and taken, or unreachable
-    /// for longer than it lasts) and the holder must stop working.
+    pub fn held_until(&self) -> HeldUntil {
+        self.held_until.clone()
+    }
+
+    /// Extends the lease. A failed renewal is tried again until the lease could have
+    /// expired (an R3 bucket electing a new leader takes a moment); an error means it is
+    /// lost — taken by another relay, or unreachable for as long as it lasts — and the
+    /// holder must stop.
     pub async fn renew(&mut self) -> Result<()> {
-        match self
-            .store
-            .update(
-                LEASE_KEY,
-                self.holder.as_bytes().to_vec().into(),
-                self.revision,
+        loop {
+            let sent = Instant::now();
+            let answer = tokio::time::timeout(
+                RENEW_EVERY,
+                self.store.update(
+                    LEASE_KEY,
+                    self.holder.as_bytes().to_vec().into(),
+                    self.revision,
+                ),
             )
-            .await
-        {
-            Ok(revision) => {
-                self.revision = revision;
-                Ok(())
+            .await;
+            match answer {
+                Ok(Ok(revision)) => {
+                    self.revision = revision;
+                    self.held_until.extend(sent);
+                    return Ok(());
+                }
+                Ok(Err(e)) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                    self.held_until.end();
+                    return Err(EngineError::new(
+                        ErrorKind::Conflict,
+                        "the relays' lease was taken by another relay",
+                    ));
+                }
+                other => {
+                    if !self.held_until.holds() {
+                        self.held_until.end();
+                        let why = match other {
+                            Ok(Err(e)) => e.to_string(),
+                            _ => "no answer".into(),
+                        };
+                        return Err(EngineError::new(
+                            ErrorKind::Conflict,
+                            format!("the relays' lease could not be renewed in time: {why}"),
+                        ));
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
             }
-            Err(e) => Err(EngineError::new(
-                ErrorKind::Conflict,
-                format!("the relays' lease was lost: {e}"),
-            )),
         }
     }
 
     /// Gives the lease up at once (a clean shutdown), so a standby need not wait for it
     /// to expire.
     pub async fn release(self) {
+        self.held_until.end();
         if let Err(e) = self
             .store
             .purge_expect_revision(LEASE_KEY, Some(self.revision))

@@ -11,3 +11,4 @@ pub mod nats;
 pub mod publish;
 pub mod records;
 pub mod relay;
+pub mod setup;

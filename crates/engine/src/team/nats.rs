@@ -49,7 +49,8 @@ pub struct NatsLogin {
     pub user: String,
     /// The user's password, or the content of a `.creds` file (a JWT and its seed).
     pub secret: Sensitive<String>,
-    /// A CA to trust for the server's certificate, besides the system's.
+    /// A CA to trust for the server's certificate, in place of the system's: with it,
+    /// async-nats trusts this file only.
     pub ca_file: Option<PathBuf>,
 }
 
@@ -66,8 +67,25 @@ impl std::fmt::Debug for NatsLogin {
 
 const CREDS_MARK: &str = "-----BEGIN NATS USER JWT-----";
 
+/// A secret as a person gives it: a `.creds` file's content as it is; a password as its
+/// first line, without the spaces or line end a paste brings along.
+pub fn given_secret(raw: Sensitive<String>) -> Sensitive<String> {
+    if raw.expose().contains(CREDS_MARK) {
+        return raw;
+    }
+    Sensitive::new(
+        raw.expose()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    )
+}
+
 pub async fn connect(login: &NatsLogin, name: &str) -> Result<async_nats::Client> {
     let url = login.url.trim();
+    check_url(url)?;
     let scheme = url.split("://").next().unwrap_or_default();
     if !url.contains("://") || !["nats", "tls", "ws", "wss"].contains(&scheme) {
         return Err(EngineError::invalid(format!(
@@ -84,6 +102,7 @@ pub async fn connect(login: &NatsLogin, name: &str) -> Result<async_nats::Client
         )
     };
     options = options
+        .custom_inbox_prefix(inbox_prefix(&login.user))
         .name(name)
         .connection_timeout(Duration::from_secs(5))
         // Reconnects forever: a laptop's network comes and goes.
@@ -101,7 +120,13 @@ pub async fn connect(login: &NatsLogin, name: &str) -> Result<async_nats::Client
         options = options.require_tls(true);
     }
     use async_nats::ConnectErrorKind as K;
-    options.connect(url).await.map_err(|e| match e.kind() {
+    // A cluster's servers, comma-separated: any one of them will do to start.
+    let servers: Vec<&str> = url
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .collect();
+    options.connect(servers).await.map_err(|e| match e.kind() {
         K::AuthorizationViolation | K::Authentication => EngineError::new(
             ErrorKind::Auth,
             format!("NATS at {url} refused the login of {:?}", login.user),
@@ -110,11 +135,76 @@ pub async fn connect(login: &NatsLogin, name: &str) -> Result<async_nats::Client
             ErrorKind::Unreachable,
             format!("TLS with NATS at {url} failed: {e}"),
         ),
-        _ => EngineError::new(
-            ErrorKind::Unreachable,
-            format!("cannot reach NATS at {url}: {e}"),
-        ),
+        _ => match tls_refusal(&e) {
+            Some(why) => EngineError::new(
+                ErrorKind::Unreachable,
+                format!(
+                    "TLS with NATS at {url} failed: {why}{}",
+                    tls_hint(&why, login)
+                ),
+            ),
+            None => EngineError::new(
+                ErrorKind::Unreachable,
+                format!("cannot reach NATS at {url}: {e}"),
+            ),
+        },
     })
+}
+
+/// The TLS handshake's own error, when that is what refused the connection. async-nats
+/// reports a failed handshake (an untrusted certificate, a server that does not speak
+/// TLS) as an IO error with rustls's error inside, for `tls://` and `wss://` alike;
+/// only a TLS setup it cannot build is `ConnectErrorKind::Tls`.
+fn tls_refusal(e: &async_nats::ConnectError) -> Option<String> {
+    use async_nats::rustls;
+    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(err) = next {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        // An io::Error's `source` skips the error it wraps.
+        if let Some(tls) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Some(tls.to_string());
+        }
+        next = err.source();
+    }
+    None
+}
+
+/// What to do about it, when the handshake's error says.
+fn tls_hint(why: &str, login: &NatsLogin) -> &'static str {
+    if why.contains("InvalidContentType") {
+        " (the server does not answer in TLS: does it take TLS on this port?)"
+    } else if !why.contains("certificate") {
+        ""
+    } else if login.ca_file.is_some() {
+        " (the server's certificate is not signed by the CA file given, or is not for this host name)"
+    } else {
+        " (the server's certificate is not signed by a CA this computer trusts: give the team's CA file)"
+    }
+}
+
+/// A NATS URL (or a comma-separated list) without a login in it: the URL is stored,
+/// shown and put in error messages, so a password there would end up in the database,
+/// the logs and the window.
+pub fn check_url(url: &str) -> Result<()> {
+    let with_login = url.split(',').any(|u| {
+        let rest = u.trim().split_once("://").map_or(u, |(_, r)| r);
+        rest.split(['/', '?', '#'])
+            .next()
+            .unwrap_or("")
+            .contains('@')
+    });
+    if with_login {
+        return Err(EngineError::invalid(
+            "put the user name and password in their own fields, not in the NATS URL",
+        ));
+    }
+    Ok(())
 }
 
 /// An error from JetStream, in the engine's terms: a permissions violation is `auth`.
@@ -137,9 +227,15 @@ pub fn jetstream(client: &async_nats::Client) -> jetstream::Context {
     jetstream::new(client.clone())
 }
 
+/// Where a user's replies come: its own inbox prefix, so a rep may subscribe to its own
+/// replies and never read another user's (the relay's KV answers, say).
+pub fn inbox_prefix(user: &str) -> String {
+    format!("_INBOX_{}", super::records::token(user))
+}
+
 /// What a rep's NATS user may do, for the team's `accounts` (ids as in relay.toml): read
 /// the team's streams and its KV bucket, never publish to them. Only the relay publishes.
-pub fn rep_permissions(accounts: &[String]) -> serde_json::Value {
+pub fn rep_permissions(user: &str, accounts: &[String]) -> serde_json::Value {
     let mut publish = vec![];
     for a in accounts {
         let s = stream_name(a);
@@ -161,7 +257,7 @@ pub fn rep_permissions(accounts: &[String]) -> serde_json::Value {
     ]);
     serde_json::json!({
         "publish": { "allow": publish },
-        "subscribe": { "allow": ["_INBOX.>"] },
+        "subscribe": { "allow": [format!("{}.>", inbox_prefix(user))] },
     })
 }
 
@@ -171,10 +267,10 @@ pub fn rep_permissions(accounts: &[String]) -> serde_json::Value {
 /// production.
 pub fn server_accounts(relay: (&str, &str), reps: &[(&str, &str)], accounts: &[String]) -> String {
     let mut users = vec![serde_json::json!({ "user": relay.0, "password": relay.1 })];
-    let permissions = rep_permissions(accounts);
     for (user, password) in reps {
         users.push(serde_json::json!({
-            "user": user, "password": password, "permissions": permissions,
+            "user": user, "password": password,
+            "permissions": rep_permissions(user, accounts),
         }));
     }
     let block = serde_json::json!({
@@ -217,4 +313,31 @@ pub async fn ensure_bucket(
     js.get_key_value(bucket)
         .await
         .map_err(|e| nats_error(&format!("opening the bucket {bucket}"), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nats_url_with_a_login_in_it_is_refused_before_it_is_stored_or_shown() {
+        for good in [
+            "nats://127.0.0.1:4222",
+            "tls://nats.example.com:4222",
+            "wss://nats.example.com/ws?x=a@b",
+            "nats://a:4222,nats://b:4222",
+        ] {
+            assert!(check_url(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "nats://maria:s3cret@127.0.0.1:4222",
+            "nats://token@127.0.0.1:4222",
+            "maria:s3cret@nats.example.com:4222",
+            "nats://a:4222, tls://u:p@b:4222",
+        ] {
+            let e = check_url(bad).unwrap_err();
+            assert!(!e.message.contains("s3cret"), "{e}");
+            assert_eq!(e.kind, ErrorKind::InvalidInput);
+        }
+    }
 }

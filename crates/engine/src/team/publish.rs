@@ -2,13 +2,13 @@
 //! transaction) goes out as records, each conversation read whole from the relay's cache,
 //! and leaves the queue only when JetStream has acknowledged it.
 
+use super::lease::HeldUntil;
 use super::nats::{nats_error, stream_name};
 use super::records::{self, Record};
 use crate::error::Result;
 use async_nats::jetstream::{self, stream};
 use baton_core::Store;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// Conversations read from the queue per round.
 const ROUND: i64 = 200;
@@ -35,11 +35,13 @@ pub async fn ensure_stream(js: &jetstream::Context, account: &str, replicas: usi
     Ok(())
 }
 
-/// Publishes everything queued; returns how many conversations went out.
+/// Publishes everything queued, while `held` says the lease is this relay's; returns how
+/// many conversations went out.
 pub async fn publish_queued(
     js: &jetstream::Context,
     store: &Store,
     publication: &str,
+    held: &HeldUntil,
 ) -> Result<usize> {
     let mut sent = 0;
     loop {
@@ -53,12 +55,14 @@ pub async fn publish_queued(
             .map(|q| ((q.account_id, q.external_id), ()))
             .collect();
         let mut acks = vec![];
+        // One name per round, never reused: parts of two rounds are never joined.
+        let round = format!("{publication}.{last}.{:08x}", rand::random::<u32>());
         for (account, external_id) in unique.keys() {
+            held.check()?;
             let subject = records::conversation_subject(account, external_id);
             let record = match store.snapshot(account, external_id).await? {
                 Some(snapshot) => {
-                    let (parts, record) =
-                        records::encode(&snapshot, &format!("{publication}.{last}"));
+                    let (parts, record) = records::encode(&snapshot, &round);
                     // Parts first: on one connection JetStream stores them in this order,
                     // so a reader that sees the record finds its parts already there.
                     for part in &parts {
@@ -109,7 +113,3 @@ async fn publish(
         .await
         .map_err(|e| nats_error("publishing to the team's stream", e))
 }
-
-/// How long the publisher waits for more changes before publishing what it has: a burst
-/// of webhooks for one ticket becomes one record.
-pub const SETTLE: Duration = Duration::from_millis(50);

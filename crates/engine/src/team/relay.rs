@@ -7,7 +7,7 @@
 use super::config::{RelayConfig, RelaySecrets};
 use super::consume::Consumer;
 use super::inbox::{self, Inbox, InboxAccount, ToRead};
-use super::lease::{self, Lease, RENEW_EVERY};
+use super::lease::{self, HeldUntil, Lease, RENEW_EVERY};
 use super::nats::{self, cursor_key, nats_error, NatsLogin, ACCOUNTS_KEY, TEAM_BUCKET};
 use super::publish;
 use crate::error::{EngineError, ErrorKind, Result};
@@ -74,17 +74,7 @@ impl Relay {
         let mut accounts = vec![];
         let mut inbox_accounts = HashMap::new();
         for a in &config.accounts {
-            let url = baton_zendesk::accounts::parse_url(&a.url)?;
-            let mut record = baton_zendesk::accounts::record(
-                &a.id,
-                url.as_str().trim_end_matches('/'),
-                Some(&a.login),
-            );
-            if let Some(settings) = &a.settings {
-                record.settings = serde_json::to_value(settings).map_err(|e| {
-                    EngineError::invalid(format!("relay.toml: settings of {}: {e}", a.id))
-                })?;
-            }
+            let record = a.record()?;
             vendor_secrets.put(&record.secret_ref, &secrets.token(&a.id)?)?;
             if let Some(s) = secrets.sunco_secret(&a.id) {
                 vendor_secrets.put(&baton_zendesk::sunco_ref(&record.secret_ref), &s)?;
@@ -137,25 +127,6 @@ impl Relay {
             publish::ensure_stream(&js, &a.id, replicas).await?;
         }
         let team_kv = nats::ensure_bucket(&js, TEAM_BUCKET, Duration::ZERO, replicas).await?;
-        let listed: Vec<TeamAccount> = config
-            .accounts
-            .iter()
-            .zip(&accounts)
-            .map(|(c, a)| TeamAccount {
-                id: a.id.clone(),
-                vendor: c.vendor.clone(),
-                url: a.sync.base_url(),
-            })
-            .collect();
-        team_kv
-            .put(
-                ACCOUNTS_KEY,
-                serde_json::to_vec(&listed)
-                    .expect("accounts serialize")
-                    .into(),
-            )
-            .await
-            .map_err(|e| nats_error("listing the team's accounts", e))?;
         let lease_kv = lease::bucket(&js, replicas).await?;
         let inbox = Arc::new(Inbox::new(inbox_accounts, Arc::new(chrono::Utc::now)));
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -216,45 +187,54 @@ impl Relay {
 
     async fn lead_or_stand_by(&self, cancel: &CancellationToken) -> Result<()> {
         loop {
-            let Some(mut lease) = self.stand_by(cancel).await? else {
+            let Some(lease) = self.stand_by(cancel).await? else {
                 return Ok(());
             };
             tracing::info!(holder = %self.holder, "this relay holds the lease: working");
+            // Renewed from the first moment, catching up included, and until the last
+            // publish on the way out: a takeover that took longer than the lease must find
+            // out it lost it, not work beside the next holder.
+            let held = lease.held_until();
             let work = cancel.child_token();
-            let tasks = match self.take_over(&work).await {
+            let stop_renewing = CancellationToken::new();
+            let renewing = tokio::spawn(keep(lease, work.clone(), stop_renewing.clone()));
+            let tasks = match self.take_over(&work, &held).await {
                 Ok(tasks) => tasks,
                 Err(e) => {
-                    work.cancel();
-                    lease.release().await;
                     tracing::warn!(error = %e, "taking over failed; standing by");
-                    tokio::time::sleep(RENEW_EVERY).await;
-                    continue;
+                    work.cancel();
+                    vec![]
                 }
             };
-            self.inbox.active.store(true, Ordering::Relaxed);
-            let lost = loop {
-                tokio::select! {
-                    _ = cancel.cancelled() => break false,
-                    _ = tokio::time::sleep(RENEW_EVERY) => {}
-                }
-                if let Err(e) = lease.renew().await {
-                    tracing::warn!(error = %e, "lease lost: standing by");
-                    break true;
-                }
-            };
+            if !work.is_cancelled() {
+                self.inbox.active.store(true, Ordering::Relaxed);
+            }
+            work.cancelled().await;
             self.inbox.active.store(false, Ordering::Relaxed);
-            work.cancel();
             for t in tasks {
                 let _ = t.await;
             }
-            if !lost {
+            if cancel.is_cancelled() && held.holds() {
                 // Last: publish what was fetched before letting go.
-                if let Err(e) = self.publish_once(&mut HashMap::new()).await {
+                if let Err(e) = self
+                    .publish_side(held.clone())
+                    .publish(&mut HashMap::new())
+                    .await
+                {
                     tracing::warn!(error = %e, "publishing on the way out failed; the next holder fetches it again");
                 }
-                lease.release().await;
+            }
+            stop_renewing.cancel();
+            let (lease, lost) = renewing.await.expect("the lease keeper does not panic");
+            if lost {
+                continue;
+            }
+            lease.release().await;
+            if cancel.is_cancelled() {
                 return Ok(());
             }
+            // The takeover failed: let another relay try.
+            tokio::time::sleep(RENEW_EVERY).await;
         }
     }
 
@@ -301,7 +281,31 @@ impl Relay {
     async fn take_over(
         &self,
         work: &CancellationToken,
+        held: &HeldUntil,
     ) -> Result<Vec<tokio::task::JoinHandle<()>>> {
+        // Listed by the holder only: two relays with different configs during a change
+        // would otherwise flip the list back and forth.
+        let listed: Vec<TeamAccount> = self
+            .config
+            .accounts
+            .iter()
+            .zip(&self.accounts)
+            .map(|(c, a)| TeamAccount {
+                id: a.id.clone(),
+                vendor: c.vendor.clone(),
+                url: a.sync.base_url(),
+            })
+            .collect();
+        held.check()?;
+        self.team_kv
+            .put(
+                ACCOUNTS_KEY,
+                serde_json::to_vec(&listed)
+                    .expect("accounts serialize")
+                    .into(),
+            )
+            .await
+            .map_err(|e| nats_error("listing the team's accounts", e))?;
         for a in &self.accounts {
             self.consumer(a).catch_up(work).await?;
             let entry = self
@@ -326,13 +330,14 @@ impl Relay {
                 read_hinted(&sync, &to_read, &until).await
             }));
         }
-        let publisher = self.publisher(work.clone());
+        let publisher = self.publisher(work.clone(), held.clone());
         tasks.push(tokio::spawn(publisher));
         Ok(tasks)
     }
 
-    fn publish_side(&self) -> PublishSide {
+    fn publish_side(&self, held: HeldUntil) -> PublishSide {
         PublishSide {
+            held,
             js: self.js.clone(),
             store: self.store.clone(),
             team_kv: self.team_kv.clone(),
@@ -348,8 +353,9 @@ impl Relay {
     fn publisher(
         &self,
         work: CancellationToken,
+        held: HeldUntil,
     ) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let relay = self.publish_side();
+        let relay = self.publish_side(held);
         async move {
             let mut changes = relay.store.subscribe();
             let mut put = HashMap::new();
@@ -365,13 +371,11 @@ impl Relay {
             }
         }
     }
-
-    async fn publish_once(&self, put: &mut HashMap<String, String>) -> Result<()> {
-        self.publish_side().publish(put).await
-    }
 }
 
 struct PublishSide {
+    /// Nothing is written once the lease is not certainly this relay's.
+    held: HeldUntil,
     js: jetstream::Context,
     store: Store,
     team_kv: kv::Store,
@@ -388,12 +392,13 @@ impl PublishSide {
         for (id, stream) in &self.accounts {
             cursors.push((id, self.store.cursor(id, stream).await?));
         }
-        publish::publish_queued(&self.js, &self.store, &self.holder).await?;
+        publish::publish_queued(&self.js, &self.store, &self.holder, &self.held).await?;
         for (id, cursor) in cursors {
             let Some(cursor) = cursor else { continue };
             if put.get(id) == Some(&cursor) {
                 continue;
             }
+            self.held.check()?;
             self.team_kv
                 .put(cursor_key(id), cursor.clone().into_bytes().into())
                 .await
@@ -401,6 +406,22 @@ impl PublishSide {
             put.insert(id.clone(), cursor);
         }
         Ok(())
+    }
+}
+
+/// Renews the lease until told to stop; when a renewal fails for good the work is
+/// stopped. Returns the lease and whether it was lost.
+async fn keep(mut lease: Lease, work: CancellationToken, stop: CancellationToken) -> (Lease, bool) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return (lease, false),
+            _ = tokio::time::sleep(RENEW_EVERY) => {}
+        }
+        if let Err(e) = lease.renew().await {
+            tracing::warn!(error = %e, "lease lost: standing by");
+            work.cancel();
+            return (lease, true);
+        }
     }
 }
 

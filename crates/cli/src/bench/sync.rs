@@ -1,4 +1,5 @@
-//! `baton-bench`: syncs a large simulated account and reports what it cost.
+//! `baton-bench` (or `baton-bench sync`): syncs a large simulated account and reports
+//! what it cost.
 //!
 //!     cargo run --release -p baton-cli --bin baton-bench -- --tickets 10000
 //!
@@ -8,14 +9,11 @@
 use baton_core::store::{AccountRecord, QueueFilter};
 use baton_core::sync::{StatusHandle, Syncer, SystemClock};
 use baton_core::{CancellationToken, Sensitive, Store};
-use clap::Parser;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[derive(Parser)]
-struct Args {
+#[derive(clap::Args)]
+pub struct Args {
     #[arg(long, default_value_t = 10_000)]
     tickets: usize,
     #[arg(long, default_value_t = 7)]
@@ -43,49 +41,6 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-struct SimProcess(std::process::Child);
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_sim(args: &Args) -> (SimProcess, String) {
-    let exe = std::env::current_exe()
-        .expect("own path")
-        .with_file_name("baton-sim");
-    let mut child = Command::new(&exe)
-        .args([
-            "--port",
-            "0",
-            "--unlimited",
-            "--tickets",
-            &args.tickets.to_string(),
-            "--seed",
-            &args.seed.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "start {}: {e} (build it: cargo build --release -p baton-sim)",
-                exe.display()
-            )
-        });
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("sim prints its address");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("an address")
-        .to_string();
-    (SimProcess(child), url)
-}
-
 async fn timed<F: std::future::Future>(n: usize, mut f: impl FnMut(usize) -> F) -> Vec<Duration> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
@@ -97,10 +52,17 @@ async fn timed<F: std::future::Future>(n: usize, mut f: impl FnMut(usize) -> F) 
     out
 }
 
-#[tokio::main]
-async fn main() {
-    let args = Args::parse();
-    let (_sim, url) = start_sim(&args);
+pub async fn run(args: Args) {
+    let (_sim, url) = crate::procs::sim(
+        &[
+            "--unlimited",
+            "--tickets",
+            &args.tickets.to_string(),
+            "--seed",
+            &args.seed.to_string(),
+        ],
+        &[],
+    );
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&dir.path().join("bench.db"))
         .await
