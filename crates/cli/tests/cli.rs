@@ -1,37 +1,14 @@
 //! The `baton` binary, driven as a user would, against the simulator on 127.0.0.1.
 //! Needs a Secret Service (`make test` runs it inside scripts/with-keyring.sh).
 
+mod common;
+
 use baton_sim::{Faults, Limits, Sim, SimConfig};
+use common::{baton, ok};
 use serde_json::Value;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
-
-fn baton(db: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn json(out: Output) -> Value {
     serde_json::from_str(&ok(out)).unwrap()

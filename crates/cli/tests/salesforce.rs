@@ -2,29 +2,17 @@
 //! in to with the demo connected app's key (JWT bearer). Needs a Secret Service (run it
 //! inside scripts/with-keyring.sh, as `make test` does).
 
+mod common;
+
 use baton_sim::salesforce::{SfConfig, SfLimits, DEMO_KEY_PEM};
 use baton_sim::{Sim, SimConfig};
+use common::ok;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn baton(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_baton"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::baton(db, args, None)
 }
 
 fn add(db: &Path, sim: &Sim, name: &str, username: &str, key_file: &Path) -> Output {

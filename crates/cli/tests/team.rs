@@ -4,48 +4,22 @@
 //! converges to the simulator's account. Needs a Secret Service (`make test` runs this
 //! inside scripts/with-keyring.sh).
 
+mod common;
 #[path = "../../engine/tests/support/mod.rs"]
 mod support;
 
 use baton_core::Store;
 use baton_sim::{Sim, SimConfig, WebhookTarget, WebhookTiming};
+use common::{baton, ok};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::{free_port, NatsServer, RELAY, REP};
 
 const WEBHOOK_SECRET: &str = "whsec-cli-team";
-
-fn baton(db: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// A `baton relay` process, its stdout lines forwarded for waiting on.
 struct RelayProcess {
@@ -218,12 +192,12 @@ async fn the_standby_relay_takes_over_from_a_sigkilled_one_and_the_rep_converges
             "--email",
             &SimConfig::default().email,
         ],
-        &format!("{}\n", SimConfig::default().token),
+        Some(&format!("{}\n", SimConfig::default().token)),
     ));
     let joined = ok(baton(
         &db,
         &["team", "join", &nats.url(), "--user", REP.0],
-        &format!("{}\n", REP.1),
+        Some(&format!("{}\n", REP.1)),
     ));
     assert!(joined.contains("feeds your account acme"), "{joined}");
     // The password went to the keychain: nothing of it in the cache's files.
@@ -256,7 +230,7 @@ async fn the_standby_relay_takes_over_from_a_sigkilled_one_and_the_rep_converges
     let want = vendor_state(&sim);
     let deadline = Instant::now() + Duration::from_secs(40);
     loop {
-        let out = ok(baton(&db, &["sync", "--once"], ""));
+        let out = ok(baton(&db, &["sync", "--once"], None));
         assert!(out.contains("from the team"), "{out}");
         let have = cache_state(&db).await;
         if have == want {
@@ -274,9 +248,9 @@ async fn the_standby_relay_takes_over_from_a_sigkilled_one_and_the_rep_converges
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let status = ok(baton(&db, &["team", "status"], ""));
+    let status = ok(baton(&db, &["team", "status"], None));
     assert!(status.contains(REP.0), "{status}");
-    let left = ok(baton(&db, &["team", "leave"], ""));
+    let left = ok(baton(&db, &["team", "leave"], None));
     assert!(left.contains("Left the team"), "{left}");
 }
 
