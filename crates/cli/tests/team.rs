@@ -17,6 +17,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::team::relay_toml;
 use support::{free_port, NatsServer, RELAY, REP};
 
 const WEBHOOK_SECRET: &str = "whsec-cli-team";
@@ -96,33 +97,15 @@ fn write_config(
     secrets_file: Option<&Path>,
 ) -> std::path::PathBuf {
     let config = dir.join("relay.toml");
-    let secrets = secrets_file
-        .map(|p| format!("secrets_file = {:?}\n", p.display().to_string()))
-        .unwrap_or_default();
-    std::fs::write(
-        &config,
-        format!(
-            r#"team = "emea"
-listen = "127.0.0.1:{port}"
-state_dir = {state:?}
-export_every_secs = {export_every_secs}
-{secrets}[nats]
-url = "{nats}"
-user = "{user}"
-[[accounts]]
-id = "acme"
-vendor = "zendesk"
-url = "{sim}"
-login = "{login}"
-"#,
-            state = dir.display().to_string(),
-            nats = nats.url(),
-            user = RELAY.0,
-            sim = sim.url(),
-            login = SimConfig::default().email,
-        ),
-    )
-    .unwrap();
+    let text = relay_toml(
+        &nats.endpoint(),
+        sim,
+        port,
+        dir,
+        export_every_secs,
+        secrets_file,
+    );
+    std::fs::write(&config, text).unwrap();
     config
 }
 

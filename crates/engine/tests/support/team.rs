@@ -119,25 +119,30 @@ impl Team {
     }
 }
 
-/// A relay's `relay.toml` and secrets for the account `acme` at the simulator.
-pub fn relay_config(
+/// The text of a relay's `relay.toml` for the account `acme` at the simulator, its cache
+/// in `dir`; with `secrets_file` named when given.
+pub fn relay_toml(
     nats: &Endpoint,
     sim: &Sim,
     port: u16,
     dir: &Path,
     export_every_secs: u64,
-) -> (RelayConfig, RelaySecrets) {
+    secrets_file: Option<&Path>,
+) -> String {
     let ca_file = match &nats.ca_file {
         Some(ca) => format!("ca_file = {:?}\n", ca.display().to_string()),
         None => String::new(),
     };
-    let config = RelayConfig::parse(&format!(
+    let secrets = secrets_file
+        .map(|p| format!("secrets_file = {:?}\n", p.display().to_string()))
+        .unwrap_or_default();
+    format!(
         r#"
 team = "emea"
 listen = "127.0.0.1:{port}"
 state_dir = {dir:?}
 export_every_secs = {export_every_secs}
-[nats]
+{secrets}[nats]
 url = "{url}"
 user = "{user}"
 replicas = {replicas}
@@ -154,8 +159,19 @@ login = "{login}"
         replicas = nats.replicas,
         sim = sim.url(),
         login = SimConfig::default().email,
-    ))
-    .unwrap();
+    )
+}
+
+/// A relay's `relay.toml` and secrets for the account `acme` at the simulator.
+pub fn relay_config(
+    nats: &Endpoint,
+    sim: &Sim,
+    port: u16,
+    dir: &Path,
+    export_every_secs: u64,
+) -> (RelayConfig, RelaySecrets) {
+    let config =
+        RelayConfig::parse(&relay_toml(nats, sim, port, dir, export_every_secs, None)).unwrap();
     let env = HashMap::from([
         ("BATON_NATS_PASSWORD".to_string(), RELAY.1.to_string()),
         ("BATON_ACME_TOKEN".to_string(), SimConfig::default().token),
