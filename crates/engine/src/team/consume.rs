@@ -102,17 +102,13 @@ impl Consumer {
             .cursor(&self.local_account, TEAM_STREAM)
             .await?
             .and_then(|p| p.parse().ok());
-        let mut info = self
+        // One request: the stream's state comes with it, and it serves the part reads.
+        let stream = self
             .js
             .get_stream(&stream_name)
             .await
             .map_err(|e| nats_error(&format!("the team's stream {stream_name}"), e))?;
-        let end = info
-            .info()
-            .await
-            .map_err(|e| nats_error(&format!("the team's stream {stream_name}"), e))?
-            .state
-            .last_sequence;
+        let end = stream.cached_info().state.last_sequence;
         // A position past the stream's end: the stream was made anew (its store lost or
         // recreated), and its sequence numbers mean something else now. Load it whole.
         let position = position.filter(|p| *p <= end);
@@ -136,11 +132,6 @@ impl Consumer {
             .await
             .map_err(|e| nats_error(&format!("reading the team's stream {stream_name}"), e))?;
         let mut pending = created.cached_info().num_pending;
-        let stream = self
-            .js
-            .get_stream_no_info(&stream_name)
-            .await
-            .map_err(|e| nats_error("the team's stream", e))?;
         let mut messages = created
             .messages()
             .await
