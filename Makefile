@@ -1,5 +1,5 @@
 # The two commands of the README. Both set up what they need first.
-.PHONY: setup ui run test lint bench bench-team
+.PHONY: setup ui run test lint bench bench-team bench-salesforce
 
 CARGO ?= cargo
 
@@ -36,3 +36,9 @@ bench: setup
 bench-team: setup
 	$(CARGO) build --release --locked -p baton-cli -p baton-sim
 	./target/release/baton-bench team --consumers 1,50,500 --minutes 2
+
+# One Salesforce desktop, idle and on a live org, with Pub/Sub and with polling; about
+# 6 minutes, all on 127.0.0.1 (figures in BENCHMARKS.md).
+bench-salesforce: setup
+	$(CARGO) build --release --locked -p baton-cli -p baton-sim
+	./target/release/baton-bench salesforce --minutes 1

@@ -1,9 +1,9 @@
 //! The UI's commands. Arguments are validated here; answers are the core's types and
 //! errors the engine's `{kind, message}`, whose kind the UI switches on. Secrets come in
-//! (add an account, change its token, join a team) and never go out.
+//! (an account's token or key, a new token, a team's password) and never go out.
 
 use crate::backend::Shared;
-use crate::ipc::{AppInfo, TeamStatus};
+use crate::ipc::{AppInfo, NewSalesforceAccount, TeamStatus};
 use baton_core::drafts::{ActionResult, DraftAction, DraftReportRow, ReplyStatus, Seen};
 use baton_core::model::{AccountSummary, ConversationDetail, QueueItem, SearchHit, Unsent};
 use baton_core::outbox::OutboxItem;
@@ -24,6 +24,8 @@ const MAX_IDS: usize = 1_000;
 const MAX_ID_CHARS: usize = 200;
 const MAX_SEARCH_CHARS: usize = 500;
 const MAX_FIELD_CHARS: usize = 2_000;
+/// A PEM private key: an RSA-4096 key is about 3,300 characters.
+const MAX_KEY_CHARS: usize = 16_384;
 
 #[tauri::command]
 pub async fn queue(
@@ -243,7 +245,52 @@ pub async fn add_account(
     Ok(summary(&record))
 }
 
-/// Who the stored credentials belong to, according to Zendesk.
+/// Signs in to the Salesforce org with the key (the JWT bearer flow), keeps the key in the
+/// OS keychain, and starts syncing; as `baton account add salesforce`.
+#[tauri::command]
+pub async fn add_salesforce_account(
+    engine: State<'_, Shared>,
+    account: NewSalesforceAccount,
+) -> Result<AccountSummary, Error> {
+    let new = salesforce_account(account)?;
+    let store = accounts_store(&engine).await?;
+    let (record, _) = baton_engine::accounts::add_salesforce(&store, &keychain(), new).await?;
+    engine.reload().await?;
+    Ok(summary(&record))
+}
+
+/// The form as the engine takes it, once each field is there and not too long (the
+/// engine checks what they say: the URLs, the name, the key's kind).
+fn salesforce_account(
+    a: NewSalesforceAccount,
+) -> Result<baton_engine::accounts::NewSalesforceAccount, Error> {
+    let given = |v: &Option<String>| v.as_ref().filter(|v| !v.trim().is_empty()).cloned();
+    let (name, pubsub_url) = (given(&a.name), given(&a.pubsub_url));
+    check_fields(&[
+        ("login URL", Some(&a.login_url)),
+        ("consumer key", Some(&a.consumer_key)),
+        ("username", Some(&a.username)),
+        ("name", name.as_ref()),
+        ("Pub/Sub URL", pubsub_url.as_ref()),
+    ])?;
+    let key = a.private_key.expose();
+    if key.trim().is_empty() || key.chars().count() > MAX_KEY_CHARS {
+        return Err(Error::invalid(
+            "the private key is missing or too long: give the .pem file of the key whose \
+             certificate was uploaded to the connected app",
+        ));
+    }
+    Ok(baton_engine::accounts::NewSalesforceAccount {
+        name,
+        login_url: a.login_url,
+        username: a.username,
+        consumer_key: a.consumer_key,
+        private_key: a.private_key,
+        pubsub_url,
+    })
+}
+
+/// Who the stored credentials belong to, according to the account's vendor.
 #[tauri::command]
 pub async fn test_account(engine: State<'_, Shared>, id: String) -> Result<String, Error> {
     let store = accounts_store(&engine).await?;
@@ -543,6 +590,65 @@ mod tests {
         assert_eq!(keys("acme"), ["k-acme"]);
         assert_eq!(keys("globex"), ["k-globex"]);
         assert!(keys("initech").is_empty());
+    }
+
+    fn salesforce_form(key: &str) -> NewSalesforceAccount {
+        NewSalesforceAccount {
+            name: Some("  ".into()),
+            login_url: "https://login.salesforce.com".into(),
+            consumer_key: "3MVG9-client".into(),
+            username: "alex@acme.test".into(),
+            private_key: Sensitive::new(key.into()),
+            pubsub_url: Some(String::new()),
+        }
+    }
+
+    const PEM: &str = "-----BEGIN PRIVATE KEY-----\nCANARY\n-----END PRIVATE KEY-----\n";
+
+    #[test]
+    fn a_salesforce_form_reaches_the_engine_with_empty_options_as_none() {
+        let new = salesforce_account(salesforce_form(PEM)).unwrap();
+        assert_eq!(new.name, None, "an empty name: the engine picks one");
+        assert_eq!(new.pubsub_url, None, "empty: Salesforce's own Pub/Sub");
+        assert_eq!(new.private_key.expose(), PEM);
+        assert_eq!(new.username, "alex@acme.test");
+        let mut named = salesforce_form(PEM);
+        named.name = Some("acme".into());
+        named.pubsub_url = Some("http://127.0.0.1:7443".into());
+        let new = salesforce_account(named).unwrap();
+        assert_eq!(new.name.as_deref(), Some("acme"));
+        assert_eq!(new.pubsub_url.as_deref(), Some("http://127.0.0.1:7443"));
+    }
+
+    #[test]
+    fn a_salesforce_form_missing_a_field_is_refused_naming_it_never_the_key() {
+        let mut no_user = salesforce_form(PEM);
+        no_user.username = " ".into();
+        let mut no_client = salesforce_form(PEM);
+        no_client.consumer_key = String::new();
+        let mut long_url = salesforce_form(PEM);
+        long_url.pubsub_url = Some("h".repeat(MAX_FIELD_CHARS + 1));
+        for (form, field) in [
+            (no_user, "username"),
+            (no_client, "consumer key"),
+            (long_url, "Pub/Sub URL"),
+            (salesforce_form(" \n"), "private key"),
+            (
+                salesforce_form(&"K".repeat(MAX_KEY_CHARS + 1)),
+                "private key",
+            ),
+        ] {
+            let Err(e) = salesforce_account(form) else {
+                panic!("{field}: accepted");
+            };
+            assert_eq!(e.kind, baton_engine::ErrorKind::InvalidInput);
+            assert!(e.message.contains(field), "{field}: {}", e.message);
+            assert!(!e.message.contains("KKK"), "{}", e.message);
+        }
+        // A 4096-bit key fits.
+        assert!(
+            salesforce_account(salesforce_form(&format!("{PEM}{}", "K".repeat(3_300)))).is_ok()
+        );
     }
 
     #[test]

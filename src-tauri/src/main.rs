@@ -69,6 +69,7 @@ fn main() {
             commands::open_link,
             commands::accounts,
             commands::add_account,
+            commands::add_salesforce_account,
             commands::test_account,
             commands::update_account,
             commands::account_unsent,

@@ -55,6 +55,27 @@ function assertNoSecretOnDisk(when, must = ["baton.db", "baton.db-wal"]) {
   }
 }
 
+/** Scrolls through the virtual list like a rep would, looking for a row: its source tag's
+ * text when found (clicked when asked), null when it is not in the queue. */
+const findRow = (id, { click = false } = {}) =>
+  browser.execute(
+    async (id, click) => {
+      const q = document.querySelector("[data-testid=queue]");
+      for (let top = 0; top <= q.scrollHeight; top += q.clientHeight) {
+        q.scrollTop = top;
+        await new Promise((r) => requestAnimationFrame(r));
+        const el = q.querySelector(`[data-external-id="${id}"]`);
+        if (el) {
+          if (click) el.click();
+          return el.querySelector("[data-testid=source-tag]")?.textContent ?? "";
+        }
+      }
+      return null;
+    },
+    String(id),
+    click,
+  );
+
 /** A backend command, called the way the UI calls it. */
 async function invoke(cmd, args = {}) {
   return browser.execute(
@@ -233,7 +254,8 @@ test("the queue shows the handoffs in the backend's order: mine first, longest w
     const [a, b] = [items[k - 1], items[k]];
     assert.ok(rank[a.scope] < rank[b.scope] || (rank[a.scope] === rank[b.scope] && a.waiting_since <= b.waiting_since), "mine, then my groups', then the rest; longest waiting first in each");
   }
-  assert.ok(items.filter((i) => i.scope === "mine").every((i) => i.assignee_id === info.me_id));
+  // The demo's Zendesk rep (its Salesforce org names the same rep by its own user id).
+  assert.ok(items.filter((i) => i.scope === "mine" && i.source === "zendesk").every((i) => i.assignee_id === info.me_id));
   assert.ok(items.filter((i) => i.scope === "my_groups").every((i) => i.assignee_id === null));
   await browser.saveScreenshot(`${shots}queue.png`);
 });
@@ -392,21 +414,50 @@ test("a handoff the live simulator creates appears within 5 seconds", async () =
     return created !== undefined;
   }, { timeout: 20_000, interval: 50, timeoutMsg: "the simulator created no handoff" });
   const [id, at] = created;
-  // Scroll through the virtual list like a rep would, looking for the new row.
-  const seen = async () =>
-    browser.execute(async (id) => {
-      const q = document.querySelector("[data-testid=queue]");
-      for (let top = 0; top <= q.scrollHeight; top += q.clientHeight) {
-        q.scrollTop = top;
-        await new Promise((r) => requestAnimationFrame(r));
-        if (q.querySelector(`[data-external-id="${id}"]`)) return true;
-      }
-      return false;
-    }, String(id));
+  const seen = async () => (await findRow(id)) !== null;
   await browser.waitUntil(seen, { timeout: Math.max(100, 5_000 - (Date.now() - at)), interval: 100, timeoutMsg: `ticket ${id} did not appear within 5 s of its creation` });
   const latency = Date.now() - at;
   assert.ok(latency <= 5_000, `appeared after ${latency} ms`);
   console.log(`live handoff ${id} appeared ${latency} ms after the simulator created it`);
+});
+
+test("a Salesforce handoff sits beside Zendesk's in the one queue; a session the customer ends leaves it, saying who ended it", async () => {
+  const { demo_url } = await invoke("app_info");
+  let items;
+  await browser.waitUntil(async () => {
+    items = await invoke("queue", QUEUE);
+    return ["zendesk", "salesforce"].every((s) => items.some((i) => i.source === s));
+  }, { timeout: 20_000, timeoutMsg: "the queue never held both vendors' handoffs" });
+  // An open Salesforce handoff of the rep's, with its routing attributes.
+  let sf, d;
+  for (const i of items.filter((i) => i.source === "salesforce")) {
+    const x = await invoke("detail", { id: i.id });
+    if (x.routing_attributes.length > 0 && x.opencx_session_id) [sf, d] = [i, x];
+    if (sf) break;
+  }
+  assert.ok(sf, "an open Salesforce handoff with routing attributes and an OpenCX session id");
+  const row = () => findRow(sf.external_id, { click: true });
+  assert.equal(await row(), "Salesforce", "the row carries its source");
+  await browser.waitUntil(async () => (await browser.$("[data-testid=source]").getText()) === "Salesforce", { timeout: 5_000, timeoutMsg: "the card does not show the Salesforce session" });
+  const shown = await browser.$("[data-testid=routing-attributes]").getText();
+  for (const a of d.routing_attributes) assert.ok(shown.includes(a.value), `the card shows ${a.label}: ${a.value}`);
+  // Read-only: reps answer in the Service Console, which the card opens.
+  assert.match(await browser.$("[data-testid=read-only]").getText(), /answered in the Service Console/);
+  assert.ok(await browser.$("button=Open in Service Console ↗").isExisting(), "the card links to the session in the Service Console");
+  await browser.saveScreenshot(`${shots}salesforce.png`);
+  // The customer ends it in the org: it leaves the live queue, and says who ended it.
+  const r = await fetch(`${demo_url}/__sim/sf/end_session`, { method: "POST", body: JSON.stringify({ id: sf.external_id, by: "EndUser" }) });
+  assert.equal(r.status, 204, await r.text());
+  await browser.waitUntil(async () => !(await invoke("queue", QUEUE)).some((i) => i.id === sf.id), { timeout: 10_000, timeoutMsg: "the ended session is still in the live queue" });
+  await browser.waitUntil(async () => (await row()) === null, { timeout: 5_000, timeoutMsg: "the ended session's row is still on screen" });
+  const after = await invoke("detail", { id: sf.id });
+  assert.equal(after.item.ended?.by, "end_user", JSON.stringify(after.item.ended));
+  assert.equal(after.item.status, "closed");
+  // The card the rep had open stays on it, and says so.
+  await browser.waitUntil(async () => {
+    const end = browser.$("[data-testid=session-end]");
+    return (await browser.$("[data-testid=session-id]").getText()) === d.opencx_session_id && (await end.isExisting()) && /ended by the customer/.test(await end.getText());
+  }, { timeout: 5_000, timeoutMsg: "the open card does not say the customer ended it" });
 });
 
 /** What a notification announces: how many arrivals it counts, and the ones it names

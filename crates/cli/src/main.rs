@@ -233,6 +233,10 @@ struct AddSalesforceArgs {
     /// A short name for the account (default: the My Domain, or the username's domain).
     #[arg(long)]
     name: Option<String>,
+    /// Where the Pub/Sub API is (default: Salesforce's, https://api.pubsub.salesforce.com:7443,
+    /// for an org on salesforce.com; the simulator prints its own). Without one, Baton polls.
+    #[arg(long)]
+    pubsub_url: Option<String>,
 }
 
 #[derive(Args)]
@@ -516,6 +520,7 @@ async fn add_salesforce(store: &Store, a: AddSalesforceArgs) -> Result<(), Strin
         username: a.username,
         consumer_key: a.client_id,
         private_key: Sensitive::new(pem),
+        pubsub_url: a.pubsub_url,
     };
     let (record, who) =
         baton_engine::accounts::add_salesforce(store, &baton_engine::keychain(), new)

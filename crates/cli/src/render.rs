@@ -2,7 +2,7 @@
 //! characters (terminal escapes among them) are replaced, so a message cannot restyle
 //! or rewrite the rep's terminal.
 
-use baton_core::model::{ConversationDetail, Millis, QueueItem, SearchHit, Unsent};
+use baton_core::model::{ConversationDetail, Millis, QueueItem, SearchHit, SessionEnd, Unsent};
 use baton_core::outbox::OutboxItem;
 use chrono::{Local, TimeZone};
 
@@ -48,6 +48,16 @@ pub fn local_time(at: Millis) -> String {
         .unwrap_or_else(|| at.to_string())
 }
 
+/// "Session ended by the customer · 2026-11-22 11:00:00" (without a time when the
+/// vendor gave none).
+pub fn session_end(end: &SessionEnd) -> String {
+    let mut out = format!("Session {}", plain(&end.by.sentence(), false));
+    if let Some(at) = end.at {
+        out.push_str(&format!(" · {}", local_time(at)));
+    }
+    out
+}
+
 pub fn queue(items: &[QueueItem], now: Millis) -> String {
     if items.is_empty() {
         return "The queue is empty: no open handoffs and no pending Assist drafts.\n".into();
@@ -74,7 +84,10 @@ pub fn queue(items: &[QueueItem], now: Millis) -> String {
             (None, true) => "assist draft".into(),
             _ => String::new(),
         };
-        let reason = i.reason.as_deref().unwrap_or(&i.subject);
+        let mut reason = i.reason.as_deref().unwrap_or(&i.subject).to_string();
+        if let Some(end) = &i.ended {
+            reason = format!("{} · {reason}", end.by.sentence());
+        }
         out.push_str(&format!(
             "{:>8}  {:<id_width$} {:<7} {:<18} {:<22} {}\n",
             waited(i.waiting_since, now),
@@ -82,7 +95,7 @@ pub fn queue(items: &[QueueItem], now: Millis) -> String {
             i.channel,
             mode,
             one_line(i.requester_name.as_deref().unwrap_or("—"), 22),
-            one_line(reason, 70),
+            one_line(&reason, 70),
         ));
     }
     out
@@ -98,6 +111,20 @@ pub fn detail(d: &ConversationDetail, now: Millis) -> String {
         i.source,
         plain(&i.subject, false)
     );
+    if let Some(end) = &i.ended {
+        out.push_str(&session_end(end));
+        out.push('\n');
+    }
+    if !d.routing_attributes.is_empty() {
+        out.push_str("Routing attributes:\n");
+        for a in &d.routing_attributes {
+            out.push_str(&format!(
+                "  {}: {}\n",
+                plain(&a.label, false),
+                plain(&a.value, false)
+            ));
+        }
+    }
     if let Some(problem) = &i.sync_problem {
         out.push_str(&format!(
             "⚠ Baton could not read all of it: {} (retried when the ticket changes)\n",
@@ -296,6 +323,76 @@ mod tests {
         assert_eq!(waited(0, 3_900_000), "1h 05m");
         assert_eq!(waited(0, 2 * 86_400_000 + 4 * 3_600_000), "2d 4h");
         assert_eq!(waited(10_000, 0), "0s");
+    }
+
+    #[test]
+    fn an_ended_session_says_who_ended_it_and_its_routing_attributes_as_text() {
+        use baton_core::model::*;
+        let item = QueueItem {
+            id: 1,
+            account_id: "sf".into(),
+            external_id: "0Mw000000000001AAA".into(),
+            source: SourceKind::Salesforce,
+            channel: Channel::Web,
+            status: Status::Closed,
+            subject: "Web chat".into(),
+            requester_name: Some("Maria L.".into()),
+            assignee_id: None,
+            assignee_name: None,
+            group_id: None,
+            group_name: None,
+            scope: Scope::Other,
+            is_handoff: true,
+            handoff_mode: Some(HandoffMode::LiveChat),
+            reason: Some("wants a human".into()),
+            waiting_since: 0,
+            has_pending_draft: false,
+            sync_problem: None,
+            ended: Some(SessionEnd {
+                by: EndedBy::EndUser,
+                at: None,
+            }),
+        };
+        let d = ConversationDetail {
+            item: item.clone(),
+            priority: None,
+            created_at: 0,
+            updated_at: 0,
+            ticket_url: None,
+            session_url: None,
+            opencx_org_id: None,
+            opencx_contact_id: None,
+            opencx_session_id: None,
+            assist_skips: vec![],
+            routing_attributes: vec![RoutingAttribute {
+                label: "customer".into(),
+                value: "vip\u{1b}[2J".into(),
+            }],
+            handoff: None,
+            messages: vec![],
+            drafts: vec![],
+            version: "v".into(),
+        };
+        let out = detail(&d, 0);
+        assert!(out.contains("\nSession ended by the customer\n"), "{out}");
+        assert!(
+            out.contains("Routing attributes:\n  customer: vip\u{fffd}[2J\n"),
+            "{out}"
+        );
+        assert!(!out.contains('\u{1b}'));
+        let row = queue(&[item], 0);
+        assert!(
+            row.contains("ended by the customer · wants a human"),
+            "{row}"
+        );
+        let timed = SessionEnd {
+            by: EndedBy::System,
+            at: Some(0),
+        };
+        assert_eq!(
+            session_end(&timed),
+            format!("Session ended by the system · {}", local_time(0))
+        );
     }
 
     #[test]

@@ -119,6 +119,7 @@ mod tests {
             waiting_since: 0,
             has_pending_draft: !handoff,
             sync_problem: None,
+            ended: None,
         }
     }
 

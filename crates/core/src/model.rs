@@ -114,6 +114,79 @@ pub struct Conversation {
     pub version: String,
     /// False for conversations whose transcript Baton does not need (no AI involved, closed).
     pub wants_transcript: bool,
+    /// Who ended the session and when, once the vendor says it ended (a Salesforce
+    /// MessagingSession's `EndedByType` and `EndTime`). Absent in records of older relays.
+    #[serde(default)]
+    pub ended: Option<SessionEnd>,
+    /// The org's routing attributes (custom fields it routes on), as the card shows them,
+    /// in display order. Absent in records of older relays.
+    #[serde(default)]
+    pub routing_attributes: Vec<RoutingAttribute>,
+}
+
+/// Who ended a session.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum EndedBy {
+    Agent,
+    /// The customer: the messaging channel's end user.
+    EndUser,
+    /// An AI agent or bot.
+    Bot,
+    /// The vendor itself (a timeout, routing, an admin's cleanup).
+    System,
+    /// A value this version does not know, as the vendor sent it.
+    Other(String),
+}
+
+impl EndedBy {
+    /// How the cache stores it: `agent`, `end_user`, `bot`, `system`, or `other:<as sent>`.
+    pub fn code(&self) -> String {
+        match self {
+            EndedBy::Agent => "agent".into(),
+            EndedBy::EndUser => "end_user".into(),
+            EndedBy::Bot => "bot".into(),
+            EndedBy::System => "system".into(),
+            EndedBy::Other(s) => format!("other:{s}"),
+        }
+    }
+
+    /// The reverse of [`EndedBy::code`]; any other text is kept as [`EndedBy::Other`].
+    pub fn from_code(code: &str) -> Self {
+        match code {
+            "agent" => EndedBy::Agent,
+            "end_user" => EndedBy::EndUser,
+            "bot" => EndedBy::Bot,
+            "system" => EndedBy::System,
+            other => EndedBy::Other(other.strip_prefix("other:").unwrap_or(other).to_string()),
+        }
+    }
+
+    /// "ended by the customer", for the card and the queue.
+    pub fn sentence(&self) -> String {
+        match self {
+            EndedBy::Agent => "ended by the agent".into(),
+            EndedBy::EndUser => "ended by the customer".into(),
+            EndedBy::Bot => "ended by the bot".into(),
+            EndedBy::System => "ended by the system".into(),
+            EndedBy::Other(s) if s.trim().is_empty() => "ended".into(),
+            EndedBy::Other(s) => format!("ended ({})", s.trim()),
+        }
+    }
+}
+
+/// How a session ended: who ended it, and when (when the vendor says).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct SessionEnd {
+    pub by: EndedBy,
+    pub at: Option<Millis>,
+}
+
+/// One routing attribute as the card shows it: the org's name for it and its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct RoutingAttribute {
+    pub label: String,
+    pub value: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -196,6 +269,10 @@ pub struct QueueItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub sync_problem: Option<String>,
+    /// Who ended the session and when, for an ended one ("ended by the customer").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub ended: Option<SessionEnd>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -228,6 +305,9 @@ pub struct ConversationDetail {
     pub opencx_contact_id: Option<String>,
     pub opencx_session_id: Option<String>,
     pub assist_skips: Vec<String>,
+    /// The org's routing attributes, in display order (empty where there are none).
+    #[serde(default)]
+    pub routing_attributes: Vec<RoutingAttribute>,
     pub handoff: Option<Handoff>,
     pub messages: Vec<Message>,
     pub drafts: Vec<AssistDraft>,
@@ -303,6 +383,54 @@ mod tests {
             "human_requested"
         );
         assert_eq!(reason_category("unclear"), "other");
+    }
+
+    #[test]
+    fn who_ended_a_session_survives_the_cache_and_reads_as_a_sentence() {
+        for by in [
+            EndedBy::Agent,
+            EndedBy::EndUser,
+            EndedBy::Bot,
+            EndedBy::System,
+            EndedBy::Other("Supervisor".into()),
+            EndedBy::Other("agent".into()),
+        ] {
+            assert_eq!(EndedBy::from_code(&by.code()), by);
+        }
+        assert_eq!(EndedBy::EndUser.sentence(), "ended by the customer");
+        assert_eq!(EndedBy::Agent.sentence(), "ended by the agent");
+        assert_eq!(EndedBy::Bot.sentence(), "ended by the bot");
+        assert_eq!(EndedBy::System.sentence(), "ended by the system");
+        assert_eq!(
+            EndedBy::Other("Supervisor".into()).sentence(),
+            "ended (Supervisor)"
+        );
+        assert_eq!(EndedBy::Other(" ".into()).sentence(), "ended");
+    }
+
+    #[test]
+    fn a_conversation_from_an_older_build_reads_without_an_end_or_routing_attributes() {
+        let mut old = serde_json::json!({
+            "external_id": "1", "source": "salesforce", "channel": "web", "status": "open",
+            "subject": "Web chat", "requester_name": null, "assignee_id": null,
+            "assignee_name": null, "group_id": null, "group_name": null, "priority": null,
+            "created_at": 1, "updated_at": 2, "ticket_url": null, "session_url": null,
+            "opencx_org_id": null, "opencx_contact_id": null, "opencx_session_id": null,
+            "assist_skips": [], "handoff": null, "version": "v", "wants_transcript": true
+        });
+        let c: Conversation = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!((c.ended, c.routing_attributes), (None, vec![]));
+        old["ended"] = serde_json::json!({"by": {"other": "Supervisor"}, "at": 5});
+        old["routing_attributes"] = serde_json::json!([{"label": "customer", "value": "vip"}]);
+        let c: Conversation = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            c.ended,
+            Some(SessionEnd {
+                by: EndedBy::Other("Supervisor".into()),
+                at: Some(5)
+            })
+        );
+        assert_eq!(c.routing_attributes[0].value, "vip");
     }
 }
 

@@ -86,6 +86,18 @@ pub trait Feed: Send + Sync {
 
     /// Who the credentials belong to, and their groups.
     fn identity(&self) -> impl Future<Output = Result<Identity, FeedError>> + Send;
+
+    /// Resolves when the vendor pushed something the next `changes` returns (a
+    /// subscription's event), so the sync runs then rather than at its next interval.
+    fn changed(&self) -> impl Future<Output = ()> + Send {
+        std::future::pending()
+    }
+
+    /// How changes arrive now, in a few words for the status line ("changes arrive
+    /// live"), when the feed has more than one way.
+    fn note(&self) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -356,7 +368,11 @@ impl<F: Feed> Syncer<F> {
             }
         }
         let now = self.status.now();
-        self.status.set(SyncState::Synced { at: now }, "up to date");
+        let message = match self.feed.note() {
+            Some(note) => format!("up to date · {note}"),
+            None => "up to date".to_string(),
+        };
+        self.status.set(SyncState::Synced { at: now }, message);
         Ok(report)
     }
 
@@ -364,9 +380,11 @@ impl<F: Feed> Syncer<F> {
     pub async fn run(&self, cancel: &CancellationToken, interval: Duration) {
         let mut backoff = interval;
         loop {
+            let mut pushed = false;
             let wait = match self.run_once(cancel).await {
                 Ok(_) => {
                     backoff = interval;
+                    pushed = true;
                     interval
                 }
                 Err(Error::Cancelled) => return,
@@ -383,9 +401,11 @@ impl<F: Feed> Syncer<F> {
                     backoff
                 }
             };
+            // After a failure the backoff holds even when the vendor pushes changes.
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = tokio::time::sleep(wait) => {}
+                _ = self.feed.changed(), if pushed => {}
             }
         }
     }

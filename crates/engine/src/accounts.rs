@@ -29,6 +29,8 @@ pub struct NewSalesforceAccount {
     pub consumer_key: String,
     /// The RSA private key, PEM; goes straight to the keychain.
     pub private_key: Sensitive<String>,
+    /// Where the Pub/Sub API is, when not Salesforce's own endpoint (the simulator's).
+    pub pubsub_url: Option<String>,
 }
 
 /// Who a Salesforce sign-in belongs to: what adding or testing an account shows.
@@ -123,6 +125,11 @@ pub async fn add_salesforce(
         &consumer_key,
         baton_salesforce::AuthFlow::JwtBearer,
     );
+    if let Some(url) = new.pubsub_url.filter(|u| !u.trim().is_empty()) {
+        let mut settings = baton_salesforce::settings(&record)?;
+        settings.pubsub_url = Some(baton_salesforce::feed::check_pubsub_url(&url)?);
+        record.settings = serde_json::to_value(settings).expect("settings serialize");
+    }
     record.created_at = chrono::Utc::now().timestamp_millis();
     // The key stays in memory until the org has accepted it.
     let trial = MemorySecrets::default();
@@ -397,6 +404,7 @@ mod tests {
             username: username.into(),
             consumer_key: "baton-demo-client".into(),
             private_key: Sensitive::new(key.into()),
+            pubsub_url: None,
         }
     }
 

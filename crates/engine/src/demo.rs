@@ -12,11 +12,15 @@ use baton_sim::{Limits, SimConfig};
 use std::time::Duration;
 
 pub const ACCOUNT: &str = "demo";
+/// The demo's Salesforce org, on the same simulator.
+pub const SALESFORCE_ACCOUNT: &str = "demo-sf";
 
 /// The running simulator and its account. Dropping it stops the simulator.
 pub struct Demo {
     pub sim: Sim,
     pub account: AccountRecord,
+    /// The Salesforce org beside it, when the demo shows both vendors.
+    pub salesforce: Option<AccountRecord>,
     /// The simulator's credentials, held in memory only.
     pub secrets: std::sync::Arc<MemorySecrets>,
 }
@@ -27,6 +31,8 @@ pub struct DemoOptions {
     pub live_every: Duration,
     /// One conversation this many turns long: how a long transcript reads.
     pub long_transcript: Option<usize>,
+    /// A Salesforce org beside the Zendesk account (its changes through Pub/Sub).
+    pub salesforce: bool,
 }
 
 impl Default for DemoOptions {
@@ -36,14 +42,15 @@ impl Default for DemoOptions {
             tickets: 150,
             live_every: Duration::from_secs(4),
             long_transcript: Some(400),
+            salesforce: true,
         }
     }
 }
 
 /// Starts the simulator and adds its account to `store` (which should hold demo data
 /// only: the simulator is new on every start).
-/// Returns the demo and the sync of its account.
-pub async fn start(store: &Store, o: DemoOptions) -> Result<(Demo, AccountSync)> {
+/// Returns the demo and the syncs of its accounts (Zendesk first).
+pub async fn start(store: &Store, o: DemoOptions) -> Result<(Demo, Vec<AccountSync>)> {
     let config = SimConfig {
         seed: o.seed,
         tickets: o.tickets,
@@ -76,20 +83,54 @@ pub async fn start(store: &Store, o: DemoOptions) -> Result<(Demo, AccountSync)>
     let secrets = std::sync::Arc::new(MemorySecrets::default());
     secrets.put(&account.secret_ref, &Sensitive::new(config.token.clone()))?;
     store.add_account(&account).await?;
-    let sync = AccountSync::for_account(
+    let now = chrono::Utc::now().timestamp();
+    let mut syncs = vec![AccountSync::for_account(
         store,
         &account,
         secrets.as_ref(),
-        chrono::Utc::now().timestamp(),
-    )?;
+        now,
+    )?];
+    let salesforce = match o.salesforce {
+        false => None,
+        true => {
+            let sf = salesforce_account(&sim)?;
+            secrets.put(
+                &sf.secret_ref,
+                &Sensitive::new(baton_sim::salesforce::DEMO_KEY_PEM.to_string()),
+            )?;
+            store.add_account(&sf).await?;
+            syncs.push(AccountSync::for_account(store, &sf, secrets.as_ref(), now)?);
+            Some(sf)
+        }
+    };
     Ok((
         Demo {
             sim,
             account,
+            salesforce,
             secrets,
         },
-        sync,
+        syncs,
     ))
+}
+
+/// The simulator's org as an account: the demo connected app, its public demo key, and
+/// the simulator's Pub/Sub.
+fn salesforce_account(sim: &Sim) -> Result<AccountRecord> {
+    let sf = baton_sim::salesforce::SfConfig::default();
+    let mut record = baton_salesforce::record(
+        SALESFORCE_ACCOUNT,
+        &sim.url(),
+        &sf.username,
+        &sf.client_id,
+        baton_salesforce::AuthFlow::JwtBearer,
+    );
+    let mut settings = baton_salesforce::settings(&record)?;
+    settings.pubsub_url = Some(sim.pubsub_url());
+    record.settings = serde_json::to_value(settings).expect("serializes");
+    record.me_id = sim.org(|o| Some(o.me.clone()));
+    record.created_at = chrono::Utc::now().timestamp_millis();
+    Ok(record)
 }
 
 /// Deletes a demo database and its WAL files, so a new demo starts clean.

@@ -63,6 +63,8 @@ impl MemoryVendor {
             }),
             version: format!("v{at}"),
             wants_transcript: true,
+            ended: None,
+            routing_attributes: vec![],
         };
         let draft = draft.map(|text| DraftFacts {
             source_note_id: format!("note-{id}"),

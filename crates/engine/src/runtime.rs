@@ -175,14 +175,20 @@ impl Running {
     pub async fn demo(path: &Path, options: DemoOptions) -> Result<Running> {
         crate::demo::reset(path);
         let store = Store::open(path).await?;
-        let (demo, sync) = crate::demo::start(&store, options).await?;
+        let (demo, syncs) = crate::demo::start(&store, options).await?;
         let secrets: Arc<dyn SecretStore> = demo.secrets.clone();
-        Ok(Running::start(
-            store,
-            vec![(sync, DEMO_POLL_EVERY)],
-            secrets,
-            Some(demo),
-        ))
+        // Zendesk polled every 2 s; Salesforce at its own pace, its changes pushed.
+        let scheduled = syncs
+            .into_iter()
+            .map(|s| {
+                let every = match s {
+                    AccountSync::Zendesk(_) => DEMO_POLL_EVERY,
+                    _ => s.poll_every(),
+                };
+                (s, every)
+            })
+            .collect();
+        Ok(Running::start(store, scheduled, secrets, Some(demo)))
     }
 
     /// Whether this run shows the demo.

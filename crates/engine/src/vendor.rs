@@ -14,11 +14,10 @@ use std::time::Duration;
 /// per account, shared by every rep's copy and the account's other integrations.
 pub const ZENDESK_POLL_EVERY: Duration = Duration::from_secs(10);
 
-/// How often a Salesforce account is polled. Each poll is at least one REST request (a
-/// SOQL query for the MessagingSessions changed since the cursor), and every request
-/// counts against the org's daily API allocation, shared with all its other integrations:
-/// 30 s is 2,880 requests a day per rep's copy. The Pub/Sub change events will replace
-/// polling (and this interval) later.
+/// How often a Salesforce account's sync runs by itself. With Pub/Sub it also runs on
+/// every change event, and a run between events costs no request; only when Pub/Sub is
+/// unavailable does a run poll (one SOQL query against the org's daily API allocation,
+/// shared with all its other integrations: 30 s is 2,880 requests a day).
 pub const SALESFORCE_POLL_EVERY: Duration = Duration::from_secs(30);
 
 /// The sync of one account.
@@ -152,7 +151,14 @@ impl AccountSync {
     pub async fn run(&self, cancel: &CancellationToken, every: Duration) {
         match self {
             Self::Zendesk(s) => s.run(cancel, every).await,
-            Self::Salesforce(s) => s.run(cancel, every).await,
+            Self::Salesforce(s) => {
+                s.run(cancel, every).await;
+                // Subscribed only while syncing: a relay that lost its lease, or a
+                // desktop that joined a team, leaves the org's one stream to the other.
+                if let Some(sub) = s.feed().subscription() {
+                    sub.stop();
+                }
+            }
             #[cfg(test)]
             Self::Memory(s) => s.run(cancel, every).await,
         }

@@ -2,6 +2,7 @@
 //! simulator in-process, over real HTTP on 127.0.0.1), with the secrets in memory.
 
 use baton_core::model::DraftState;
+use baton_core::model::SourceKind;
 use baton_core::outbox::OutboxState;
 use baton_core::secrets::{MemorySecrets, SecretStore};
 use baton_core::store::QueueFilter;
@@ -51,8 +52,26 @@ async fn a_store_without_accounts_runs_the_demo_and_delivers_replies() {
         .await
         .unwrap();
     assert!(running.is_demo());
-    assert_eq!(running.statuses.len(), 1, "one sync loop: the demo account");
+    assert_eq!(
+        running.statuses.len(),
+        2,
+        "two sync loops: the demo's Zendesk account and its Salesforce org"
+    );
     let store = running.store.clone();
+    // Both vendors' handoffs in the one queue.
+    until(|| {
+        let store = store.clone();
+        async move {
+            let queue = store
+                .queue(&baton_core::store::QueueFilter::default())
+                .await
+                .unwrap();
+            [SourceKind::Zendesk, SourceKind::Salesforce]
+                .iter()
+                .all(|k| queue.iter().any(|i| i.source == *k))
+        }
+    })
+    .await;
     // The sync loop fills the queue.
     until(|| {
         let store = store.clone();
@@ -97,9 +116,10 @@ async fn a_store_without_accounts_runs_the_demo_and_delivers_replies() {
 async fn a_reply_that_waited_goes_out_from_the_delivery_loop() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("demo.db")).await.unwrap();
-    let (demo, sync) = baton_engine::demo::start(&store, small_demo())
+    let (demo, mut syncs) = baton_engine::demo::start(&store, small_demo())
         .await
         .unwrap();
+    let sync = syncs.remove(0);
     sync.run_once(&baton_core::CancellationToken::new())
         .await
         .unwrap();

@@ -16,12 +16,15 @@ use crate::client::{path_segment, Client};
 use crate::cursor::{self, Cursor};
 use crate::error::SalesforceError;
 use crate::mapping::{self, Mapping, SessionFacts, When};
+use crate::pubsub::event::ChangeKind;
+use crate::pubsub::subscription::{self, Batch, Link, Start, Subscription, Unknown};
 use crate::wire;
 use baton_core::model::{Conversation, Millis, TranscriptPage};
 use baton_core::sync::{ChangePage, Clock, Feed, FeedError, Identity, SystemClock, Unreadable};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// How an account signs in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +73,14 @@ pub struct Settings {
     /// of finished conversations active.
     pub ended_transcript_hours: u32,
     pub transcripts_for: TranscriptScope,
+    /// Changes arrive through the Pub/Sub API when it is reachable (polling otherwise).
+    pub pubsub: bool,
+    /// Where the Pub/Sub API is; by default Salesforce's endpoint for an org that signs
+    /// in on salesforce.com, and none (polling) for any other login URL.
+    pub pubsub_url: Option<String>,
+    /// A stream silent this long is taken as dead (Salesforce sends a keepalive at
+    /// least every 270 s).
+    pub pubsub_silence_secs: u32,
 }
 
 impl Default for Settings {
@@ -85,6 +96,9 @@ impl Default for Settings {
             backfill_days: 30,
             ended_transcript_hours: 24,
             transcripts_for: TranscriptScope::MineAndQueues,
+            pubsub: true,
+            pubsub_url: None,
+            pubsub_silence_secs: 300,
         }
     }
 }
@@ -104,6 +118,101 @@ pub fn default_audience(login_url: &str) -> String {
     } else {
         login_url.trim_end_matches('/').to_string()
     }
+}
+
+/// Where Pub/Sub is for an account, if anywhere: the setting, else Salesforce's own
+/// endpoint when the login URL is Salesforce's.
+pub fn pubsub_endpoint(settings: &Settings, login_url: &str) -> Option<String> {
+    if !settings.pubsub {
+        return None;
+    }
+    if let Some(url) = settings
+        .pubsub_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    {
+        return match check_pubsub_url(url) {
+            Ok(url) => Some(url),
+            Err(e) => {
+                tracing::warn!(error = %e, "the Pub/Sub address is not usable; polling instead");
+                None
+            }
+        };
+    }
+    let host = url::Url::parse(login_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default();
+    (host == "salesforce.com" || host.ends_with(".salesforce.com"))
+        .then(|| baton_pubsub::ENDPOINT.to_string())
+}
+
+/// A Pub/Sub address as given: `https://`, or `http://` on this machine only (the
+/// simulator): the access token travels in its headers.
+pub fn check_pubsub_url(raw: &str) -> Result<String, SalesforceError> {
+    let url = url::Url::parse(raw.trim()).map_err(|_| {
+        SalesforceError::input(format!(
+            "{raw:?} is not a Pub/Sub address: give one like {}",
+            baton_pubsub::ENDPOINT
+        ))
+    })?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match url.scheme() {
+        "https" if url.host().is_some() => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(SalesforceError::input(format!(
+            "{raw:?}: Pub/Sub is reached over https (the access token travels with every call); \
+                 plain http only on this machine"
+        )))
+        }
+        _ => {
+            return Err(SalesforceError::input(format!(
+                "{raw:?} is not a Pub/Sub address: give one like {}",
+                baton_pubsub::ENDPOINT
+            )))
+        }
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// Polling that takes over from a replay id starts this long before the last commit
+/// the cache has (reading a session twice stores it once).
+const RESUME_MARGIN_MS: Millis = 60_000;
+
+/// How long the status mentions a re-read or an unreadable event.
+const NOTE_FOR: Duration = Duration::from_secs(600);
+
+/// Change events read into one page at most.
+const MAX_EVENTS_PER_PAGE: usize = 500;
+
+/// A polling page and the events that followed it, as one page (the events' copy of a
+/// session is the newer one).
+fn merge(mut page: ChangePage, events: ChangePage) -> ChangePage {
+    page.conversations.retain(|c| {
+        !events
+            .conversations
+            .iter()
+            .any(|e| e.external_id == c.external_id)
+            && !events.deleted.contains(&c.external_id)
+    });
+    page.unreadable.retain(|u| {
+        !events
+            .conversations
+            .iter()
+            .any(|e| e.external_id == u.external_id)
+    });
+    page.conversations.extend(events.conversations);
+    page.deleted.extend(events.deleted);
+    page.unreadable.extend(events.unreadable);
+    page.cursor = events.cursor;
+    page.end_of_stream = events.end_of_stream;
+    page
 }
 
 /// MessagingSession fields every query reads (Object Reference, MessagingSession).
@@ -146,10 +255,20 @@ pub struct SalesforceFeed {
     facts: Mutex<HashMap<String, SessionFacts>>,
     /// Optional fields the org refused (`INVALID_FIELD`), left out from then on.
     dropped: Mutex<BTreeSet<String>>,
-    /// The query's next page for the cursor it would continue: (cursor, nextRecordsUrl).
-    locator: Mutex<Option<(String, String)>>,
+    /// The query's next page for the cursor it would continue: (cursor, nextRecordsUrl,
+    /// when the query whose snapshot it pages was sent).
+    locator: Mutex<Option<(String, String, std::time::Instant)>>,
+    /// When the query behind the last polled page was sent.
+    query_began: Mutex<Option<std::time::Instant>>,
     /// Connect said its hourly limit is reached: no entries read before this (UTC ms).
     connect_resumes_at: Mutex<Option<Millis>>,
+    /// The change-event subscription, when the account has Pub/Sub.
+    pubsub: Option<Subscription>,
+    /// When the stored replay id was found older than Salesforce keeps (every session
+    /// was read again then).
+    reread: Mutex<Option<std::time::Instant>>,
+    /// The last change event that could not be read: when, and why.
+    skipped: Mutex<Option<(std::time::Instant, String)>>,
 }
 
 fn invalid(endpoint: &str, reason: impl Into<String>) -> FeedError {
@@ -176,7 +295,23 @@ impl SalesforceFeed {
     /// `now_ms` is passed in (not read here) so tests control where a backfill starts.
     pub fn new(client: Client, settings: Settings, now_ms: Millis) -> Self {
         let start_at = (now_ms - i64::from(settings.backfill_days) * 86_400_000).max(0);
+        let pubsub =
+            pubsub_endpoint(&settings, client.authenticator().login_url()).map(|endpoint| {
+                Subscription::new(
+                    client.authenticator().clone(),
+                    subscription::Config {
+                        endpoint,
+                        topic: baton_pubsub::MESSAGING_SESSION_TOPIC.into(),
+                        silence_limit: Duration::from_secs(u64::from(
+                            settings.pubsub_silence_secs.max(1),
+                        )),
+                    },
+                )
+            });
         Self {
+            pubsub,
+            reread: Mutex::default(),
+            skipped: Mutex::default(),
             client,
             settings,
             start_at,
@@ -185,6 +320,7 @@ impl SalesforceFeed {
             facts: Mutex::default(),
             dropped: Mutex::default(),
             locator: Mutex::default(),
+            query_began: Mutex::default(),
             connect_resumes_at: Mutex::default(),
         }
     }
@@ -197,6 +333,11 @@ impl SalesforceFeed {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The change-event subscription, when the account has Pub/Sub.
+    pub fn subscription(&self) -> Option<&Subscription> {
+        self.pubsub.as_ref()
     }
 
     pub fn settings(&self) -> &Settings {
@@ -482,47 +623,174 @@ fn entries_error(e: SalesforceError) -> FeedError {
     }
 }
 
-/// Where the next read resumes after an entry: the earlier of its two times, so an
-/// entry whose client clock ran behind is not stepped over (entries read twice are
-/// stored once, by identifier).
-fn resume_at(e: &wire::ConversationEntry) -> Option<Millis> {
-    match (e.server_received_timestamp, e.client_timestamp) {
-        (Some(s), Some(c)) => Some(s.min(c)),
-        (s, c) => s.or(c),
-    }
-}
-
-impl Feed for SalesforceFeed {
-    fn stream(&self) -> &str {
-        "salesforce.messaging_sessions"
-    }
-
-    async fn changes(&self, cursor: Option<&str>) -> Result<ChangePage, FeedError> {
-        let (at, skip) = match cursor.map(|c| (c, Cursor::parse(c))) {
-            None => (self.start_at, vec![]),
-            Some((_, Some(Cursor::Modstamp { at, ids }))) => (at, ids),
-            Some((raw, other)) => {
-                // A replay id (a later version's Pub/Sub) or something unknown: poll from
-                // the backfill window, which reads again what the cache may lack.
-                tracing::warn!(cursor = %raw, kind = ?other.map(|_| "replay"),
-                    "the stored cursor is not a polling cursor; reading from the backfill window");
-                (self.start_at, vec![])
+impl SalesforceFeed {
+    /// The next events the subscription holds after `stored`, read into a page.
+    async fn read_events(
+        &self,
+        sub: &Subscription,
+        stored: Vec<u8>,
+        at: Millis,
+    ) -> Result<ChangePage, FeedError> {
+        sub.ensure(Start::After(stored.clone()));
+        match sub.link() {
+            Link::Expired => return self.read_everything_again(sub).await,
+            // No stream yet (a start, a reconnect) or none to be had: poll from what the
+            // cursor covers; events take over again once a stream is open.
+            Link::Unavailable(_) | Link::Connecting => {
+                return self
+                    .poll(None, at.saturating_sub(RESUME_MARGIN_MS), vec![])
+                    .await;
             }
-        };
-        // Whose sessions get transcripts: the rep's identity, read once.
-        if self.identity.lock().expect("identity lock").is_none() {
-            self.identity().await?;
+            Link::Live => {}
         }
+        match sub.take(Some(&stored), MAX_EVENTS_PER_PAGE) {
+            Ok(batch) => self.apply(batch, stored, at).await,
+            Err(Unknown) => {
+                // Someone else moved the cursor (another Baton on this cache): follow it.
+                tracing::info!(
+                    "the stored Pub/Sub position is not this subscription's; subscribing from it"
+                );
+                sub.restart(Start::After(stored.clone()));
+                Ok(ChangePage {
+                    conversations: vec![],
+                    deleted: vec![],
+                    unreadable: vec![],
+                    cursor: Cursor::Replay { id: stored, at }.format(),
+                    end_of_stream: true,
+                })
+            }
+        }
+    }
+
+    /// Salesforce no longer keeps the stored position's changes: every session of the
+    /// backfill window is read again, and events start over from the newest.
+    async fn read_everything_again(&self, sub: &Subscription) -> Result<ChangePage, FeedError> {
+        *self.reread.lock().expect("reread lock") = Some(std::time::Instant::now());
+        sub.restart(Start::Latest);
+        self.poll(None, self.start_at, vec![]).await
+    }
+
+    /// Reads the sessions a batch of events names; deleted ones (and ones Salesforce no
+    /// longer returns) leave. An overflow, or an event that could not be read, names no
+    /// session: everything changed since the last commit this batch is sure of is
+    /// polled then and there, so the cursor stays on events.
+    async fn apply(
+        &self,
+        batch: Batch,
+        stored: Vec<u8>,
+        at: Millis,
+    ) -> Result<ChangePage, FeedError> {
+        let mut last: Vec<(String, bool)> = vec![];
+        let mut committed = at;
+        let mut poll_from: Option<Millis> = None;
+        for r in &batch.events {
+            let e = match &r.event {
+                Ok(e) => e,
+                Err(why) => {
+                    tracing::warn!(error = %why, "a change event could not be read; polling to cover it");
+                    *self.skipped.lock().expect("skipped lock") =
+                        Some((std::time::Instant::now(), why.to_string()));
+                    poll_from = Some(poll_from.map_or(committed, |p| p.min(committed)));
+                    continue;
+                }
+            };
+            if let Some(t) = e.committed_at {
+                committed = committed.max(t);
+            }
+            if !e.entity.is_empty() && e.entity != "MessagingSession" {
+                continue;
+            }
+            let gone = match e.kind {
+                ChangeKind::Overflow => {
+                    let t = e.committed_at.unwrap_or(committed);
+                    poll_from = Some(poll_from.map_or(t, |p| p.min(t)));
+                    continue;
+                }
+                ChangeKind::Delete => true,
+                _ => false,
+            };
+            for id in &e.record_ids {
+                last.retain(|(i, _)| i != id);
+                last.push((id.clone(), gone));
+            }
+        }
+        let read: Vec<String> = last
+            .iter()
+            .filter(|(_, g)| !g)
+            .map(|(i, _)| i.clone())
+            .collect();
+        let mut deleted: Vec<String> = last
+            .iter()
+            .filter(|(_, g)| *g)
+            .map(|(i, _)| i.clone())
+            .collect();
+        let (conversations, unreadable) = if read.is_empty() {
+            (vec![], vec![])
+        } else {
+            self.sessions(&read).await?
+        };
+        // Named by an event but no longer returned (deleted, or a GAP_DELETE): it leaves.
+        deleted.extend(read.into_iter().filter(|id| {
+            is_record_id(id)
+                && !conversations.iter().any(|c| &c.external_id == id)
+                && !unreadable.iter().any(|u| &u.external_id == id)
+        }));
+        let mut page = ChangePage {
+            conversations,
+            deleted,
+            unreadable,
+            cursor: Cursor::Replay {
+                id: batch.position.unwrap_or(stored),
+                at: committed,
+            }
+            .format(),
+            end_of_stream: !batch.more,
+        };
+        if let Some(t) = poll_from {
+            let polled = self
+                .poll_through(t.saturating_sub(RESUME_MARGIN_MS))
+                .await?;
+            page = merge(polled, page);
+        }
+        Ok(page)
+    }
+
+    /// Every session changed at or after `at`, every page of it.
+    async fn poll_through(&self, at: Millis) -> Result<ChangePage, FeedError> {
+        let mut all = self.poll(None, at.max(0), vec![]).await?;
+        while !all.end_of_stream {
+            let next = self.poll(Some(&all.cursor.clone()), at, vec![]).await?;
+            let cursor = next.cursor.clone();
+            all = merge(all, next);
+            all.cursor = cursor;
+        }
+        Ok(all)
+    }
+
+    /// One polling page: sessions changed at or after `at`, less `skip` (`raw` is the
+    /// stored cursor, whose query locator may continue).
+    async fn poll(
+        &self,
+        cursor: Option<&str>,
+        at: Millis,
+        skip: Vec<String>,
+    ) -> Result<ChangePage, FeedError> {
         let held = {
             let mut l = self.locator.lock().expect("locator lock");
             match (l.take(), cursor) {
-                (Some((for_cursor, next)), Some(c)) if for_cursor == c => Some(next),
+                (Some((for_cursor, next, began)), Some(c)) if for_cursor == c => {
+                    Some((next, began))
+                }
                 _ => None,
             }
         };
+        let mut began = std::time::Instant::now();
         let page = match held {
-            Some(next) => match self.client.query_more(&next).await {
-                Ok(p) => p,
+            Some((next, first)) => match self.client.query_more(&next).await {
+                Ok(p) => {
+                    began = first;
+                    p
+                }
                 // An expired query locator (`INVALID_QUERY_LOCATOR`, 404): query again.
                 Err(
                     e @ (SalesforceError::NotFound { .. }
@@ -530,12 +798,14 @@ impl Feed for SalesforceFeed {
                     | SalesforceError::Invalid { .. }),
                 ) => {
                     tracing::debug!(error = %e, "query locator refused; querying again");
+                    began = std::time::Instant::now();
                     self.first_page(at).await?
                 }
                 Err(e) => return Err(e.into()),
             },
             None => self.first_page(at).await?,
         };
+        *self.query_began.lock().expect("query lock") = Some(began);
         let (mut next_at, mut next_ids) = (at, skip.clone());
         let mut fresh = Vec::with_capacity(page.records.len());
         for raw in &page.records {
@@ -564,16 +834,130 @@ impl Feed for SalesforceFeed {
         }
         .format();
         if let (false, Some(url)) = (page.done, page.next_records_url.clone()) {
-            *self.locator.lock().expect("locator lock") = Some((next.clone(), url));
+            *self.locator.lock().expect("locator lock") = Some((next.clone(), url, began));
         }
         Ok(ChangePage {
             conversations,
-            // Polling cannot see deletions; the Pub/Sub source will (DELETE events).
+            // Polling cannot see deletions; Pub/Sub's DELETE events do.
             deleted: vec![],
             unreadable,
             cursor: next,
             end_of_stream: page.done,
         })
+    }
+}
+
+/// Where the next read resumes after an entry: the earlier of its two times, so an
+/// entry whose client clock ran behind is not stepped over (entries read twice are
+/// stored once, by identifier).
+fn resume_at(e: &wire::ConversationEntry) -> Option<Millis> {
+    match (e.server_received_timestamp, e.client_timestamp) {
+        (Some(s), Some(c)) => Some(s.min(c)),
+        (s, c) => s.or(c),
+    }
+}
+
+impl Feed for SalesforceFeed {
+    fn stream(&self) -> &str {
+        "salesforce.messaging_sessions"
+    }
+
+    async fn changed(&self) {
+        match &self.pubsub {
+            Some(sub) => sub.changed().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn note(&self) -> Option<String> {
+        let sub = self.pubsub.as_ref()?;
+        let mut note = match sub.link() {
+            Link::Live => "changes arrive live (Pub/Sub)".to_string(),
+            Link::Connecting => "subscribing to changes (Pub/Sub); polling meanwhile".to_string(),
+            Link::Unavailable(why) => format!("polling: Pub/Sub is unavailable ({why})"),
+            Link::Expired => "reading every session again".to_string(),
+        };
+        let recent = |at: &std::time::Instant| at.elapsed() < NOTE_FOR;
+        if self
+            .reread
+            .lock()
+            .expect("reread lock")
+            .as_ref()
+            .is_some_and(recent)
+        {
+            note.push_str(
+                "; every session was read again: the stored Pub/Sub position was older than \
+                 Salesforce keeps changes (72 hours)",
+            );
+        }
+        if let Some((_, why)) = self
+            .skipped
+            .lock()
+            .expect("skipped lock")
+            .as_ref()
+            .filter(|(at, _)| recent(at))
+        {
+            note.push_str(&format!(
+                "; a change event could not be read ({why}), so it was polled"
+            ));
+        }
+        Some(note)
+    }
+
+    async fn changes(&self, cursor: Option<&str>) -> Result<ChangePage, FeedError> {
+        // Whose sessions get transcripts: the rep's identity, read once.
+        if self.identity.lock().expect("identity lock").is_none() {
+            self.identity().await?;
+        }
+        let parsed = cursor.map(|c| (c, Cursor::parse(c)));
+        let Some(sub) = &self.pubsub else {
+            return match parsed {
+                None => self.poll(None, self.start_at, vec![]).await,
+                Some((raw, Some(Cursor::Modstamp { at, ids }))) => {
+                    self.poll(Some(raw), at, ids).await
+                }
+                // Pub/Sub was turned off: poll from what its cursor covers.
+                Some((_, Some(Cursor::Replay { at, .. }))) => {
+                    self.poll(None, at.saturating_sub(RESUME_MARGIN_MS), vec![])
+                        .await
+                }
+                Some((raw, None)) => {
+                    tracing::warn!(cursor = %raw,
+                        "the stored cursor does not read; reading from the backfill window");
+                    self.poll(None, self.start_at, vec![]).await
+                }
+            };
+        };
+        match parsed {
+            Some((_, Some(Cursor::Replay { id, at }))) => self.read_events(sub, id, at).await,
+            other => {
+                let (raw, at, skip) = match other {
+                    Some((raw, Some(Cursor::Modstamp { at, ids }))) => (Some(raw), at, ids),
+                    _ => (None, self.start_at, vec![]),
+                };
+                if sub.link() == Link::Expired {
+                    return self.read_everything_again(sub).await;
+                }
+                sub.ensure(Start::Latest);
+                let page = self.poll(raw, at, skip).await?;
+                // Caught up, and every change since the query (the first of its locator's
+                // pages) began is in the inbox: the cursor becomes a replay id from here on.
+                let began = *self.query_began.lock().expect("query lock");
+                if page.end_of_stream && began.is_some_and(|b| sub.open_since(b)) {
+                    if let Ok(batch) = sub.take(None, usize::MAX) {
+                        if batch.position.is_some() {
+                            let polled_to = match Cursor::parse(&page.cursor) {
+                                Some(Cursor::Modstamp { at, .. }) => at,
+                                _ => at,
+                            };
+                            let events = self.apply(batch, vec![], polled_to).await?;
+                            return Ok(merge(page, events));
+                        }
+                    }
+                }
+                Ok(page)
+            }
+        }
     }
 
     async fn transcript(
@@ -788,6 +1172,121 @@ impl Feed for SalesforceFeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    fn conversation(id: &str, subject: &str) -> Conversation {
+        use baton_core::model::{Channel, SourceKind, Status};
+        Conversation {
+            external_id: id.into(),
+            source: SourceKind::Salesforce,
+            channel: Channel::Web,
+            status: Status::Open,
+            subject: subject.into(),
+            requester_name: None,
+            assignee_id: None,
+            assignee_name: None,
+            group_id: None,
+            group_name: None,
+            priority: None,
+            created_at: 0,
+            updated_at: 0,
+            ticket_url: None,
+            session_url: None,
+            opencx_org_id: None,
+            opencx_contact_id: None,
+            opencx_session_id: None,
+            assist_skips: vec![],
+            handoff: None,
+            version: String::new(),
+            wants_transcript: false,
+            ended: None,
+            routing_attributes: vec![],
+        }
+    }
+
+    fn page(conversations: Vec<Conversation>, deleted: &[&str], unreadable: &[&str]) -> ChangePage {
+        ChangePage {
+            conversations,
+            deleted: deleted.iter().map(|d| d.to_string()).collect(),
+            unreadable: unreadable
+                .iter()
+                .map(|u| Unreadable {
+                    external_id: u.to_string(),
+                    problem: "bad".into(),
+                })
+                .collect(),
+            cursor: String::new(),
+            end_of_stream: false,
+        }
+    }
+
+    #[test]
+    fn events_win_over_the_poll_they_follow() {
+        let polled = page(
+            vec![
+                conversation("a", "polled"),
+                conversation("b", "polled"),
+                conversation("c", "polled"),
+            ],
+            &[],
+            &["d"],
+        );
+        let mut events = page(
+            vec![conversation("a", "event"), conversation("d", "event")],
+            &["b"],
+            &[],
+        );
+        events.cursor = "replay:01|5".into();
+        events.end_of_stream = true;
+        let merged = merge(polled, events);
+        let got: Vec<(&str, &str)> = merged
+            .conversations
+            .iter()
+            .map(|c| (c.external_id.as_str(), c.subject.as_str()))
+            .collect();
+        // b was deleted after the poll read it: it must not come back.
+        assert_eq!(got, vec![("c", "polled"), ("a", "event"), ("d", "event")]);
+        assert_eq!(merged.deleted, vec!["b".to_string()]);
+        // d read fine on the event's read: no longer marked.
+        assert!(merged.unreadable.is_empty());
+        assert_eq!(merged.cursor, "replay:01|5");
+        assert!(merged.end_of_stream);
+    }
+
+    #[test]
+    fn pub_sub_is_salesforces_own_or_a_safe_address() {
+        let on = |url: Option<&str>| Settings {
+            pubsub_url: url.map(str::to_string),
+            ..Default::default()
+        };
+        assert_eq!(
+            pubsub_endpoint(&on(None), "https://acme.my.salesforce.com").as_deref(),
+            Some(baton_pubsub::ENDPOINT)
+        );
+        // Nowhere to subscribe for a login URL that is not Salesforce's: polling.
+        assert_eq!(pubsub_endpoint(&on(None), "http://127.0.0.1:8089"), None);
+        assert_eq!(
+            pubsub_endpoint(&on(Some("http://127.0.0.1:9000/")), "http://127.0.0.1:8089")
+                .as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        // The token travels with every call: plain http only on this machine.
+        assert_eq!(
+            pubsub_endpoint(
+                &on(Some("http://pubsub.example.com")),
+                "https://login.salesforce.com"
+            ),
+            None
+        );
+        let e = check_pubsub_url("http://pubsub.example.com").unwrap_err();
+        assert!(e.to_string().contains("https"), "{e}");
+        assert!(check_pubsub_url("ftp://x").is_err());
+        assert!(check_pubsub_url("https://api.pubsub.salesforce.com:7443").is_ok());
+        assert!(check_pubsub_url("http://localhost:7000").is_ok());
+        let off = Settings {
+            pubsub: false,
+            ..Default::default()
+        };
+        assert_eq!(pubsub_endpoint(&off, "https://login.salesforce.com"), None);
+    }
 
     #[test]
     fn the_audience_follows_the_login_url() {
@@ -1038,9 +1537,10 @@ mod tests {
         let d = detail(&store, 2).await;
         assert_eq!(d.messages.len(), 3);
         assert_eq!(d.item.status, Status::Closed);
+        assert_eq!(d.item.subject, "Web chat");
         assert_eq!(
-            d.item.subject,
-            "Web chat · ended by the customer · customer: anonymous"
+            d.item.ended.as_ref().map(|e| e.by.sentence()),
+            Some("ended by the customer".to_string())
         );
         let live = store.queue(&QueueFilter::default()).await.unwrap();
         assert!(live

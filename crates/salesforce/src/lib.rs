@@ -16,6 +16,7 @@ pub mod cursor;
 pub mod error;
 pub mod feed;
 pub mod mapping;
+pub mod pubsub;
 pub mod wire;
 
 pub use auth::{Authenticator, Grant};

@@ -112,43 +112,23 @@ impl Mapping {
     }
 }
 
-/// Who ended a messaging session (`EndedByType`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EndedBy {
-    Agent,
-    EndUser,
-    Bot,
-    System,
-    /// A value this version does not know, as Salesforce sent it.
-    Other(String),
-}
+/// Who ended a session: the domain's, re-exported where the feed has always found it.
+pub use baton_core::model::EndedBy;
 
-impl EndedBy {
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "Agent" => EndedBy::Agent,
-            "EndUser" => EndedBy::EndUser,
-            "Bot" | "Chatbot" => EndedBy::Bot,
-            "System" => EndedBy::System,
-            other => EndedBy::Other(other.to_string()),
-        }
-    }
-
-    /// "ended by the customer", for the card and the queue.
-    pub fn sentence(&self) -> String {
-        match self {
-            EndedBy::Agent => "ended by the agent".into(),
-            EndedBy::EndUser => "ended by the customer".into(),
-            EndedBy::Bot => "ended by the bot".into(),
-            EndedBy::System => "ended by Salesforce".into(),
-            EndedBy::Other(s) => format!("ended ({s})"),
-        }
+/// A MessagingSession's `EndedByType` as the domain says it.
+pub fn ended_by(ended_by_type: &str) -> EndedBy {
+    match ended_by_type {
+        "Agent" => EndedBy::Agent,
+        "EndUser" => EndedBy::EndUser,
+        "Bot" | "Chatbot" => EndedBy::Bot,
+        "System" => EndedBy::System,
+        other => EndedBy::Other(other.to_string()),
     }
 }
 
-/// What Baton knows of a session beyond [`Conversation`]: what the domain has no place
-/// for yet (who ended it, the routing attributes), and what the transcript read needs.
+/// What Baton knows of a session beyond [`Conversation`]: what the transcript read needs,
+/// and the session's facts as Salesforce said them (who ended it and the routing
+/// attributes are also in the conversation's `ended` and `routing_attributes`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SessionFacts {
     pub session_id: String,
@@ -313,16 +293,21 @@ pub fn session(
     };
     if facts.is_ended() {
         facts.ended_by = Some(match (s.ended_by_type.as_deref(), s.status.as_deref()) {
-            (Some(by), _) if !by.is_empty() => EndedBy::parse(by),
+            (Some(by), _) if !by.is_empty() => ended_by(by),
             (_, Some("Error")) => EndedBy::Other("error".into()),
             _ => EndedBy::Other("unknown".into()),
         });
     }
-    let mut shown = vec![];
+    // The card's routing attributes, in the mapping's order; a field the record lacks
+    // (or leaves empty) is left out.
+    let mut routing_attributes = vec![];
     for a in &m.routing_attributes {
         if let Some(v) = text(field(s, &a.field)) {
-            shown.push(format!("{}: {v}", a.label));
-            facts.routing.insert(a.label.clone(), v);
+            facts.routing.insert(a.label.clone(), v.clone());
+            routing_attributes.push(baton_core::model::RoutingAttribute {
+                label: a.label.clone(),
+                value: v,
+            });
         }
     }
     let session_id = m
@@ -342,13 +327,10 @@ pub fn session(
         },
         handed_off_at: started,
     });
-    // Until the domain has fields for them, who ended the session and the routing
-    // attributes ride in the subject, which the queue row and the card both show.
-    let mut subject = vec![channel_label(channel).to_string()];
-    if let Some(by) = &facts.ended_by {
-        subject.push(by.sentence());
-    }
-    subject.extend(shown);
+    let ended = facts.ended_by.clone().map(|by| SessionEnd {
+        by,
+        at: facts.ended_at,
+    });
     let recently_ended = facts
         .ended_at
         .is_none_or(|e| when.now - e <= when.ended_transcript_window_ms);
@@ -362,7 +344,9 @@ pub fn session(
             source: SourceKind::Salesforce,
             channel,
             status: status(s.status.as_deref()),
-            subject: subject.join(" · "),
+            // A session has no subject of its own: its channel, as a rep names it (the
+            // customer's name is beside it in the queue and on the card).
+            subject: channel_label(channel).to_string(),
             requester_name: facts.requester_name.clone(),
             assignee_id,
             assignee_name,
@@ -395,6 +379,8 @@ pub fn session(
             handoff,
             version: s.system_modstamp.clone(),
             wants_transcript,
+            ended,
+            routing_attributes,
         },
         facts,
     ))
@@ -611,7 +597,15 @@ mod tests {
             Some("https://app.opencx.ai/sessions/8f3c9d")
         );
         assert_eq!(c.opencx_session_id.as_deref(), Some("8f3c9d"));
-        assert_eq!(c.subject, "Web chat · customer: authenticated");
+        assert_eq!(c.subject, "Web chat");
+        assert_eq!(c.ended, None);
+        assert_eq!(
+            c.routing_attributes,
+            [baton_core::model::RoutingAttribute {
+                label: "customer".into(),
+                value: "authenticated".into(),
+            }]
+        );
         let h = c.handoff.unwrap();
         assert_eq!(h.mode, HandoffMode::LiveChat);
         assert_eq!(
@@ -645,9 +639,21 @@ mod tests {
         assert_eq!(c.status, Status::Closed);
         assert_eq!(facts.ended_by, Some(EndedBy::EndUser));
         assert_eq!(
-            c.subject,
-            "Web chat · ended by the customer · customer: authenticated"
+            c.ended,
+            Some(SessionEnd {
+                by: EndedBy::EndUser,
+                at: Some(parse_time("t", "2026-11-22T11:00:00Z").unwrap()),
+            })
         );
+        assert_eq!(
+            c.ended.as_ref().map(|e| e.by.sentence()).as_deref(),
+            Some("ended by the customer")
+        );
+        assert_eq!(
+            c.subject, "Web chat",
+            "who ended it is no longer in the subject"
+        );
+        assert_eq!(c.routing_attributes[0].value, "authenticated");
         assert_eq!(c.assignee_id.as_deref(), Some("005000000000001AAA"));
         assert_eq!(c.assignee_name.as_deref(), Some("Alex Rep"));
         assert!(
@@ -658,6 +664,85 @@ mod tests {
         raw["EndTime"] = json!("2026-11-01T11:00:00.000+0000");
         let (c, _) = session(&Mapping::default(), "https://x.test", &record(raw), when()).unwrap();
         assert!(!c.wants_transcript);
+    }
+
+    #[test]
+    fn who_ended_it_is_read_from_ended_by_type_and_said_in_words() {
+        let ended = |by: Option<&str>, status: &str| {
+            let mut raw = queued();
+            raw["Status"] = json!(status);
+            raw["EndTime"] = json!("2026-11-22T11:00:00.000+0000");
+            raw["EndedByType"] = json!(by);
+            let (c, _) =
+                session(&Mapping::default(), "https://x.test", &record(raw), when()).unwrap();
+            let end = c.ended.expect("ended");
+            assert_eq!(
+                end.at,
+                Some(parse_time("t", "2026-11-22T11:00:00Z").unwrap())
+            );
+            end.by.sentence()
+        };
+        assert_eq!(ended(Some("Agent"), "Ended"), "ended by the agent");
+        assert_eq!(ended(Some("EndUser"), "Ended"), "ended by the customer");
+        assert_eq!(ended(Some("Chatbot"), "Ended"), "ended by the bot");
+        assert_eq!(ended(Some("Bot"), "Ended"), "ended by the bot");
+        assert_eq!(ended(Some("System"), "Ended"), "ended by the system");
+        assert_eq!(ended(Some("Supervisor"), "Ended"), "ended (Supervisor)");
+        assert_eq!(ended(None, "Error"), "ended (error)");
+        assert_eq!(ended(None, "Ended"), "ended (unknown)");
+        // A live session has not ended, whatever its EndedByType says.
+        let mut raw = queued();
+        raw["EndedByType"] = json!("Agent");
+        let (c, _) = session(&Mapping::default(), "https://x.test", &record(raw), when()).unwrap();
+        assert_eq!(c.ended, None);
+    }
+
+    #[test]
+    fn routing_attributes_keep_the_mappings_order_and_leave_out_empty_fields() {
+        let m = Mapping {
+            routing_attributes: vec![
+                RoutingAttribute {
+                    field: "Tier__c".into(),
+                    label: "tier".into(),
+                },
+                RoutingAttribute {
+                    field: "chat_consumer_type__c".into(),
+                    label: "customer".into(),
+                },
+                RoutingAttribute {
+                    field: "Missing__c".into(),
+                    label: "missing".into(),
+                },
+                RoutingAttribute {
+                    field: "Blank__c".into(),
+                    label: "blank".into(),
+                },
+                RoutingAttribute {
+                    field: "Score__c".into(),
+                    label: "score".into(),
+                },
+            ],
+            ..Default::default()
+        };
+        let mut raw = queued();
+        raw["Tier__c"] = json!("  <b>gold</b> ");
+        raw["Blank__c"] = json!(" ");
+        raw["Score__c"] = json!(7);
+        let (c, _) = session(&m, "https://x.test", &record(raw), when()).unwrap();
+        let got: Vec<(&str, &str)> = c
+            .routing_attributes
+            .iter()
+            .map(|a| (a.label.as_str(), a.value.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("tier", "<b>gold</b>"),
+                ("customer", "authenticated"),
+                ("score", "7")
+            ]
+        );
+        assert_eq!(c.subject, "Web chat");
     }
 
     #[test]

@@ -201,16 +201,46 @@ async fn a_first_sync_signs_in_with_the_demo_key_and_reads_the_reps_queue() {
         .iter()
         .map(|m| (m.role, m.body.clone()))
         .collect();
+    // The AI's handoff summary shows as the system's note, and gives the card its reason.
+    let summary = |e: &Entry| e.text.starts_with("OpenCX handoff summary");
     let want: Vec<(Role, String)> = entries
         .iter()
-        .map(|e| (role(e), e.text.trim().to_string()))
+        .map(|e| match summary(e) {
+            true => (Role::System, e.text.trim().to_string()),
+            false => (role(e), e.text.trim().to_string()),
+        })
         .collect();
     assert_eq!(got, want);
+    let reason = entries
+        .iter()
+        .rev()
+        .find(|e| summary(e))
+        .and_then(|e| e.text.lines().find_map(|l| l.strip_prefix("Reason: ")))
+        .expect("the AI said why it handed off");
+    assert_eq!(detail.item.reason.as_deref(), Some(reason));
     assert!(detail
         .ticket_url
         .as_deref()
         .is_some_and(|u| u.ends_with(&format!("/lightning/r/MessagingSession/{id}/view"))));
     assert!(detail.item.subject.starts_with("Web chat"));
+    // The card's routing attributes are the org's, by the mapping's labels.
+    let consumer = sim.org(|o| {
+        o.sessions()
+            .find(|s| s.id() == id)
+            .and_then(|s| text(s, &o.routing.consumer_type).map(|v| v.trim().to_string()))
+    });
+    let shown: Vec<(String, String)> = detail
+        .routing_attributes
+        .iter()
+        .map(|a| (a.label.clone(), a.value.clone()))
+        .collect();
+    assert_eq!(
+        shown,
+        consumer
+            .into_iter()
+            .map(|v| ("customer".to_string(), v))
+            .collect::<Vec<_>>()
+    );
     // The org's usage as Salesforce last said it.
     let usage = sync.feed().client().usage();
     assert_eq!(
@@ -490,16 +520,7 @@ async fn a_changed_session_reads_only_its_new_entries_and_an_ended_one_leaves_th
                 ..last
             },
         );
-        o.update(
-            &id,
-            &[
-                ("Status", Val::str("Ended")),
-                ("EndTime", Val::time(now)),
-                ("EndedByType", Val::str("EndUser")),
-            ],
-            now,
-            "005",
-        );
+        o.end_session(&id, "EndUser", now);
     });
     let report = sync.run_once(&cancel).await.unwrap();
     assert_eq!(report.transcripts, 1);
@@ -516,8 +537,15 @@ async fn a_changed_session_reads_only_its_new_entries_and_an_ended_one_leaves_th
         "Thanks, that's all <3"
     );
     assert_eq!(detail.item.status, Status::Closed);
+    let end = detail.item.ended.as_ref().expect("ended");
+    assert_eq!(end.by.sentence(), "ended by the customer");
+    assert_eq!(
+        end.at,
+        Some(now.timestamp() * 1000),
+        "EndTime, to the second"
+    );
     assert!(
-        detail.item.subject.contains("ended by the customer"),
+        !detail.item.subject.contains("ended by"),
         "{}",
         detail.item.subject
     );

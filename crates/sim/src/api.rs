@@ -48,6 +48,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/__sim/faults", post(set_faults).get(get_faults))
         .route("/__sim/sf/faults", post(set_sf_faults).get(get_sf_faults))
         .route("/__sim/sf/expire_sessions", post(expire_sf_sessions))
+        .route("/__sim/sf/expire_changes", post(expire_sf_changes))
+        .route("/__sim/sf/stall_pubsub", post(stall_pubsub_streams))
+        .route("/__sim/sf/end_session", post(end_sf_session))
         .route("/__sim/stats", get(stats))
         .with_state(shared)
 }
@@ -933,6 +936,42 @@ async fn get_sf_faults(State(s): S) -> Response {
 async fn expire_sf_sessions(State(s): S) -> Response {
     lock(&s.sf.tokens).expire_all();
     StatusCode::NO_CONTENT.into_response()
+}
+
+async fn expire_sf_changes(State(s): S) -> Response {
+    s.sf.pubsub.expire(&lock(&s.sf.org));
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn stall_pubsub_streams(State(s): S) -> Response {
+    s.sf.pubsub.stall();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Ends a MessagingSession as someone would in the org (`{"id": "0Mw…", "by": "EndUser"}`;
+/// `by` is an `EndedByType`, EndUser by default), its change event following.
+async fn end_sf_session(State(s): S, body: Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    struct End {
+        id: String,
+        #[serde(default)]
+        by: Option<String>,
+    }
+    let Ok(end) = serde_json::from_slice::<End>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "expected {\"id\": \"0Mw…\", \"by\": \"EndUser\"}",
+        )
+            .into_response();
+    };
+    let now = Utc::now();
+    let by = end.by.unwrap_or_else(|| "EndUser".into());
+    let ended = s.sf.change_org(|o, _| o.end_session(&end.id, &by, now));
+    if ended {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "no such open session").into_response()
+    }
 }
 
 async fn stats(State(s): S) -> Response {

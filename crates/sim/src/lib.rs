@@ -7,7 +7,8 @@
 //!
 //! On the same port it serves a Salesforce org (`salesforce`): OAuth 2.0 JWT bearer and
 //! refresh-token flows, SOQL, sObject reads and Connect conversation entries over seeded
-//! MIAW messaging sessions, with the daily allocation and session expiry.
+//! MIAW messaging sessions, with the daily allocation and session expiry. On a port of its
+//! own it serves that org's Pub/Sub API (gRPC): MessagingSession change events, Avro-encoded.
 //!
 //! It must not know Baton's own crates: it answers as Zendesk and Salesforce would, to
 //! anyone.
@@ -209,6 +210,8 @@ pub struct Sim {
     shared: Arc<Shared>,
     addr: SocketAddr,
     server: JoinHandle<()>,
+    pubsub_addr: SocketAddr,
+    pubsub: JoinHandle<()>,
     live: Option<JoinHandle<()>>,
     webhooks: JoinHandle<()>,
 }
@@ -217,6 +220,9 @@ impl Sim {
     pub async fn start(config: SimConfig) -> std::io::Result<Sim> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
+        let pubsub_listener =
+            tokio::net::TcpListener::bind(("127.0.0.1", config.salesforce.pubsub_port)).await?;
+        let pubsub_addr = pubsub_listener.local_addr()?;
         let mut generator = Generator::new(config.seed, config.base_time);
         let mut world = generator.world(config.tickets);
         if let Some(turns) = config.long_transcript {
@@ -268,6 +274,7 @@ impl Sim {
                 tracing::error!(error = %e, "simulator server stopped");
             }
         });
+        let pubsub = salesforce::pubsub::spawn(shared.clone(), pubsub_listener);
         let live = config.live_every.map(|every| {
             let shared = shared.clone();
             tokio::spawn(async move {
@@ -287,10 +294,7 @@ impl Sim {
                         stats.live_created.push((id, now.timestamp_millis()));
                     }
                     drop(stats);
-                    let session = {
-                        let mut org = lock(&shared.sf.org);
-                        lock(&shared.sf.generator).live_step(&mut org, now)
-                    };
+                    let session = shared.sf.change_org(|org, g| g.live_step(org, now));
                     if let Some(session) = session {
                         lock(&shared.stats)
                             .salesforce
@@ -304,6 +308,8 @@ impl Sim {
             shared,
             addr,
             server,
+            pubsub_addr,
+            pubsub,
             live,
             webhooks,
         })
@@ -315,6 +321,11 @@ impl Sim {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The Salesforce Pub/Sub API (plaintext gRPC): `http://127.0.0.1:PORT`.
+    pub fn pubsub_url(&self) -> String {
+        format!("http://{}", self.pubsub_addr)
     }
 
     /// Reads the account as it is now.
@@ -373,13 +384,13 @@ impl Sim {
     }
 
     /// Changes the Salesforce org (`Org::update` records MessagingSession changes; the
-    /// generator's `live_step` is one step of the live scenario).
+    /// generator's `live_step` is one step of the live scenario). Changes recorded reach
+    /// the Pub/Sub API's subscribers at once.
     pub fn org_mut<R>(
         &self,
         f: impl FnOnce(&mut salesforce::Org, &mut salesforce::OrgGenerator) -> R,
     ) -> R {
-        let mut org = lock(&self.shared.sf.org);
-        f(&mut org, &mut lock(&self.shared.sf.generator))
+        self.shared.sf.change_org(f)
     }
 
     /// Sets the faults the Salesforce org serves from now on (`POST /__sim/sf/faults`).
@@ -402,6 +413,20 @@ impl Sim {
         lock(&self.shared.sf.tokens).expire_all();
     }
 
+    /// Every change recorded so far falls out of the Pub/Sub API's retention: a CUSTOM
+    /// subscription after any replay id issued until now is refused (as after 72 hours).
+    /// New changes, and LATEST, are served as before (`POST /__sim/sf/expire_changes`).
+    pub fn expire_sf_changes(&self) {
+        self.shared.sf.pubsub.expire(&lock(&self.shared.sf.org));
+    }
+
+    /// Every Pub/Sub Subscribe stream open now goes silent for good (no events, no
+    /// keepalives) but stays open: a half-dead connection. Streams opened later work
+    /// (`POST /__sim/sf/stall_pubsub`).
+    pub fn stall_pubsub_streams(&self) {
+        self.shared.sf.pubsub.stall();
+    }
+
     /// Runs until the server stops (the `baton-sim` binary).
     pub async fn wait(mut self) {
         let server = std::mem::replace(&mut self.server, tokio::spawn(async {}));
@@ -412,6 +437,9 @@ impl Sim {
 impl Drop for Sim {
     fn drop(&mut self) {
         self.server.abort();
+        // Open Subscribe streams end too: they run in tasks of their own.
+        self.shared.sf.pubsub.close();
+        self.pubsub.abort();
         self.webhooks.abort();
         if let Some(live) = &self.live {
             live.abort();

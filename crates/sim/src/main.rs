@@ -68,6 +68,12 @@ struct Args {
     /// REST requests a day for the whole org (Developer Edition: 15,000).
     #[arg(long, default_value_t = 15_000)]
     sf_daily_limit: u32,
+    /// The Salesforce Pub/Sub API's port (gRPC, plaintext) on 127.0.0.1; 0: any free one.
+    #[arg(long, default_value_t = 0)]
+    sf_pubsub_port: u16,
+    /// Seconds a quiet Subscribe stream waits before an empty batch (Salesforce: 270).
+    #[arg(long, default_value_t = 270.0)]
+    sf_pubsub_keepalive_secs: f64,
 }
 
 /// A webhook target from a URL flag and its secret; exits when the secret is missing.
@@ -152,6 +158,8 @@ async fn main() {
                     ..SfLimits::default()
                 }
             },
+            pubsub_port: a.sf_pubsub_port,
+            pubsub_keepalive: Duration::from_secs_f64(a.sf_pubsub_keepalive_secs.max(0.05)),
             ..Default::default()
         },
         ..Default::default()
@@ -163,7 +171,10 @@ async fn main() {
             std::process::exit(2);
         }
         Err(e) => {
-            eprintln!("baton-sim: cannot listen on 127.0.0.1:{}: {e}", a.port);
+            eprintln!(
+                "baton-sim: cannot listen on 127.0.0.1:{} (or the Pub/Sub port {}): {e}",
+                a.port, a.sf_pubsub_port
+            );
             std::process::exit(1);
         }
     };
@@ -177,6 +188,13 @@ async fn main() {
     println!(
         "baton-sim: Salesforce org on the same URL (token: POST /services/oauth2/token; consumer key {}, username {}; the demo key: --write-sf-demo-key PATH)",
         a.sf_client_id, a.sf_username
+    );
+    println!(
+        "baton-sim: Salesforce Pub/Sub API (gRPC, plaintext) on {} (topic {}; metadata accesstoken, instanceurl {}, tenantid {})",
+        sim.pubsub_url(),
+        baton_pubsub::MESSAGING_SESSION_TOPIC,
+        sim.url(),
+        sim.org(|o| o.org_id.clone())
     );
     sim.wait().await;
 }

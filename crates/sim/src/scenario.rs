@@ -25,7 +25,7 @@ pub(crate) const LAST_NAMES: &[&str] = &[
     "Kowalski",
     "Haddad",
 ];
-const TOPICS: &[(&str, &str)] = &[
+pub(crate) const TOPICS: &[(&str, &str)] = &[
     ("Refund for order {n}", "The customer wants a refund for order {n}; the AI could not find the refund policy for opened items."),
     ("Login loop on mobile", "The customer is stuck in a login loop after a password reset; the AI's reset steps did not help."),
     ("Charged twice", "The customer was charged twice for the same subscription; the AI cannot issue billing corrections."),

@@ -281,6 +281,9 @@ pub(crate) fn conversation(
         wants_transcript: handoff.is_some() || !matches!(status, Status::Solved | Status::Closed),
         handoff,
         version: t.updated_at.clone(),
+        // A ticket says neither who ended a session nor what it was routed on.
+        ended: None,
+        routing_attributes: vec![],
     })
 }
 

@@ -10,6 +10,7 @@ import type {
   ReplyStatus,
   AccountSummary,
   NewZendeskAccount,
+  NewSalesforceAccount,
   NewCredentials,
   Unsent,
   AppInfo,
@@ -41,6 +42,8 @@ export const api = {
   openLink: (url: string) => invoke<void>("open_link", { url }),
   accounts: () => invoke<AccountSummary[]>("accounts"),
   addAccount: (account: NewZendeskAccount) => invoke<AccountSummary>("add_account", { account }),
+  /** Signs in to the org with the key first; the key goes straight to the keychain and never comes back. */
+  addSalesforceAccount: (account: NewSalesforceAccount) => invoke<AccountSummary>("add_salesforce_account", { account }),
   testAccount: (id: string) => invoke<string>("test_account", { id }),
   updateAccount: (id: string, credentials: NewCredentials) => invoke<AccountSummary>("update_account", { id, credentials }),
   accountUnsent: (id: string) => invoke<Unsent>("account_unsent", { id }),

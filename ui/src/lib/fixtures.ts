@@ -24,3 +24,17 @@ export function item(id: number, over: Partial<QueueItem> = {}): QueueItem {
     ...over,
   };
 }
+
+/** A Salesforce session its customer ended (at 1,900 ms), as the backend sends it. */
+export function endedSalesforce(id: number, over: Partial<QueueItem> = {}): QueueItem {
+  return item(id, {
+    external_id: `0Mw00000000000${id}AAA`,
+    source: "salesforce",
+    status: "closed",
+    subject: "Web chat",
+    requester_name: "Maria L.",
+    ended: { by: "end_user", at: 1_900 },
+    ...over,
+  });
+}
+

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ago, callOffset, clock, exact, skipReason, waited } from "./format";
+import { ago, callOffset, clock, endedBy, exact, sessionEnd, skipReason, sourceLabel, waited } from "./format";
+import { endedSalesforce } from "./fixtures";
 
 describe("waited", () => {
   it("reads naturally at every scale", () => {
@@ -38,5 +39,30 @@ describe("times", () => {
     expect(skipReason("assist_mode_because_of_the_topic_in_no_assist_list")).toMatch(/no-assist list/);
     expect(skipReason("not_helpful_answer")).toMatch(/incomplete/);
     expect(skipReason("something_new")).toBe("something new");
+  });
+});
+
+describe("how a session ended", () => {
+  it("says who ended it in words", () => {
+    expect(endedBy("end_user")).toBe("ended by the customer");
+    expect(endedBy("agent")).toBe("ended by the agent");
+    expect(endedBy("bot")).toBe("ended by the bot");
+    expect(endedBy("system")).toBe("ended by the system");
+  });
+  it("shows a value Baton does not know as the vendor sent it", () => {
+    expect(endedBy({ other: "Supervisor" })).toBe("ended (Supervisor)");
+    expect(endedBy({ other: "  " })).toBe("ended");
+  });
+  it("gives the card's sentence, with the time when there is one", () => {
+    const at = new Date(2026, 10, 22, 14, 2, 0).getTime();
+    expect(sessionEnd({ by: "end_user", at }, at + 60_000)).toBe("Session ended by the customer · 14:02");
+    expect(sessionEnd({ by: "end_user", at }, at + 3 * 86_400_000)).toBe("Session ended by the customer · Nov 22 14:02");
+    expect(sessionEnd({ by: "system", at: null }, at)).toBe("Session ended by the system");
+  });
+  it("reads an ended Salesforce row's facts", () => {
+    const row = endedSalesforce(7);
+    expect(sourceLabel[row.source]).toBe("Salesforce");
+    expect(row.ended && endedBy(row.ended.by)).toBe("ended by the customer");
+    expect(sourceLabel.zendesk).toBe("Zendesk");
   });
 });

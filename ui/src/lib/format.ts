@@ -1,5 +1,5 @@
 // How times, roles and modes read in the UI. Pure functions: tested in format.test.ts.
-import type { Channel, HandoffMode, Role } from "./bindings";
+import type { Channel, EndedBy, HandoffMode, Role, SessionEnd, SourceKind } from "./bindings";
 
 /** "45s", "12m", "1h 05m", "2d 4h": how long someone has waited. */
 export function waited(since: number, now: number): string {
@@ -69,4 +69,30 @@ export function skipReason(tag: string): string {
   if (tag.includes("no_assist_list")) return "The topic is on the no-assist list";
   if (tag.includes("not_helpful_answer")) return "The AI judged its answer incomplete";
   return tag.replace(/_/g, " ");
+}
+
+/** The source badge on a queue row and the card. */
+export const sourceLabel: Record<SourceKind, string> = {
+  zendesk: "Zendesk",
+  salesforce: "Salesforce",
+};
+
+const endedByText: Record<Exclude<EndedBy, { other: string }>, string> = {
+  agent: "ended by the agent",
+  end_user: "ended by the customer",
+  bot: "ended by the bot",
+  system: "ended by the system",
+};
+
+/** "ended by the customer"; a value Baton does not know is shown as the vendor sent it. */
+export function endedBy(by: EndedBy): string {
+  if (typeof by === "string") return endedByText[by];
+  const said = by.other.trim();
+  return said ? `ended (${said})` : "ended";
+}
+
+/** "Session ended by the customer · 14:02" (no time when the vendor gave none). */
+export function sessionEnd(end: SessionEnd, now: number): string {
+  const when = end.at === null ? "" : ` · ${clock(end.at, now)}`;
+  return `Session ${endedBy(end.by)}${when}`;
 }

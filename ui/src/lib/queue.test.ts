@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { item } from "./fixtures";
+import { endedSalesforce, item } from "./fixtures";
 import type { QueueItem } from "./bindings";
 import { applyFilters, compareQueue, counts, mergeRows, move, scrollToRow, sourceChoices, toggle, visibleRange } from "./queue";
 
@@ -81,6 +81,19 @@ describe("mergeRows", () => {
       [7, "other"],
       [4, "other"],
     ]);
+  });
+  it("takes out a Salesforce session that ended: the backend no longer lists it live", () => {
+    const live = endedSalesforce(5, { status: "open", ended: undefined, waiting_since: 4 });
+    const touched = new Map([["a", new Set([live.external_id])]]);
+    const before = [...q, live].sort(compareQueue);
+    expect(before.map((i) => i.id)).toContain(5);
+    expect(mergeRows(before, touched, []).map((i) => i.id)).toEqual([1, 2, 3, 4]);
+  });
+  it("filters Salesforce rows, ended ones shown with done, like any other", () => {
+    const rows = [item(1), endedSalesforce(2), endedSalesforce(3, { channel: "phone" })];
+    expect(applyFilters(rows, { view: "all", channels: [], sources: ["salesforce"] }).map((i) => i.id)).toEqual([2, 3]);
+    expect(applyFilters(rows, { view: "all", channels: ["phone"], sources: ["salesforce"] }).map((i) => i.id)).toEqual([3]);
+    expect(applyFilters(rows, { view: "all", channels: [], statuses: ["closed"] }).map((i) => i.id)).toEqual([2, 3]);
   });
   it("leaves other accounts' rows with the same ids alone", () => {
     const other = item(2, { account_id: "b" });

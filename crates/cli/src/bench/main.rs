@@ -2,6 +2,7 @@
 //!
 //!     baton-bench --tickets 10000                          # sync of one large account
 //!     baton-bench team --consumers 1,50,500 --minutes 2    # one relay, N desktops
+//!     baton-bench salesforce --minutes 1                   # Pub/Sub vs polling, one desktop
 //!
 //! Figures and how to read them: BENCHMARKS.md.
 
@@ -12,6 +13,7 @@ mod procs;
 mod readers;
 mod relay;
 mod report;
+mod salesforce;
 mod sync;
 mod team;
 
@@ -34,6 +36,9 @@ enum Mode {
     /// One relay, N desktops: vendor requests, latency to every desktop's cache, the
     /// relay's and NATS's cost, and a new desktop's load of a 10,000-conversation team.
     Team(team::Args),
+    /// One Salesforce desktop, idle and on a live org, with Pub/Sub and polling: REST
+    /// requests an hour, Connect reads per conversation, change → cache latency.
+    Salesforce(salesforce::Args),
     /// The team benchmark's relay, in its own process (started by `team`).
     #[command(hide = true)]
     Relay(relay::Args),
@@ -49,6 +54,7 @@ fn main() {
         None => runtime.block_on(sync::run(cli.sync)),
         Some(Mode::Sync(args)) => runtime.block_on(sync::run(args)),
         Some(Mode::Team(args)) => runtime.block_on(team::run(args)),
+        Some(Mode::Salesforce(args)) => runtime.block_on(salesforce::run(args)),
         Some(Mode::Relay(args)) => runtime.block_on(relay::run(args)),
     }
 }

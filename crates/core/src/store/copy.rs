@@ -48,8 +48,9 @@ impl Store {
                     subject, requester_name, assignee_id, assignee_name, group_id, group_name,
                     priority, created_at, updated_at, ticket_url, session_url, opencx_org_id,
                     opencx_contact_id, opencx_session_id, assist_skips, version,
-                    transcript_version, transcript_cursor, sync_problem)
-                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    transcript_version, transcript_cursor, sync_problem, ended_by, ended_at,
+                    routing_attributes)
+                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             )
             .bind(r.get::<i64, _>("id"))
             .bind(r.get::<String, _>("account_id"))
@@ -76,6 +77,9 @@ impl Store {
             .bind(r.get::<Option<String>, _>("transcript_version"))
             .bind(r.get::<Option<String>, _>("transcript_cursor"))
             .bind(r.get::<Option<String>, _>("sync_problem"))
+            .bind(r.get::<Option<String>, _>("ended_by"))
+            .bind(r.get::<Option<i64>, _>("ended_at"))
+            .bind(r.get::<String, _>("routing_attributes"))
             .execute(&mut *tx)
             .await?;
         }
@@ -138,7 +142,18 @@ mod tests {
         let page: Vec<Bundle> = ["5", "6"]
             .into_iter()
             .map(|id| Bundle {
-                conversation: conversation(id, 2_000),
+                conversation: Conversation {
+                    // One ended, with routing attributes: the copy keeps them.
+                    ended: (id == "6").then_some(SessionEnd {
+                        by: EndedBy::Bot,
+                        at: Some(1_900),
+                    }),
+                    routing_attributes: vec![RoutingAttribute {
+                        label: "customer".into(),
+                        value: format!("c{id}"),
+                    }],
+                    ..conversation(id, 2_000)
+                },
                 transcript: Some(TranscriptPage {
                     messages: vec![message("m1", "My order wombat", 1_100)],
                     drafts: vec![DraftFacts {
@@ -168,7 +183,10 @@ mod tests {
         for id in ["5", "6"] {
             let c = from.conversation_id(Some("acme"), id).await.unwrap();
             assert_eq!(to.conversation_id(Some("acme"), id).await.unwrap(), c);
-            assert_eq!(to.detail(c).await.unwrap(), from.detail(c).await.unwrap());
+            let copied = to.detail(c).await.unwrap();
+            assert_eq!(copied, from.detail(c).await.unwrap());
+            assert_eq!(copied.routing_attributes[0].value, format!("c{id}"));
+            assert_eq!(copied.item.ended.is_some(), id == "6");
         }
         assert_eq!(to.search("wombat", 10).await.unwrap().len(), 2);
         assert_eq!(to.counts().await.unwrap(), from.counts().await.unwrap());

@@ -296,8 +296,8 @@ async fn upsert_conversation(tx: &mut Tx<'_>, account_id: &str, bundle: &Bundle)
             requester_name, assignee_id, assignee_name, group_id, group_name, priority,
             created_at, updated_at, ticket_url, session_url, opencx_org_id, opencx_contact_id,
             opencx_session_id, assist_skips, version, transcript_version, transcript_cursor,
-            sync_problem)
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            sync_problem, ended_by, ended_at, routing_attributes)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
          ON CONFLICT (account_id, external_id) DO UPDATE SET
             source = excluded.source, channel = excluded.channel, status = excluded.status,
             subject = excluded.subject, requester_name = excluded.requester_name,
@@ -309,6 +309,8 @@ async fn upsert_conversation(tx: &mut Tx<'_>, account_id: &str, bundle: &Bundle)
             opencx_contact_id = excluded.opencx_contact_id,
             opencx_session_id = excluded.opencx_session_id,
             assist_skips = excluded.assist_skips, version = excluded.version,
+            ended_by = excluded.ended_by, ended_at = excluded.ended_at,
+            routing_attributes = excluded.routing_attributes,
             transcript_version = COALESCE(excluded.transcript_version, conversations.transcript_version),
             transcript_cursor = COALESCE(excluded.transcript_cursor, conversations.transcript_cursor),
             sync_problem = CASE WHEN ? THEN excluded.sync_problem ELSE conversations.sync_problem END
@@ -338,6 +340,9 @@ async fn upsert_conversation(tx: &mut Tx<'_>, account_id: &str, bundle: &Bundle)
     .bind(transcript.map(|_| c.version.as_str()))
     .bind(transcript.and_then(|t| t.cursor.as_deref()))
     .bind(problem)
+    .bind(c.ended.as_ref().map(|e| e.by.code()))
+    .bind(c.ended.as_ref().and_then(|e| e.at))
+    .bind(serde_json::to_string(&c.routing_attributes).expect("strings serialize"))
     .bind(fresh_verdict)
     .fetch_one(&mut **tx)
     .await?;

@@ -41,7 +41,8 @@ const QUEUE_SELECT: &str = "
                      AND c.group_id IN (SELECT value FROM json_each(a.me_group_ids)) THEN 'my_groups'
                 ELSE 'other' END AS scope,
            h.mode AS handoff_mode, h.reason, COALESCE(h.handed_off_at, c.created_at) AS waiting_since,
-           d.conversation_id IS NOT NULL AS has_pending_draft, c.sync_problem
+           d.conversation_id IS NOT NULL AS has_pending_draft, c.sync_problem,
+           c.ended_by, c.ended_at
     FROM conversations c
     JOIN accounts a ON a.id = c.account_id
     LEFT JOIN handoffs h ON h.conversation_id = c.id
@@ -51,6 +52,15 @@ const QUEUE_SELECT: &str = "
 pub(super) fn enum_col<T>(r: &SqliteRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
     let s: String = r.get(col);
     parse(&s).ok_or_else(|| Error::Database(format!("unexpected {col} {s:?} in the cache")))
+}
+
+/// How the session ended, from a row's `ended_by` and `ended_at` (`None`: not ended).
+pub(super) fn session_end(r: &SqliteRow) -> Option<SessionEnd> {
+    let by: Option<String> = r.get("ended_by");
+    by.map(|by| SessionEnd {
+        by: EndedBy::from_code(&by),
+        at: r.get("ended_at"),
+    })
 }
 
 fn queue_item(r: &SqliteRow) -> Result<QueueItem> {
@@ -75,6 +85,7 @@ fn queue_item(r: &SqliteRow) -> Result<QueueItem> {
         waiting_since: r.get("waiting_since"),
         has_pending_draft: r.get("has_pending_draft"),
         sync_problem: r.get("sync_problem"),
+        ended: session_end(r),
     })
 }
 
@@ -166,13 +177,15 @@ impl Store {
         let c = sqlx::query(
             "SELECT c.priority, c.created_at, c.updated_at, c.ticket_url, c.session_url,
                     c.opencx_org_id, c.opencx_contact_id, c.opencx_session_id, c.assist_skips,
-                    h.mode, h.reason, h.reason_category, h.handed_off_at, c.version
+                    h.mode, h.reason, h.reason_category, h.handed_off_at, c.version,
+                    c.routing_attributes
              FROM conversations c LEFT JOIN handoffs h ON h.conversation_id = c.id WHERE c.id = ?",
         )
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
         let skips: String = c.get("assist_skips");
+        let routing: String = c.get("routing_attributes");
         let handoff = match c.get::<Option<String>, _>("mode") {
             Some(mode) => Some(Handoff {
                 mode: HandoffMode::parse(&mode)
@@ -204,6 +217,7 @@ impl Store {
             opencx_contact_id: c.get("opencx_contact_id"),
             opencx_session_id: c.get("opencx_session_id"),
             assist_skips: serde_json::from_str(&skips).unwrap_or_default(),
+            routing_attributes: serde_json::from_str(&routing).unwrap_or_default(),
             handoff,
             messages,
             drafts,

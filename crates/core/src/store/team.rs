@@ -2,7 +2,7 @@
 //! publish it, and a desktop writes the snapshots it receives with its stream position in
 //! one transaction. Which transport carries them is the engine's business, not this file's.
 
-use super::queries::{enum_col, messages_of};
+use super::queries::{enum_col, messages_of, session_end};
 use super::{add_drafts, save_cursor, upsert_conversation, upsert_handoff, upsert_messages, Store};
 use crate::error::{Error, Result};
 use crate::model::{
@@ -87,6 +87,7 @@ impl Store {
             None => None,
         };
         let skips: String = r.get("assist_skips");
+        let routing: String = r.get("routing_attributes");
         let transcript_version: Option<String> = r.get("transcript_version");
         let conversation = Conversation {
             external_id: r.get("external_id"),
@@ -112,6 +113,10 @@ impl Store {
             handoff,
             version: r.get("version"),
             wants_transcript: transcript_version.is_some(),
+            ended: session_end(&r),
+            routing_attributes: serde_json::from_str(&routing).map_err(|e| {
+                Error::Database(format!("routing_attributes of {external_id}: {e}"))
+            })?,
         };
         let messages = messages_of(&mut tx, id).await?;
         let drafts = sqlx::query(
@@ -356,7 +361,7 @@ mod tests {
     async fn a_relays_snapshot_makes_the_same_conversation_in_a_desktops_cache() {
         let (_relay_dir, relay) = store_with_account().await;
         let relay = relay.publishing();
-        let page = vec![bundle(
+        let mut page = vec![bundle(
             "7",
             2_000,
             vec![
@@ -364,6 +369,15 @@ mod tests {
                 message("m2", "refund?", 1_150),
             ],
         )];
+        // How it ended and its routing attributes travel with it.
+        page[0].conversation.ended = Some(crate::model::SessionEnd {
+            by: crate::model::EndedBy::Agent,
+            at: Some(1_900),
+        });
+        page[0].conversation.routing_attributes = vec![crate::model::RoutingAttribute {
+            label: "customer".into(),
+            value: "authenticated".into(),
+        }];
         relay
             .commit_page("acme", "tickets", &page, Some("c1"), 1)
             .await
@@ -375,6 +389,11 @@ mod tests {
         assert_eq!(snapshot.messages.len(), 2);
         assert_eq!(snapshot.transcript_cursor.as_deref(), Some("t1"));
         assert_eq!(snapshot.handoff_reason.as_deref(), Some("wants a refund"));
+        assert_eq!(snapshot.conversation.ended, page[0].conversation.ended);
+        assert_eq!(
+            snapshot.conversation.routing_attributes,
+            page[0].conversation.routing_attributes
+        );
 
         let (_desk_dir, desk) = store_with_account().await;
         let changes = [TeamChange::Upsert(Box::new(snapshot.clone()))];
@@ -389,6 +408,11 @@ mod tests {
         let id = desk.conversation_id(Some("acme"), "7").await.unwrap();
         let detail = desk.detail(id).await.unwrap();
         assert_eq!(detail.drafts.len(), 1);
+        assert_eq!(
+            detail.item.ended.map(|e| e.by.sentence()).as_deref(),
+            Some("ended by the agent")
+        );
+        assert_eq!(detail.routing_attributes[0].value, "authenticated");
         assert_eq!(
             detail.handoff.unwrap().reason.as_deref(),
             Some("wants a refund")

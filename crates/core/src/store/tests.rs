@@ -29,6 +29,8 @@ pub(crate) fn conversation(id: &str, updated: Millis) -> Conversation {
         }),
         version: updated.to_string(),
         wants_transcript: true,
+        ended: None,
+        routing_attributes: vec![],
     }
 }
 
@@ -348,6 +350,7 @@ const LANDED: &[(i64, &str)] = &[
     (20261122000005, "a5e72dc7f7b957104cfa959eef9c97fbab62664c49e3652be8747a765892a5dfb9e00f267f6f239c023daec471054eca"),
     (20261122000006, "fe4a663bd12feb303fc1ecdda8c6dc73d3b40d8548f83d5851fba98a20ee5628dccfe68054fc6a8279fce4f2b212b918"),
     (20261122000007, "8bffe2e43f59605e4aaadaccd7611cd690620cb0562604e7ca17ee3b06de6b5cabf0aa7e644092b12d5b81a31018b7ed"),
+    (20261122000008, "1d5b769705e552e623cf7816fc840fae0eddd448ca8ecd04e0d8b47dd402e3772901cffc9a0716557fb13354cd522fc1"),
 ];
 
 #[test]
@@ -676,4 +679,181 @@ async fn a_sync_problem_holds_until_a_fresh_read_and_a_forgotten_conversation_le
         "its handoff, messages and drafts went with it"
     );
     assert!(store.conversation_id(Some("acme"), "5").await.is_err());
+}
+
+/// A Salesforce session a customer ended, with its routing attributes.
+fn ended_session(id: &str, updated: Millis) -> Conversation {
+    Conversation {
+        source: SourceKind::Salesforce,
+        status: Status::Closed,
+        subject: "Web chat".into(),
+        ended: Some(SessionEnd {
+            by: EndedBy::EndUser,
+            at: Some(1_900),
+        }),
+        routing_attributes: vec![
+            RoutingAttribute {
+                label: "customer".into(),
+                value: "authenticated".into(),
+            },
+            RoutingAttribute {
+                label: "plan".into(),
+                value: "<b>gold</b>".into(),
+            },
+        ],
+        ..conversation(id, updated)
+    }
+}
+
+#[tokio::test]
+async fn an_ended_session_leaves_the_live_queue_and_keeps_who_ended_it() {
+    let (_dir, store) = store_with_account().await;
+    // Live first: in the queue, not ended, with its routing attributes on the card.
+    let mut live = ended_session("0Mw1", 1_500);
+    live.status = Status::Open;
+    live.ended = None;
+    let page = |c: Conversation| {
+        vec![Bundle {
+            conversation: c,
+            transcript: None,
+            problem: None,
+        }]
+    };
+    store
+        .commit_page("acme", "sessions", &page(live), None, 1)
+        .await
+        .unwrap();
+    let q = store.queue(&QueueFilter::default()).await.unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(
+        (q[0].source, q[0].ended.clone()),
+        (SourceKind::Salesforce, None)
+    );
+    let id = q[0].id;
+    let d = store.detail(id).await.unwrap();
+    assert_eq!(
+        d.routing_attributes,
+        ended_session("x", 1).routing_attributes
+    );
+
+    // The customer ends it: it leaves the live queue, and says who ended it and when.
+    store
+        .commit_page(
+            "acme",
+            "sessions",
+            &page(ended_session("0Mw1", 2_000)),
+            None,
+            1,
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .queue(&QueueFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+    let end = Some(SessionEnd {
+        by: EndedBy::EndUser,
+        at: Some(1_900),
+    });
+    let done = store
+        .queue(&QueueFilter {
+            include_done: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].ended, end);
+    let d = store.detail(id).await.unwrap();
+    assert_eq!(d.item.status, Status::Closed);
+    assert_eq!(d.item.ended, end);
+    assert_eq!(d.item.subject, "Web chat");
+    assert_eq!(
+        d.routing_attributes[1].value, "<b>gold</b>",
+        "as sent: the UI shows text"
+    );
+    // What a relay publishes carries them whole.
+    let snapshot = store.snapshot("acme", "0Mw1").await.unwrap().unwrap();
+    assert_eq!(snapshot.conversation.ended, end);
+    assert_eq!(
+        snapshot.conversation.routing_attributes,
+        ended_session("x", 1).routing_attributes
+    );
+}
+
+#[tokio::test]
+async fn an_end_the_vendor_does_not_know_and_one_without_a_time_round_trip() {
+    let (_dir, store) = store_with_account().await;
+    let mut c = ended_session("0Mw2", 2_000);
+    c.ended = Some(SessionEnd {
+        by: EndedBy::Other("Supervisor".into()),
+        at: None,
+    });
+    c.routing_attributes = vec![];
+    store
+        .commit_page(
+            "acme",
+            "sessions",
+            &[Bundle {
+                conversation: c.clone(),
+                transcript: None,
+                problem: None,
+            }],
+            None,
+            1,
+        )
+        .await
+        .unwrap();
+    let back = store.snapshot("acme", "0Mw2").await.unwrap().unwrap();
+    assert_eq!(back.conversation.ended, c.ended);
+    assert!(back.conversation.routing_attributes.is_empty());
+}
+
+#[tokio::test]
+async fn a_database_from_before_session_ends_opens_with_its_conversations_not_ended() {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("m");
+    std::fs::create_dir(&migrations).unwrap();
+    for entry in std::fs::read_dir(here.join("migrations")).unwrap() {
+        let name = entry.unwrap().file_name();
+        if name.to_string_lossy().as_ref() < "20261122000008" {
+            std::fs::copy(here.join("migrations").join(&name), migrations.join(&name)).unwrap();
+        }
+    }
+    let path = dir.path().join("old.db");
+    old_database(&migrations, &path, &[
+        "INSERT INTO accounts (id, kind, base_url, auth_kind, secret_ref, created_at) VALUES ('acme', 'salesforce', 'https://acme.my.salesforce.com', 'oauth', 'salesforce:acme', 0)",
+        "INSERT INTO conversations (account_id, external_id, source, channel, status, subject, created_at, updated_at, version) VALUES ('acme', '0Mw9', 'salesforce', 'web', 'open', 'Web chat · customer: authenticated', 1, 2, 'v')",
+        "INSERT INTO handoffs (conversation_id, mode, reason, handed_off_at) VALUES (1, 'live_chat', 'kept', 5)",
+    ])
+    .await;
+    let store = Store::open(&path).await.unwrap();
+    let queue = store.queue(&QueueFilter::default()).await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].ended, None);
+    let detail = store.detail(queue[0].id).await.unwrap();
+    assert!(detail.routing_attributes.is_empty());
+    assert_eq!(detail.item.subject, "Web chat · customer: authenticated");
+    let snapshot = store.snapshot("acme", "0Mw9").await.unwrap().unwrap();
+    assert_eq!(snapshot.conversation.ended, None);
+    // The next sync of it fills the new columns.
+    store
+        .commit_page(
+            "acme",
+            "sessions",
+            &[Bundle {
+                conversation: ended_session("0Mw9", 3_000),
+                transcript: None,
+                problem: None,
+            }],
+            None,
+            1,
+        )
+        .await
+        .unwrap();
+    let detail = store.detail(queue[0].id).await.unwrap();
+    assert_eq!(detail.item.ended.map(|e| e.by), Some(EndedBy::EndUser));
+    assert_eq!(detail.routing_attributes.len(), 2);
 }

@@ -21,12 +21,25 @@
 //! login = "relay-bot@acme.com"
 //! ```
 //!
+//! A Salesforce org (the relay then holds the org's one Pub/Sub subscription):
+//!
+//! ```toml
+//! [[accounts]]
+//! id = "acme-sf"
+//! vendor = "salesforce"
+//! url = "https://login.salesforce.com"   # or test.salesforce.com, or the My Domain
+//! login = "relay-bot@acme.com"           # the integration user the JWT names
+//! [accounts.settings]
+//! consumer_key = "3MVG9…"                # the connected app's
+//! ```
+//!
 //! Secrets, by environment variable or as keys of the secrets file (TOML):
 //! `BATON_NATS_PASSWORD` / `nats_password` (a password, or a `.creds` file's content);
 //! per account `acme`: `BATON_ACME_TOKEN` / `acme.token` (the API token),
 //! `BATON_ACME_WEBHOOK_SECRET` / `acme.webhook_secret` (the Zendesk webhook's signing
 //! secret), `BATON_ACME_SUNCO_SECRET` / `acme.sunco_secret` and
-//! `BATON_ACME_SUNCO_WEBHOOK_SECRET` / `acme.sunco_webhook_secret`.
+//! `BATON_ACME_SUNCO_WEBHOOK_SECRET` / `acme.sunco_webhook_secret`; for a Salesforce org
+//! `acme-sf`: `BATON_ACME_SF_PRIVATE_KEY` / `acme-sf.private_key` (the JWT signing key, PEM).
 
 use super::nats::check_account_id;
 use crate::error::{EngineError, Result};
@@ -88,6 +101,9 @@ pub struct AccountConfig {
 impl AccountConfig {
     /// The account as the engine stores it (secrets apart).
     pub fn record(&self) -> Result<baton_core::store::AccountRecord> {
+        if self.vendor == SALESFORCE {
+            return self.salesforce_record();
+        }
         let url = baton_zendesk::accounts::parse_url(&self.url)?;
         let mut record = baton_zendesk::accounts::record(
             &self.id,
@@ -101,7 +117,55 @@ impl AccountConfig {
         }
         Ok(record)
     }
+
+    /// A Salesforce org: the settings are the account's (`consumer_key` required), and
+    /// the relay reads every session's transcript unless they say otherwise, since it
+    /// serves the whole team.
+    fn salesforce_record(&self) -> Result<baton_core::store::AccountRecord> {
+        let invalid =
+            |why: String| EngineError::invalid(format!("relay.toml: account {:?}: {why}", self.id));
+        let url = url::Url::parse(&self.url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| invalid(format!("{:?} is not a login URL", self.url)))?;
+        let mut settings = serde_json::to_value(baton_salesforce::Settings {
+            transcripts_for: baton_salesforce::TranscriptScope::All,
+            ..Default::default()
+        })
+        .expect("settings serialize");
+        if let Some(given) = &self.settings {
+            let given = serde_json::to_value(given).map_err(|e| invalid(e.to_string()))?;
+            for (k, v) in given.as_object().into_iter().flatten() {
+                settings[k] = v.clone();
+            }
+        }
+        let parsed: baton_salesforce::Settings =
+            serde_json::from_value(settings).map_err(|e| invalid(format!("settings: {e}")))?;
+        let mut record = baton_salesforce::record(
+            &self.id,
+            url.as_str().trim_end_matches('/'),
+            &self.login,
+            &parsed.consumer_key,
+            parsed.auth_flow,
+        );
+        record.settings = serde_json::to_value(&parsed).expect("settings serialize");
+        baton_salesforce::settings(&record).map_err(|e| invalid(e.to_string()))?;
+        if parsed.auth_flow != baton_salesforce::AuthFlow::JwtBearer {
+            return Err(invalid(
+                "a relay signs in with the JWT bearer flow (its key from the environment or the \
+                 secrets file); auth_flow must be jwt_bearer"
+                    .into(),
+            ));
+        }
+        if let Some(url) = &parsed.pubsub_url {
+            baton_salesforce::feed::check_pubsub_url(url).map_err(|e| invalid(e.to_string()))?;
+        }
+        Ok(record)
+    }
 }
+
+const ZENDESK: &str = "zendesk";
+const SALESFORCE: &str = "salesforce";
 
 impl RelayConfig {
     pub fn parse(text: &str) -> Result<Self> {
@@ -125,9 +189,9 @@ impl RelayConfig {
                     a.id
                 )));
             }
-            if a.vendor != "zendesk" {
+            if a.vendor != ZENDESK && a.vendor != SALESFORCE {
                 return Err(EngineError::invalid(format!(
-                    "relay.toml: account {:?}: vendor {:?} is not served by this version (zendesk is)",
+                    "relay.toml: account {:?}: vendor {:?} is not served by this version (zendesk and salesforce are)",
                     a.id, a.vendor
                 )));
             }
@@ -213,6 +277,22 @@ impl RelaySecrets {
                 EngineError::invalid(
                     "no NATS password: set BATON_NATS_PASSWORD or nats_password in the secrets file",
                 )
+            })
+    }
+
+    /// What signs the relay in to an account's vendor: Zendesk's API token, or the
+    /// Salesforce connected app's private key.
+    pub fn vendor_secret(&self, account: &AccountConfig) -> Result<Sensitive<String>> {
+        if account.vendor != SALESFORCE {
+            return self.token(&account.id);
+        }
+        let id = &account.id;
+        self.get(&Self::env_name(id, "PRIVATE_KEY"), &[id, "private_key"])
+            .ok_or_else(|| {
+                EngineError::invalid(format!(
+                    "no private key for {id}: set {} or {id}.private_key in the secrets file",
+                    Self::env_name(id, "PRIVATE_KEY")
+                ))
             })
     }
 

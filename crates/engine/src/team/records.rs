@@ -242,6 +242,8 @@ mod tests {
                 handoff: None,
                 version: "v".into(),
                 wants_transcript: true,
+                ended: None,
+                routing_attributes: vec![],
             },
             handoff_reason: None,
             transcript_version: Some("v".into()),
@@ -272,6 +274,37 @@ mod tests {
             panic!("a conversation")
         };
         assert_eq!(decode(*back, vec![]).unwrap(), s);
+    }
+
+    #[test]
+    fn how_a_session_ended_and_its_routing_attributes_travel_and_older_records_still_read() {
+        use baton_core::model::{EndedBy, RoutingAttribute, SessionEnd};
+        let mut s = snapshot(2, 10);
+        s.conversation.ended = Some(SessionEnd {
+            by: EndedBy::EndUser,
+            at: Some(5),
+        });
+        s.conversation.routing_attributes = vec![RoutingAttribute {
+            label: "customer".into(),
+            value: "authenticated".into(),
+        }];
+        let (_, record) = encode(&s, "p1");
+        let mut json = serde_json::to_value(Record::Conversation(Box::new(record))).unwrap();
+        let bytes = serde_json::to_vec(&json).unwrap();
+        let Record::Conversation(back) = parse_record(&bytes).unwrap() else {
+            panic!("a conversation")
+        };
+        assert_eq!(decode(*back, vec![]).unwrap(), s);
+        // A relay of an older build publishes neither: same schema, read as not ended.
+        let c = json["conversation"].as_object_mut().unwrap();
+        c.remove("ended");
+        c.remove("routing_attributes");
+        let bytes = serde_json::to_vec(&json).unwrap();
+        let Record::Conversation(old) = parse_record(&bytes).unwrap() else {
+            panic!("a conversation")
+        };
+        assert_eq!(old.conversation.ended, None);
+        assert!(old.conversation.routing_attributes.is_empty());
     }
 
     #[test]

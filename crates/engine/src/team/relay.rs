@@ -75,7 +75,7 @@ impl Relay {
         let mut inbox_accounts = HashMap::new();
         for a in &config.accounts {
             let record = a.record()?;
-            vendor_secrets.put(&record.secret_ref, &secrets.token(&a.id)?)?;
+            vendor_secrets.put(&record.secret_ref, &secrets.vendor_secret(a)?)?;
             if let Some(s) = secrets.sunco_secret(&a.id) {
                 vendor_secrets.put(&baton_zendesk::sunco_ref(&record.secret_ref), &s)?;
             }
@@ -92,7 +92,7 @@ impl Relay {
             )?);
             let to_read = Arc::new(ToRead::default());
             let for_lookup = sync.clone();
-            if secrets.webhook_secret(&a.id).is_none() {
+            if a.vendor == "zendesk" && secrets.webhook_secret(&a.id).is_none() {
                 tracing::warn!(account = %a.id, "no webhook signing secret: Zendesk webhooks for it are refused, and changes arrive with the export only");
             }
             inbox_accounts.insert(

@@ -11,14 +11,17 @@
 //!
 //! Every REST answer carries `Sforce-Limit-Info: api-usage=N/M`; access tokens expire.
 //! The org is seeded from the simulator's seed and lives on when it runs live; changes to
-//! MessagingSession records are kept with replay ids for a change-event stream.
+//! MessagingSession records are kept with replay ids, and served as Avro change events by
+//! the Pub/Sub API (`pubsub`: gRPC on a port of its own).
 
 mod api;
 mod auth;
+mod avro;
 mod connect;
 mod ids;
 pub mod jwt;
 pub mod org;
+pub mod pubsub;
 mod query;
 mod seed;
 mod soql;
@@ -66,6 +69,10 @@ pub struct SfConfig {
     pub limits: SfLimits,
     /// The custom fields the routing attributes land in.
     pub routing: RoutingFields,
+    /// The Pub/Sub API's port on 127.0.0.1 (0: any free one).
+    pub pubsub_port: u16,
+    /// How long a Subscribe stream stays quiet before an empty batch (Salesforce: 270 s).
+    pub pubsub_keepalive: Duration,
 }
 
 impl Default for SfConfig {
@@ -81,6 +88,8 @@ impl Default for SfConfig {
             sessions: 60,
             limits: SfLimits::default(),
             routing: RoutingFields::default(),
+            pubsub_port: 0,
+            pubsub_keepalive: Duration::from_secs(270),
         }
     }
 }
@@ -103,6 +112,15 @@ pub struct SfStats {
     pub connect_reads: BTreeMap<String, u64>,
     /// Every step of the live scenario: (MessagingSession id, when, in Unix milliseconds).
     pub live_changed: Vec<(String, i64)>,
+    /// Pub/Sub API: Subscribe streams started (credentials, topic and replay id good).
+    pub pubsub_subscribes: u64,
+    /// Change events sent, over all streams.
+    pub pubsub_events_sent: u64,
+    /// Empty batches sent to quiet streams.
+    pub pubsub_keepalives: u64,
+    pub pubsub_schema_reads: u64,
+    /// Calls (or streams) refused with a status.
+    pub pubsub_refused: u64,
 }
 
 /// The org and everything its API keeps.
@@ -115,6 +133,7 @@ pub(crate) struct SfState {
     pub usage: Mutex<usage::Usage>,
     pub locators: Mutex<query::Locators>,
     pub faults: Mutex<Faults>,
+    pub pubsub: pubsub::Feed,
 }
 
 impl SfState {
@@ -127,7 +146,9 @@ impl SfState {
         let certificate = jwt::Certificate::from_pem(&config.cert_pem)?;
         let mut generator = OrgGenerator::new(seed, base);
         let org = generator.org(&config.username, config.sessions, config.routing.clone());
+        let schema = avro::EventSchema::new(&config.routing)?;
         Ok(Self {
+            pubsub: pubsub::Feed::new(schema, config.pubsub_keepalive, &org),
             org: Mutex::new(org),
             generator: Mutex::new(generator),
             certificate,
@@ -137,5 +158,14 @@ impl SfState {
             faults: Mutex::new(Faults::default()),
             config,
         })
+    }
+
+    /// Changes the org through `f`, then wakes the Pub/Sub streams if it recorded a change:
+    /// the one way the running simulator changes its org.
+    pub fn change_org<R>(&self, f: impl FnOnce(&mut Org, &mut OrgGenerator) -> R) -> R {
+        let mut org = crate::lock(&self.org);
+        let r = f(&mut org, &mut crate::lock(&self.generator));
+        self.pubsub.org_changed(&org);
+        r
     }
 }

@@ -596,6 +596,21 @@ impl Org {
         self.next_replay = self.changes.len() as u64;
     }
 
+    /// Ends a session `at` as `by` (an `EndedByType`: Agent, EndUser, Bot, System) would;
+    /// false for an unknown session or one that had ended so already.
+    pub fn end_session(&mut self, id: &str, by: &str, at: DateTime<Utc>) -> bool {
+        self.update(
+            id,
+            &[
+                ("Status", Val::str("Ended")),
+                ("EndTime", Val::time(at)),
+                ("EndedByType", Val::str(by)),
+            ],
+            at,
+            "005",
+        )
+    }
+
     /// Appends an entry to a conversation (kept in time order).
     pub fn add_entry(&mut self, conversation_identifier: &str, entry: Entry) {
         let list = self

@@ -6,7 +6,7 @@
 use super::ids;
 use super::org::{Entry, EntryAttachment, Object, Org, Role, RoutingFields, Val};
 use crate::scenario::{
-    fill, AGENT_LINES, AI_LINES, CUSTOMER_LINES, FIRST_NAMES, LAST_NAMES, LONG_PARAGRAPH,
+    fill, AGENT_LINES, AI_LINES, CUSTOMER_LINES, FIRST_NAMES, LAST_NAMES, LONG_PARAGRAPH, TOPICS,
 };
 use chrono::{DateTime, Duration, Utc};
 use rand::seq::SliceRandom;
@@ -315,6 +315,22 @@ impl OrgGenerator {
         if p.fate == Fate::EndedByBot {
             let last = turns.last_mut().expect("a transcript");
             last.text = BOT_GOODBYE.into();
+        } else {
+            // The AI says why it handed off, as OpenCX's bot does in the conversation
+            // (the topic follows from the order number, so the seed's draws stay as they were).
+            let last = turns.last().expect("a transcript");
+            let order: u64 = last.at.timestamp_millis().unsigned_abs();
+            let (_, reason) = TOPICS[(order % TOPICS.len() as u64) as usize];
+            let name = FIRST_NAMES[(order / 7 % FIRST_NAMES.len() as u64) as usize];
+            turns.push(Turn {
+                role: Role::Chatbot,
+                text: format!(
+                    "OpenCX handoff summary\nReason: {}\nMode: live chat",
+                    fill(reason, order % 90_000 + 10_000, name)
+                ),
+                at: last.at + Duration::seconds(1),
+                attachments: vec![],
+            });
         }
         if let (Some(h), Some(last)) = (handoff, turns.last().map(|t| t.at)) {
             let shift = h - Duration::seconds(2) - last;

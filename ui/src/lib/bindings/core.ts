@@ -16,12 +16,22 @@ export type Scope = "mine" | "my_groups" | "other";
 
 export type Attachment = { name: string, url: string, content_type: string | null, size: number | null, };
 
+export type EndedBy = "agent" | "end_user" | "bot" | "system" | { "other": string };
+
+export type SessionEnd = { by: EndedBy, at: number | null, };
+
+export type RoutingAttribute = { label: string, value: string, };
+
 export type QueueItem = { id: number, account_id: string, external_id: string, source: SourceKind, channel: Channel, status: Status, subject: string, requester_name: string | null, assignee_id: string | null, assignee_name: string | null, group_id: string | null, group_name: string | null, scope: Scope, is_handoff: boolean, handoff_mode: HandoffMode | null, reason: string | null, waiting_since: number, has_pending_draft: boolean, 
 /**
  * Why the last sync could not read this conversation whole (shown to the rep);
  * absent when all is well.
  */
-sync_problem?: string, };
+sync_problem?: string, 
+/**
+ * Who ended the session and when, for an ended one ("ended by the customer").
+ */
+ended?: SessionEnd, };
 
 export type Handoff = { mode: HandoffMode, reason: string | null, reason_category: string | null, handed_off_at: number, };
 
@@ -33,7 +43,11 @@ export type Message = { external_id: string, role: Role, author_name: string | n
  */
 internal: boolean, };
 
-export type ConversationDetail = { item: QueueItem, priority: string | null, created_at: number, updated_at: number, ticket_url: string | null, session_url: string | null, opencx_org_id: string | null, opencx_contact_id: string | null, opencx_session_id: string | null, assist_skips: Array<string>, handoff: Handoff | null, messages: Array<Message>, drafts: Array<AssistDraft>, 
+export type ConversationDetail = { item: QueueItem, priority: string | null, created_at: number, updated_at: number, ticket_url: string | null, session_url: string | null, opencx_org_id: string | null, opencx_contact_id: string | null, opencx_session_id: string | null, assist_skips: Array<string>, 
+/**
+ * The org's routing attributes, in display order (empty where there are none).
+ */
+routing_attributes: Array<RoutingAttribute>, handoff: Handoff | null, messages: Array<Message>, drafts: Array<AssistDraft>, 
 /**
  * The conversation's version this detail shows (read in one snapshot with it): a
  * draft action carries it back, so a reply goes out only on what the rep saw.
