@@ -7,6 +7,9 @@ use crate::ipc::{AppInfo, NewSalesforceAccount, TeamStatus};
 use baton_core::drafts::{ActionResult, DraftAction, DraftReportRow, ReplyStatus, Seen};
 use baton_core::model::{AccountSummary, ConversationDetail, QueueItem, SearchHit, Unsent};
 use baton_core::outbox::OutboxItem;
+use baton_core::review::{
+    self, CategoryRule, HandoffFilter, HandoffRow, NewRule, ReviewQuery, ReviewSummary, Verdict,
+};
 use baton_core::store::QueueFilter;
 use baton_core::sync::AccountStatus;
 use baton_core::sync::SystemClock;
@@ -539,6 +542,167 @@ pub async fn draft_report(
     since: i64,
 ) -> Result<Vec<DraftReportRow>, Error> {
     Ok(engine.active().store().draft_report(since).await?)
+}
+
+/// At most this many handoffs in one list or export.
+const MAX_HANDOFFS: i64 = 100_000;
+/// How many handoffs a rule's preview shows.
+const PREVIEW_ROWS: usize = 50;
+/// Time-zone offsets run from UTC-12 to UTC+14.
+const TZ_OFFSETS: std::ops::RangeInclusive<i32> = -12 * 60..=14 * 60;
+
+fn check_period(since: i64, until: i64) -> Result<(), Error> {
+    if since > until {
+        return Err(Error::invalid("the period ends before it starts"));
+    }
+    Ok(())
+}
+
+fn check_filter(filter: &HandoffFilter) -> Result<(), Error> {
+    check_period(filter.since, filter.until)?;
+    if filter
+        .limit
+        .is_some_and(|l| !(1..=MAX_HANDOFFS).contains(&l))
+    {
+        return Err(Error::invalid(format!("limit must be 1 to {MAX_HANDOFFS}")));
+    }
+    if filter
+        .category
+        .as_ref()
+        .is_some_and(|c| c.0.len() > MAX_ID_CHARS)
+    {
+        return Err(Error::invalid("not a category"));
+    }
+    Ok(())
+}
+
+/// The review's aggregates over a period, the trend in the user's time zone
+/// (`tz_offset_minutes` east of UTC: what `-new Date().getTimezoneOffset()` says).
+#[tauri::command]
+pub async fn review_summary(
+    engine: State<'_, Shared>,
+    query: ReviewQuery,
+    tz_offset_minutes: i32,
+) -> Result<ReviewSummary, Error> {
+    check_period(query.since, query.until)?;
+    if !TZ_OFFSETS.contains(&tz_offset_minutes) {
+        return Err(Error::invalid("a time-zone offset is -720 to 840 minutes"));
+    }
+    Ok(engine
+        .active()
+        .store()
+        .review_summary(&query, tz_offset_minutes)
+        .await?)
+}
+
+/// The handoffs behind a number or a bar of the review, newest first.
+#[tauri::command]
+pub async fn review_handoffs(
+    engine: State<'_, Shared>,
+    filter: HandoffFilter,
+) -> Result<Vec<HandoffRow>, Error> {
+    check_filter(&filter)?;
+    Ok(engine.active().store().review_handoffs(&filter).await?)
+}
+
+/// A lead's verdict on a handoff, with an optional note; marked now.
+#[tauri::command]
+pub async fn mark_handoff(
+    engine: State<'_, Shared>,
+    conversation_id: i64,
+    verdict: Verdict,
+    note: Option<String>,
+) -> Result<(), Error> {
+    if note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_FIELD_CHARS)
+    {
+        return Err(Error::invalid(format!(
+            "a note is limited to {MAX_FIELD_CHARS} characters"
+        )));
+    }
+    engine
+        .active()
+        .store()
+        .mark_handoff(
+            conversation_id,
+            verdict,
+            note,
+            chrono::Utc::now().timestamp_millis(),
+        )
+        .await?;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn unmark_handoff(engine: State<'_, Shared>, conversation_id: i64) -> Result<(), Error> {
+    engine
+        .active()
+        .store()
+        .unmark_handoff(conversation_id)
+        .await?;
+    Ok(())
+}
+
+/// The rules that categorise handoffs, in the order they are tried.
+#[tauri::command]
+pub async fn category_rules(engine: State<'_, Shared>) -> Result<Vec<CategoryRule>, Error> {
+    Ok(engine.active().store().category_rules().await?)
+}
+
+/// Replaces the rules (in this order) and recategorises every cached handoff; answers
+/// how many changed category. A set with a bad rule is refused whole, naming it.
+#[tauri::command]
+pub async fn save_category_rules(
+    engine: State<'_, Shared>,
+    rules: Vec<NewRule>,
+) -> Result<u64, Error> {
+    Ok(engine.active().store().save_category_rules(rules).await?)
+}
+
+/// The cached handoffs a rule would match now (newest first, at most 50).
+#[tauri::command]
+pub async fn preview_rule(
+    engine: State<'_, Shared>,
+    rule: NewRule,
+) -> Result<Vec<HandoffRow>, Error> {
+    Ok(engine
+        .active()
+        .store()
+        .preview_rule(rule, PREVIEW_ROWS)
+        .await?)
+}
+
+/// The handoffs `filter` names as `csv` or `json` (an array of rows), for the UI to save.
+#[tauri::command]
+pub async fn export_handoffs(
+    engine: State<'_, Shared>,
+    filter: HandoffFilter,
+    format: String,
+) -> Result<String, Error> {
+    check_filter(&filter)?;
+    let rows = engine.active().store().review_handoffs(&filter).await?;
+    match format.as_str() {
+        "csv" => Ok(review::to_csv(&rows)),
+        "json" => Ok(serde_json::to_string_pretty(&rows).expect("rows serialize")),
+        _ => Err(Error::invalid("an export is csv or json")),
+    }
+}
+
+/// The review's aggregates as `csv` or `json`, for the UI to save.
+#[tauri::command]
+pub async fn export_summary(
+    engine: State<'_, Shared>,
+    query: ReviewQuery,
+    tz_offset_minutes: i32,
+    format: String,
+) -> Result<String, Error> {
+    let summary = review_summary(engine, query, tz_offset_minutes).await?;
+    match format.as_str() {
+        "csv" => Ok(review::summary_csv(&summary)),
+        "json" => Ok(serde_json::to_string_pretty(&summary).expect("summary serializes")),
+        _ => Err(Error::invalid("an export is csv or json")),
+    }
 }
 
 /// Drops a reply that could not go out as it was (the rep decided not to send it).

@@ -460,6 +460,113 @@ test("a Salesforce handoff sits beside Zendesk's in the one queue; a session the
   }, { timeout: 5_000, timeoutMsg: "the open card does not say the customer ended it" });
 });
 
+test("the handoff review: a bar or a count lists the handoffs behind it; one is read, marked avoidable and opened, and the export holds the mark", async () => {
+  // From the header, as a lead would (v from the queue does the same).
+  await browser.$("[data-testid=open-review]").click();
+  await browser.$("[data-testid=review]").waitForExist({ timeout: 5_000 });
+  const cell = browser.$("[data-testid=count-cell]");
+  await cell.waitForExist({ timeout: 10_000, timeoutMsg: "the review shows no count" });
+  assert.ok(await browser.$("[data-testid=trend-chart] canvas").isExisting(), "the trend is drawn");
+  assert.ok((await browser.$$("[data-testid=legend-item]")).length > 0, "the trend has a category legend");
+  assert.match(await browser.$("[data-testid=headline]").getText(), /of \d+ conversations handed off to a human \((\d+%|<1%|>99%)\)/);
+
+  // A bar of the trend, clicked where the chart drew it (found by its category's colour):
+  // the handoffs of that category in that day or week.
+  const bar = await browser.execute(async () => {
+    const canvas = document.querySelector("[data-testid=trend-chart] canvas");
+    canvas.scrollIntoView({ block: "center" });
+    await new Promise((r) => requestAnimationFrame(r));
+    const css = getComputedStyle(document.documentElement);
+    const colours = ["asked_for_human", "no_answer", "policy_or_account", "upset", "technical", "other", "uncategorised"]
+      .map((c) => css.getPropertyValue(`--cat-${c}`).trim().match(/^#(..)(..)(..)$/).slice(1).map((h) => parseInt(h, 16)));
+    const { width, height } = canvas;
+    const px = canvas.getContext("2d").getImageData(0, 0, width, height).data;
+    const box = canvas.getBoundingClientRect();
+    for (let y = Math.floor(height * 0.9); y > 0; y -= 2)
+      for (let x = 0; x < width; x += 2) {
+        const i = (y * width + x) * 4;
+        if (colours.some((c) => c.every((v, k) => Math.abs(v - px[i + k]) <= 6))) {
+          return { x: Math.round(box.left + (x * box.width) / width), y: Math.round(box.top + (y * box.height) / height) };
+        }
+      }
+    return null;
+  });
+  assert.ok(bar, "the trend chart drew a bar");
+  await browser.action("pointer").move({ x: bar.x, y: bar.y, origin: "viewport" }).down().up().perform();
+  await browser.waitUntil(async () => (await browser.$$("[data-testid=handoff-row]")).length > 0, { timeout: 5_000, timeoutMsg: "the clicked bar lists no handoff" });
+  assert.match(await browser.$("#list-title").getText(), /· (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d+ [A-Z][a-z]{2} · \d+$/, "the list names the bar's category and day");
+
+  // A count: the list below holds exactly the handoffs it counts.
+  const counted = Number(await cell.getText());
+  assert.ok(counted > 0, `a count cell holds a count: ${counted}`);
+  await cell.click();
+  await browser.waitUntil(async () => (await browser.$$("[data-testid=handoff-row]")).length === Math.min(counted, 500), { timeout: 5_000, timeoutMsg: "the list never held as many handoffs as the clicked count said" });
+
+  // The first one: its transcript in place, then marked avoidable with a note.
+  const row = browser.$("[data-testid=handoff-row]");
+  const id = Number(await row.getAttribute("data-id"));
+  const detail = await invoke("detail", { id });
+  await row.$("[data-testid=read-transcript]").click();
+  await browser.$("[data-testid=review-transcript] .msg").waitForExist({ timeout: 5_000, timeoutMsg: "the transcript did not open in the review" });
+  await row.$("[data-testid=mark-avoidable]").click();
+  await browser.waitUntil(async () => (await row.$("[data-testid=mark-avoidable]").getAttribute("aria-pressed")) === "true", { timeout: 5_000, timeoutMsg: "the mark is not shown" });
+  const marks = await invoke("review_handoffs", { filter: { since: 0, until: Date.now() + 86_400_000, verdict: "avoidable" } });
+  assert.ok(marks.some((h) => h.conversation_id === id && h.verdict === "avoidable"), "the backend holds the mark");
+
+  // The export of the list, as the page saves it (the download intercepted: its name and content).
+  await browser.execute(() => {
+    window.__saved = [];
+    const create = URL.createObjectURL;
+    window.__restoreDownloads = () => {
+      URL.createObjectURL = create;
+      delete HTMLAnchorElement.prototype.click;
+    };
+    const texts = new Map();
+    URL.createObjectURL = (blob) => {
+      const url = create.call(URL, blob);
+      texts.set(url, blob.text());
+      return url;
+    };
+    // An own click on the prototype, over the inherited HTMLElement.prototype.click.
+    HTMLAnchorElement.prototype.click = function () {
+      if (this.download) void texts.get(this.href)?.then((text) => window.__saved.push({ name: this.download, text }));
+      else HTMLElement.prototype.click.call(this);
+    };
+  });
+  try {
+    await browser.$("[data-testid=export-json]").click();
+    await browser.waitUntil(async () => (await browser.execute(() => window.__saved.length)) > 0, { timeout: 5_000, timeoutMsg: "no export was saved" });
+    const [saved] = await browser.execute(() => window.__saved);
+    assert.match(saved.name, /^baton-handoffs-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.json$/);
+    const exported = JSON.parse(saved.text);
+    const list = Array.isArray(exported) ? exported : exported.handoffs ?? exported.rows;
+    assert.equal(list.find((h) => h.conversation_id === id)?.verdict, "avoidable", "the exported list holds the mark");
+    assert.match(await browser.$("[data-testid=review-said]").getText(), /Exported baton-handoffs-/);
+  } finally {
+    await browser.execute(() => window.__restoreDownloads());
+  }
+  // The backend's CSV of the marked handoffs holds it too.
+  const csv = await invoke("export_handoffs", { filter: { since: 0, until: Date.now() + 86_400_000, verdict: "avoidable" }, format: "csv" });
+  assert.ok(csv.split("\n").some((l) => l.startsWith(`${id},`) && l.includes(",avoidable,")), `the CSV export holds the mark:\n${csv.slice(0, 500)}`);
+
+  const violations = await accessibilityViolations();
+  assert.deepEqual(violations, [], `review:\n${violations.join("\n")}`);
+  await browser.saveScreenshot(`${shots}review.png`);
+
+  // Open it: the review closes on the conversation, open in the main view.
+  await row.$("[data-testid=open-handoff]").click();
+  await browser.waitUntil(async () => !(await browser.$("[data-testid=review]").isExisting()), { timeout: 2_000, timeoutMsg: "the review stayed open" });
+  await browser.waitUntil(async () => (await browser.$("[data-testid=detail] .num").isExisting()) && (await browser.$("[data-testid=detail] .num").getText()) === `#${detail.item.external_id}`, { timeout: 5_000, timeoutMsg: "the conversation did not open" });
+  // v brings the review back where the lead left it, the mark shown; Esc closes it.
+  await browser.keys("v");
+  const again = browser.$(`[data-testid=handoff-row][data-id="${id}"] [data-testid=mark-avoidable]`);
+  await again.waitForExist({ timeout: 5_000, timeoutMsg: "the review did not come back to its list" });
+  assert.equal(await again.getAttribute("aria-pressed"), "true");
+  await browser.keys("Escape");
+  await browser.waitUntil(async () => !(await browser.$("[data-testid=review]").isExisting()), { timeout: 2_000, timeoutMsg: "Esc did not close the review" });
+  await invoke("unmark_handoff", { conversationId: id });
+});
+
 /** What a notification announces: how many arrivals it counts, and the ones it names
  * ("who: why", as the app words them; the first three when there are more). */
 function announced(note) {

@@ -3,6 +3,7 @@
 
 mod drafts;
 mod render;
+mod review;
 mod run;
 mod team;
 
@@ -146,6 +147,31 @@ enum ReportCommand {
         /// Only drafts acted on since this day (YYYY-MM-DD).
         #[arg(long)]
         since: Option<String>,
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Why the AI hands off: counts by category and channel, top reasons, the first
+    /// human reply (table); or the handoffs themselves (csv, json with the summary).
+    Handoffs {
+        /// From this day (YYYY-MM-DD, UTC) or this many days ago (30d); all time without it.
+        #[arg(long)]
+        since: Option<String>,
+        /// Through this day (YYYY-MM-DD, UTC); now without it.
+        #[arg(long)]
+        until: Option<String>,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+        /// Only handoffs of this category (csv, json), or `uncategorised`.
+        #[arg(long)]
+        category: Option<String>,
+        /// Only handoffs on this channel (csv, json): web, phone, email, …
+        #[arg(long)]
+        channel: Option<String>,
+    },
+    /// The rules that put a handoff's reason in a category, in the order they are tried.
+    Rules {
+        /// table or json.
         #[arg(long, default_value = "table")]
         format: String,
     },
@@ -424,6 +450,23 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         Command::Report(ReportCommand::Drafts { since, format }) => {
             drafts::report(&store, since.as_deref(), &format).await
         }
+        Command::Report(ReportCommand::Handoffs {
+            since,
+            until,
+            format,
+            category,
+            channel,
+        }) => {
+            let args = review::HandoffArgs {
+                since: since.as_deref(),
+                until: until.as_deref(),
+                format: &format,
+                category: category.as_deref(),
+                channel: channel.as_deref(),
+            };
+            review::handoffs(&store, args, now).await
+        }
+        Command::Report(ReportCommand::Rules { format }) => review::rules(&store, &format).await,
         Command::Search { text, json, limit } => {
             let hits = store.search(&text, limit.clamp(1, 1000)).await.map_err(e)?;
             if json {

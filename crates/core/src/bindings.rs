@@ -108,6 +108,20 @@ mod tests {
             crate::drafts::ActionResult::decl(&cfg),
             crate::outbox::OutboxState::decl(&cfg),
             crate::drafts::ReplyStatus::decl(&cfg),
+            crate::review::RuleKind::decl(&cfg),
+            crate::review::Verdict::decl(&cfg),
+            crate::review::Bucket::decl(&cfg),
+            crate::review::CategoryRule::decl(&cfg),
+            crate::review::NewRule::decl(&cfg),
+            crate::review::ReviewQuery::decl(&cfg),
+            crate::review::CountRow::decl(&cfg),
+            crate::review::TrendPoint::decl(&cfg),
+            crate::review::ReasonCount::decl(&cfg),
+            crate::review::FirstReply::decl(&cfg),
+            crate::review::ReviewSummary::decl(&cfg),
+            crate::review::CategoryFilter::decl(&cfg),
+            crate::review::HandoffFilter::decl(&cfg),
+            crate::review::HandoffRow::decl(&cfg),
         ];
         let content = render(env!("CARGO_PKG_NAME"), &decls);
         check_or_update(env!("CARGO_PKG_NAME"), &ui_file("core.ts"), &content);

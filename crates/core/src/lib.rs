@@ -12,6 +12,7 @@ pub mod files;
 pub mod model;
 pub mod notes;
 pub mod outbox;
+pub mod review;
 pub mod secrets;
 pub mod sensitive;
 pub mod store;

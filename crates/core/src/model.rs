@@ -189,6 +189,39 @@ pub struct RoutingAttribute {
     pub value: String,
 }
 
+impl Conversation {
+    /// A conversation with nothing known but its id, source and channel, open since
+    /// `at`: what a vendor mapping (or a test's fixture) fills in from.
+    pub fn new(external_id: &str, source: SourceKind, channel: Channel, at: Millis) -> Self {
+        Self {
+            external_id: external_id.to_string(),
+            source,
+            channel,
+            status: Status::Open,
+            subject: String::new(),
+            requester_name: None,
+            assignee_id: None,
+            assignee_name: None,
+            group_id: None,
+            group_name: None,
+            priority: None,
+            created_at: at,
+            updated_at: at,
+            ticket_url: None,
+            session_url: None,
+            opencx_org_id: None,
+            opencx_contact_id: None,
+            opencx_session_id: None,
+            assist_skips: vec![],
+            handoff: None,
+            version: at.to_string(),
+            wants_transcript: false,
+            ended: None,
+            routing_attributes: vec![],
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct HandoffFacts {
     pub mode: HandoffMode,
@@ -326,40 +359,6 @@ pub struct SearchHit {
     pub created_at: Millis,
 }
 
-/// A broad bucket for a reason summary, for the lead's analytics. Plain keyword rules:
-/// good enough to group, and a reason that matches nothing stays "other".
-pub fn reason_category(reason: &str) -> &'static str {
-    let r = reason.to_lowercase();
-    const RULES: &[(&str, &[&str])] = &[
-        ("refund", &["refund", "money back", "chargeback"]),
-        (
-            "billing",
-            &["invoice", "billing", "charge", "payment", "subscription"],
-        ),
-        (
-            "account_access",
-            &["login", "password", "log in", "locked", "2fa", "sign in"],
-        ),
-        (
-            "human_requested",
-            &["human", "person", "agent", "supervisor", "manager"],
-        ),
-        (
-            "shipping",
-            &["order", "delivery", "shipping", "package", "tracking"],
-        ),
-        (
-            "technical",
-            &["error", "bug", "crash", "not working", "broken"],
-        ),
-    ];
-    RULES
-        .iter()
-        .find(|(_, words)| words.iter().any(|w| r.contains(w)))
-        .map(|(cat, _)| *cat)
-        .unwrap_or("other")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,19 +369,6 @@ mod tests {
             assert_eq!(Role::parse(r.as_str()), Some(*r));
         }
         assert_eq!(Channel::parse("carrier-pigeon"), None);
-    }
-
-    #[test]
-    fn reasons_fall_into_categories() {
-        assert_eq!(
-            reason_category("Customer wants a REFUND for order 12"),
-            "refund"
-        );
-        assert_eq!(
-            reason_category("asked to speak with a supervisor"),
-            "human_requested"
-        );
-        assert_eq!(reason_category("unclear"), "other");
     }
 
     #[test]

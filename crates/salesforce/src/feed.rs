@@ -1173,32 +1173,16 @@ impl Feed for SalesforceFeed {
 mod tests {
     use super::*;
     fn conversation(id: &str, subject: &str) -> Conversation {
-        use baton_core::model::{Channel, SourceKind, Status};
+        use baton_core::model::{Channel, SourceKind};
         Conversation {
-            external_id: id.into(),
-            source: SourceKind::Salesforce,
-            channel: Channel::Web,
-            status: Status::Open,
             subject: subject.into(),
             requester_name: None,
-            assignee_id: None,
-            assignee_name: None,
-            group_id: None,
-            group_name: None,
-            priority: None,
             created_at: 0,
             updated_at: 0,
-            ticket_url: None,
-            session_url: None,
-            opencx_org_id: None,
-            opencx_contact_id: None,
-            opencx_session_id: None,
-            assist_skips: vec![],
             handoff: None,
             version: String::new(),
             wants_transcript: false,
-            ended: None,
-            routing_attributes: vec![],
+            ..Conversation::new(id, SourceKind::Salesforce, Channel::Web, 0)
         }
     }
 

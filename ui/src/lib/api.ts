@@ -21,9 +21,17 @@ import type {
   SearchHit,
   TeamStatus,
   TeamView,
+  CategoryRule,
+  HandoffFilter,
+  HandoffRow,
+  NewRule,
+  ReviewQuery,
+  ReviewSummary,
+  Verdict,
 } from "./bindings";
 import { failure } from "./errors";
 import type { TeamJoin } from "./team";
+import type { ExportFormat } from "./review";
 
 /** The backend's error, `{kind, message}`, as words that say what to do (lib/errors.ts). */
 export function errorText(e: unknown, service?: string): string {
@@ -58,6 +66,18 @@ export const api = {
   retryReply: (key: string) => invoke<void>("retry_reply", { key }),
   cancelReply: (key: string) => invoke<void>("cancel_reply", { key }),
   draftReport: (since: number) => invoke<DraftReportRow[]>("draft_report", { since }),
+  /** The lead's review: handoffs by category, channel and source over a period, bucketed in
+   * the window's local days (`tzOffsetMinutes`: minutes east of UTC). */
+  reviewSummary: (query: ReviewQuery, tzOffsetMinutes: number) => invoke<ReviewSummary>("review_summary", { query, tzOffsetMinutes }),
+  reviewHandoffs: (filter: HandoffFilter) => invoke<HandoffRow[]>("review_handoffs", { filter }),
+  markHandoff: (conversationId: number, verdict: Verdict, note: string | null) => invoke<void>("mark_handoff", { conversationId, verdict, note }),
+  unmarkHandoff: (conversationId: number) => invoke<void>("unmark_handoff", { conversationId }),
+  categoryRules: () => invoke<CategoryRule[]>("category_rules"),
+  /** Replaces the rules (in this order: the first match wins); how many handoffs changed category. */
+  saveCategoryRules: (rules: NewRule[]) => invoke<number>("save_category_rules", { rules }),
+  previewRule: (rule: NewRule) => invoke<HandoffRow[]>("preview_rule", { rule }),
+  exportHandoffs: (filter: HandoffFilter, format: ExportFormat) => invoke<string>("export_handoffs", { filter, format }),
+  exportSummary: (query: ReviewQuery, tzOffsetMinutes: number, format: ExportFormat) => invoke<string>("export_summary", { query, tzOffsetMinutes, format }),
   /** The team this desktop reads from (asks the team's NATS; slow when it is offline). */
   teamStatus: () => invoke<TeamStatus>("team_status"),
   /** The password goes straight to the keychain; it never comes back. */

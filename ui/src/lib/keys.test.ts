@@ -7,7 +7,7 @@ describe("shortcuts", () => {
     expect([t("j"), t("ArrowDown"), t("k"), t("ArrowUp")]).toEqual(["down", "down", "up", "up"]);
     expect([t("Enter"), t("Escape"), t("/"), t("?"), t(",")]).toEqual(["open", "back", "search", "help", "settings"]);
     expect([t("1"), t("2"), t("3"), t("x")]).toEqual(["view-mine", "view-groups", "view-all", null]);
-    expect([t("a"), t("e"), t("r"), t("R")]).toEqual(["accept", "edit", "reject", "report"]);
+    expect([t("a"), t("e"), t("r"), t("R"), t("v")]).toEqual(["accept", "edit", "reject", "report", "review"]);
     expect([t("PageDown"), t("PageUp"), t("Home"), t("End"), t("h")]).toEqual(["page-down", "page-up", "transcript-start", "transcript-end", "handoff-point"]);
     // Space stays with the focused button: it is how a keyboard presses one.
     expect(t(" ")).toBeNull();

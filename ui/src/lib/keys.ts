@@ -13,6 +13,7 @@ export type Action =
   | "edit"
   | "reject"
   | "report"
+  | "review"
   | "view-mine"
   | "view-groups"
   | "view-all"
@@ -35,6 +36,7 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: "1 / 2 / 3", what: "mine / my groups / all" },
   { keys: ",", what: "accounts (add, test, remove)" },
   { keys: "Shift+R", what: "drafts report (for team leads)" },
+  { keys: "v", what: "handoff review: why the AI hands off (for team leads)" },
   { keys: "?", what: "this list" },
 ];
 
@@ -74,6 +76,8 @@ export function actionFor(k: KeyPress): Action | null {
       return "reject";
     case "R":
       return "report";
+    case "v":
+      return "review";
     case "1":
       return "view-mine";
     case "2":

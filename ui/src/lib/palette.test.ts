@@ -26,6 +26,9 @@ const MARKS: [string, string[]][] = [
   ["bad", ["bg", "chip"]],
   ["accent", ["bg", "chip", "selected"]],
   ["ai-strong", ["bg", "panel"]],
+  ...["asked_for_human", "no_answer", "policy_or_account", "upset", "technical", "other", "uncategorised"].map(
+    (c): [string, string[]] => [`cat-${c}`, ["bg", "panel"]],
+  ),
 ];
 
 function failures(theme: Record<string, string>, pairs: [string, string[]][], min: number): string[] {

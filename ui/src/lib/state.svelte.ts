@@ -1,5 +1,5 @@
 // What the main window shows and how it changes: the queue and its filters, the selection
-// and the open conversation, search, the overlays (help, accounts, report), and what each
+// and the open conversation, search, the overlays (help, accounts, report, review), and what each
 // key does on the screen as it is. App.svelte lays it out and wires the backend's events
 // to it; state.test.ts drives it without a window.
 import type { AccountStatus, AppInfo, Change, Channel, ConversationDetail, QueueItem, SearchHit, SourceKind, Status } from "./bindings";
@@ -46,6 +46,7 @@ export class Board {
   help = $state(false);
   settings = $state(false);
   report = $state(false);
+  review = $state(false);
   query = $state("");
   hits = $state.raw<SearchHit[] | null>(null);
   now = $state(Date.now());
@@ -88,7 +89,7 @@ export class Board {
       return false;
     }
     // The settings form and the report own the keyboard while open, but for Esc.
-    if ((this.settings || this.report) && action !== "back") return false;
+    if ((this.settings || this.report || this.review) && action !== "back") return false;
     switch (action) {
       case "down":
       case "up":
@@ -100,7 +101,8 @@ export class Board {
         this.open(this.selected);
         break;
       case "back":
-        if (this.report) this.report = false;
+        if (this.review) this.review = false;
+        else if (this.report) this.report = false;
         else if (this.settings) this.settings = false;
         else if (this.help) this.help = false;
         else if (k.typing) {
@@ -119,6 +121,9 @@ export class Board {
         break;
       case "report":
         this.report = true;
+        break;
+      case "review":
+        this.review = true;
         break;
       case "accept":
       case "edit":
@@ -165,9 +170,10 @@ export class Board {
     this.focusDetail = true;
   }
 
-  /** A notification was clicked: that conversation, open, whatever was on screen. */
+  /** A notification was clicked, or a handoff picked in the review: that conversation, open,
+   * whatever was on screen (one that left the queue shows in the detail pane all the same). */
   openFromNotification(id: number) {
-    this.help = this.settings = this.report = false;
+    this.help = this.settings = this.report = this.review = false;
     this.clearSearch();
     if (!this.items.some((i) => i.id === id)) {
       // The filters hide it: show everything rather than a selection the list cannot show.

@@ -87,16 +87,20 @@ describe("the keyboard", () => {
     expect(b.report).toBe(true);
     press("Escape");
     expect(b.report).toBe(false);
+    press("v");
+    expect(b.review).toBe(true);
+    press("Escape");
+    expect(b.review).toBe(false);
     press("Enter");
     press("Escape");
     expect(b.focusDetail).toBe(false);
   });
 
-  it("leaves every key but Esc to the accounts form and the report", () => {
-    for (const overlay of ["settings", "report"] as const) {
+  it("leaves every key but Esc to the accounts form, the report and the review", () => {
+    for (const overlay of ["settings", "report", "review"] as const) {
       const { b, asked, press } = board();
       b[overlay] = true;
-      for (const k of ["j", "Enter", "a", "1", "?", "/", "PageDown"]) expect(press(k), k).toBe(false);
+      for (const k of ["j", "Enter", "a", "1", "?", "/", "PageDown", "v", "R"]) expect(press(k), k).toBe(false);
       expect([b.selected, b.view, b.help, asked]).toEqual([1, "all", false, []]);
       expect(press("Escape")).toBe(true);
       expect(b[overlay]).toBe(false);
@@ -139,10 +143,10 @@ describe("a clicked notification", () => {
     const { b, asked } = board();
     b.view = "mine";
     b.channels = ["phone"];
-    b.help = b.report = true;
+    b.help = b.report = b.review = true;
     b.query = "x";
     b.openFromNotification(2);
-    expect([b.selected, b.focusDetail, b.view, b.channels, b.help, b.report, b.query]).toEqual([2, true, "all", [], false, false, ""]);
+    expect([b.selected, b.focusDetail, b.view, b.channels, b.help, b.report, b.review, b.query]).toEqual([2, true, "all", [], false, false, false, ""]);
     expect(asked).toEqual(["focus detail"]);
     // A conversation the filters show keeps them.
     b.channels = ["web"];

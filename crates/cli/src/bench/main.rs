@@ -3,6 +3,7 @@
 //!     baton-bench --tickets 10000                          # sync of one large account
 //!     baton-bench team --consumers 1,50,500 --minutes 2    # one relay, N desktops
 //!     baton-bench salesforce --minutes 1                   # Pub/Sub vs polling, one desktop
+//!     baton-bench review --handoffs 10000                  # rule edits on cached handoffs
 //!
 //! Figures and how to read them: BENCHMARKS.md.
 
@@ -13,6 +14,7 @@ mod procs;
 mod readers;
 mod relay;
 mod report;
+mod review;
 mod salesforce;
 mod sync;
 mod team;
@@ -39,6 +41,9 @@ enum Mode {
     /// One Salesforce desktop, idle and on a live org, with Pub/Sub and polling: REST
     /// requests an hour, Connect reads per conversation, change → cache latency.
     Salesforce(salesforce::Args),
+    /// The leads' review on N cached handoffs: a rule edit that recategorises them all,
+    /// the summary, the list and the CSV export.
+    Review(review::Args),
     /// The team benchmark's relay, in its own process (started by `team`).
     #[command(hide = true)]
     Relay(relay::Args),
@@ -55,6 +60,7 @@ fn main() {
         Some(Mode::Sync(args)) => runtime.block_on(sync::run(args)),
         Some(Mode::Team(args)) => runtime.block_on(team::run(args)),
         Some(Mode::Salesforce(args)) => runtime.block_on(salesforce::run(args)),
+        Some(Mode::Review(args)) => runtime.block_on(review::run(args)),
         Some(Mode::Relay(args)) => runtime.block_on(relay::run(args)),
     }
 }

@@ -8,6 +8,7 @@ mod drafts;
 mod landed;
 mod outbox;
 mod queries;
+mod review;
 mod team;
 
 pub use accounts::{AccountRecord, AuthKind};
@@ -16,7 +17,8 @@ pub use queries::{CacheCounts, QueueFilter};
 pub use team::{Membership, Snapshot, TeamChange, Unpublished, TEAM_STREAM};
 
 use crate::error::Result;
-use crate::model::{reason_category, Bundle, Millis};
+use crate::model::{Bundle, Millis};
+use crate::review::Rules;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::collections::HashMap;
@@ -178,11 +180,14 @@ impl Store {
         now: Millis,
     ) -> Result<PageStats> {
         let mut stats = PageStats::default();
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: the rules are read first, and a deferred transaction that read could
+        // not take the write lock after a rule edit committed; this one waits for it.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let rules = review::load_rules(&mut tx).await?;
         for bundle in bundles {
             let id = upsert_conversation(&mut tx, account_id, bundle).await?;
             stats.conversations += 1;
-            upsert_handoff(&mut tx, id, bundle).await?;
+            upsert_handoff(&mut tx, id, bundle, &rules).await?;
             if let Some(t) = &bundle.transcript {
                 stats.messages += upsert_messages(&mut tx, id, &t.messages).await?;
                 stats.drafts += add_drafts(&mut tx, id, &t.drafts).await?;
@@ -350,10 +355,16 @@ async fn upsert_conversation(tx: &mut Tx<'_>, account_id: &str, bundle: &Bundle)
 }
 
 /// The handoff facts from the conversation's fields, with the reason and time its
-/// transcript names; a part of the transcript without them keeps the stored ones.
+/// transcript names; a part of the transcript without them keeps the stored ones. A new
+/// reason gets its category by `rules` (none when no rule matches).
 /// A conversation whose fields no longer say handoff (its tags were removed) stops being
 /// one: its handoff row goes, and with it its place in the handoff queue.
-async fn upsert_handoff(tx: &mut Tx<'_>, conversation_id: i64, bundle: &Bundle) -> Result<()> {
+async fn upsert_handoff(
+    tx: &mut Tx<'_>,
+    conversation_id: i64,
+    bundle: &Bundle,
+    rules: &Rules,
+) -> Result<()> {
     let Some(facts) = &bundle.conversation.handoff else {
         sqlx::query("DELETE FROM handoffs WHERE conversation_id = ?")
             .bind(conversation_id)
@@ -372,13 +383,14 @@ async fn upsert_handoff(tx: &mut Tx<'_>, conversation_id: i64, bundle: &Bundle) 
          ON CONFLICT (conversation_id) DO UPDATE SET
             mode = excluded.mode,
             reason = COALESCE(excluded.reason, handoffs.reason),
-            reason_category = COALESCE(excluded.reason_category, handoffs.reason_category),
+            reason_category = CASE WHEN excluded.reason IS NULL THEN handoffs.reason_category
+                                   ELSE excluded.reason_category END,
             handed_off_at = COALESCE(?, handoffs.handed_off_at)",
     )
     .bind(conversation_id)
     .bind(facts.mode.as_str())
     .bind(reason)
-    .bind(reason.map(reason_category))
+    .bind(rules.categorise(reason))
     .bind(explicit_at)
     .bind(bundle.conversation.created_at)
     .bind(explicit_at)

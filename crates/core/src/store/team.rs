@@ -166,7 +166,9 @@ impl Store {
         position: &str,
         now: Millis,
     ) -> Result<usize> {
-        let mut tx = self.pool().begin().await?;
+        // IMMEDIATE: as in `commit_page`, the rules are read before the first write.
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let rules = super::review::load_rules(&mut tx).await?;
         let mut written = 0;
         let mut touched = vec![];
         for change in changes {
@@ -207,7 +209,7 @@ impl Store {
                         problem: None,
                     };
                     let id = upsert_conversation(&mut tx, account_id, &bundle).await?;
-                    upsert_handoff(&mut tx, id, &bundle).await?;
+                    upsert_handoff(&mut tx, id, &bundle, &rules).await?;
                     upsert_messages(&mut tx, id, &s.messages).await?;
                     add_drafts(&mut tx, id, &s.drafts).await?;
                     // The relay's verdicts, exactly: this cache never reads the vendor itself.

@@ -351,6 +351,7 @@ const LANDED: &[(i64, &str)] = &[
     (20261122000006, "fe4a663bd12feb303fc1ecdda8c6dc73d3b40d8548f83d5851fba98a20ee5628dccfe68054fc6a8279fce4f2b212b918"),
     (20261122000007, "8bffe2e43f59605e4aaadaccd7611cd690620cb0562604e7ca17ee3b06de6b5cabf0aa7e644092b12d5b81a31018b7ed"),
     (20261122000008, "1d5b769705e552e623cf7816fc840fae0eddd448ca8ecd04e0d8b47dd402e3772901cffc9a0716557fb13354cd522fc1"),
+    (20261122000009, "d66b0087c81ca8d8e67fa01997db1f4605b448c7787baf71ea5c8aeb735f34cd87d7b532209437cc20166203fe866fe7"),
 ];
 
 #[test]
@@ -856,4 +857,70 @@ async fn a_database_from_before_session_ends_opens_with_its_conversations_not_en
     let detail = store.detail(queue[0].id).await.unwrap();
     assert_eq!(detail.item.ended.map(|e| e.by), Some(EndedBy::EndUser));
     assert_eq!(detail.routing_attributes.len(), 2);
+}
+
+#[tokio::test]
+async fn a_database_from_before_the_review_opens_with_its_handoffs_categorised() {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("m");
+    std::fs::create_dir(&migrations).unwrap();
+    for entry in std::fs::read_dir(here.join("migrations")).unwrap() {
+        let name = entry.unwrap().file_name();
+        if name.to_string_lossy().as_ref() < "20261122000009" {
+            std::fs::copy(here.join("migrations").join(&name), migrations.join(&name)).unwrap();
+        }
+    }
+    let path = dir.path().join("old.db");
+    let conversation = |n: i64| {
+        format!("INSERT INTO conversations (account_id, external_id, source, channel, status, subject, created_at, updated_at, version) VALUES ('acme', '{n}', 'zendesk', 'web', 'open', 's', 1, 2, 'v')")
+    };
+    let (c1, c2, c3, c4) = (
+        conversation(1),
+        conversation(2),
+        conversation(3),
+        conversation(4),
+    );
+    old_database(&migrations, &path, &[
+        "INSERT INTO accounts (id, kind, base_url, auth_kind, secret_ref, created_at) VALUES ('acme', 'zendesk', 'https://acme.zendesk.com', 'api_token', 'zendesk:acme', 0)",
+        &c1, &c2, &c3, &c4,
+        // Categories of the old built-in list.
+        "INSERT INTO handoffs (conversation_id, mode, reason, reason_category, handed_off_at) VALUES (1, 'live_chat', 'Wants a REFUND', 'refund', 5)",
+        "INSERT INTO handoffs (conversation_id, mode, reason, reason_category, handed_off_at) VALUES (2, 'live_chat', 'The AI couldn''t find the answer', 'other', 5)",
+        "INSERT INTO handoffs (conversation_id, mode, reason, reason_category, handed_off_at) VALUES (3, 'live_chat', 'unclear', 'other', 5)",
+        "INSERT INTO handoffs (conversation_id, mode, reason, reason_category, handed_off_at) VALUES (4, 'live_chat', NULL, NULL, 5)",
+    ])
+    .await;
+    let store = Store::open(&path).await.unwrap();
+    let categories: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT reason_category FROM handoffs ORDER BY conversation_id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        categories,
+        [
+            Some("policy_or_account".to_string()),
+            Some("no_answer".to_string()),
+            None,
+            None
+        ]
+    );
+    assert_eq!(store.category_rules().await.unwrap().len(), 30);
+    // What the migration did is what the rules do.
+    assert_eq!(
+        store
+            .save_category_rules(
+                store
+                    .category_rules()
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(Into::into)
+                    .collect()
+            )
+            .await
+            .unwrap(),
+        0
+    );
 }

@@ -114,3 +114,72 @@ key: string | null, state: OutboxState | null, message: string | null, };
 export type OutboxState = "queued" | "sending" | "sent" | "failed" | "conflict" | "cancelled";
 
 export type ReplyStatus = { key: string, draft_id: number | null, state: OutboxState, message: string | null, };
+
+export type RuleKind = "keyword" | "regex";
+
+export type Verdict = "avoidable" | "needed";
+
+export type Bucket = "day" | "week";
+
+export type CategoryRule = { id: number, category: string, kind: RuleKind, pattern: string, 
+/**
+ * Rules are tried in this order; the first that matches wins.
+ */
+position: number, };
+
+export type NewRule = { category: string, kind: RuleKind, pattern: string, };
+
+export type ReviewQuery = { since: number, until: number, bucket: Bucket, };
+
+export type CountRow = { 
+/**
+ * `None`: uncategorised.
+ */
+category: string | null, channel: Channel, source: SourceKind, count: number, };
+
+export type TrendPoint = { 
+/**
+ * The bucket's start: local midnight (of a Monday, for weeks) as UTC milliseconds.
+ */
+bucket_start: number, category: string | null, count: number, };
+
+export type ReasonCount = { reason: string, category: string | null, count: number, };
+
+export type FirstReply = { channel: Channel, 
+/**
+ * Handoffs of the period on this channel that have a reply.
+ */
+replied: number, p50_ms: number | null, p90_ms: number | null, };
+
+export type ReviewSummary = { counts: Array<CountRow>, trend: Array<TrendPoint>, 
+/**
+ * The most frequent reason summaries, at most ten.
+ */
+top_reasons: Array<ReasonCount>, 
+/**
+ * Handoffs in the period (by their handoff time).
+ */
+handed_off: number, 
+/**
+ * Conversations created in the period: `handed_off / conversations` is the share
+ * handed off.
+ */
+conversations: number, first_reply: Array<FirstReply>, uncategorised: number, };
+
+export type CategoryFilter = string;
+
+export type HandoffFilter = { since: number, until: number, category: CategoryFilter | null, channel: Channel | null, source: SourceKind | null, verdict: Verdict | null, 
+/**
+ * At most this many (newest first); all when absent.
+ */
+limit: number | null, };
+
+export type HandoffRow = { conversation_id: number, account_id: string, external_id: string, source: SourceKind, channel: Channel, handed_off_at: number, requester_name: string | null, reason: string | null, 
+/**
+ * `None`: uncategorised.
+ */
+category: string | null, 
+/**
+ * From the handoff to the first Agent public reply after it; `None` without one.
+ */
+first_reply_ms: number | null, ended: SessionEnd | null, verdict: Verdict | null, note: string | null, };
