@@ -15,6 +15,8 @@ export type Backend = Pick<typeof api, "queue" | "detail" | "search" | "statuses
 export interface Surface {
   focusSearch(): void;
   blurSearch(): void;
+  /** Takes the focus out of whatever field has it. */
+  blurField(): void;
   focusDetail(): void;
   draftAction(which: "accept" | "edit" | "reject"): void;
   moveTranscript(m: TranscriptMove): void;
@@ -101,7 +103,9 @@ export class Board {
         this.open(this.selected);
         break;
       case "back":
-        if (this.review) this.review = false;
+        // Esc in a review field (a note, a rule) leaves the field, not the review.
+        if (this.review && k.typing) this.#surface.blurField();
+        else if (this.review) this.review = false;
         else if (this.report) this.report = false;
         else if (this.settings) this.settings = false;
         else if (this.help) this.help = false;

@@ -12,6 +12,7 @@ function board() {
   const surface: Surface = {
     focusSearch: () => asked.push("focus search"),
     blurSearch: () => asked.push("blur search"),
+    blurField: () => asked.push("blur field"),
     focusDetail: () => asked.push("focus detail"),
     draftAction: (which) => asked.push(`draft ${which}`),
     moveTranscript: (m) => asked.push(`transcript ${m}`),
@@ -74,7 +75,7 @@ describe("the keyboard", () => {
   });
 
   it("opens the overlays, and Esc closes the topmost first, then leaves the conversation", () => {
-    const { b, press } = board();
+    const { b, press, asked } = board();
     press("?");
     expect(b.help).toBe(true);
     press(",");
@@ -89,6 +90,10 @@ describe("the keyboard", () => {
     expect(b.report).toBe(false);
     press("v");
     expect(b.review).toBe(true);
+    // Esc in a note or a rule leaves the field first; the review stays open.
+    press("Escape", { typing: true });
+    expect(b.review).toBe(true);
+    expect(asked.at(-1)).toBe("blur field");
     press("Escape");
     expect(b.review).toBe(false);
     press("Enter");

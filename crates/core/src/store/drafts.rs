@@ -193,11 +193,12 @@ impl Store {
         Ok(())
     }
 
-    /// Acceptance, edit and rejection by rep and topic (the handoff's reason category, or
-    /// the ticket's subject) for drafts acted on since `since`.
+    /// Acceptance, edit and rejection by rep and topic (the handoff's reason category,
+    /// "uncategorised" for a reason no rule matches, or the ticket's subject when there is
+    /// no reason) for drafts acted on since `since`.
     pub async fn draft_report(&self, since: Millis) -> Result<Vec<DraftReportRow>> {
         let rows = sqlx::query(
-            "SELECT d.acted_by AS rep, COALESCE(h.reason_category, c.subject) AS topic,
+            "SELECT d.acted_by AS rep, COALESCE(h.reason_category, CASE WHEN h.reason IS NOT NULL THEN 'uncategorised' END, c.subject) AS topic,
                     COUNT(*) AS drafts,
                     SUM(d.state = 'accepted') AS accepted,
                     SUM(d.state = 'edited') AS edited,
@@ -208,7 +209,7 @@ impl Store {
                         FROM assist_drafts x JOIN conversations y ON y.id = x.conversation_id
                         LEFT JOIN handoffs z ON z.conversation_id = y.id
                         WHERE x.state = 'rejected' AND x.acted_by = d.acted_by AND x.acted_at >= ?1
-                          AND COALESCE(z.reason_category, y.subject) = COALESCE(h.reason_category, c.subject)
+                          AND COALESCE(z.reason_category, CASE WHEN z.reason IS NOT NULL THEN 'uncategorised' END, y.subject) = COALESCE(h.reason_category, CASE WHEN h.reason IS NOT NULL THEN 'uncategorised' END, c.subject)
                         GROUP BY x.outcome_reason ORDER BY COUNT(*) DESC, x.outcome_reason)) AS reasons
              FROM assist_drafts d JOIN conversations c ON c.id = d.conversation_id
              LEFT JOIN handoffs h ON h.conversation_id = c.id

@@ -13,9 +13,9 @@ use crate::review::{
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-/// A handoff's time: when it was handed off (the cache always has it; the conversation's
-/// creation otherwise).
-const AT: &str = "COALESCE(h.handed_off_at, c.created_at)";
+/// A handoff's time: when it was handed off (NOT NULL in the cache; used bare so the
+/// `handoffs_time` index serves the period).
+const AT: &str = "h.handed_off_at";
 
 fn handoff_select() -> String {
     format!(
@@ -196,7 +196,12 @@ impl Store {
         .await?;
         let rows = rows.iter().map(handoff_row).collect::<Result<Vec<_>>>()?;
         let conversations: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM conversations WHERE created_at >= ? AND created_at < ?",
+            // The conversations of the period: begun in it, or handed off in it (one
+            // begun before), so the share handed off never passes 100 %.
+            "SELECT COUNT(*) FROM conversations c
+             WHERE (c.created_at >= ?1 AND c.created_at < ?2)
+                OR EXISTS (SELECT 1 FROM handoffs h WHERE h.conversation_id = c.id
+                             AND h.handed_off_at >= ?1 AND h.handed_off_at < ?2)",
         )
         .bind(query.since)
         .bind(query.until)
