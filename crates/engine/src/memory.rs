@@ -3,7 +3,7 @@
 //! `AccountPoster`, so the tests run the very loops the hosts run.
 
 use baton_core::model::{
-    Channel, Conversation, DraftFacts, HandoffFacts, HandoffMode, Millis, SourceKind, Status,
+    Channel, Conversation, DraftFacts, HandoffFacts, HandoffMode, Millis, SourceKind,
     TranscriptPage,
 };
 use baton_core::outbox::{OutboxItem, PostError, Poster};
@@ -38,33 +38,15 @@ impl MemoryVendor {
     /// A web handoff, with an Assist draft when `draft` is given.
     pub fn hand_off(&self, id: &str, at: Millis, draft: Option<&str>) {
         let c = Conversation {
-            external_id: id.into(),
-            source: SourceKind::Zendesk,
-            channel: Channel::Web,
-            status: Status::Open,
             subject: format!("Handoff {id}"),
             requester_name: Some("Maria".into()),
-            assignee_id: None,
-            assignee_name: None,
-            group_id: None,
-            group_name: None,
-            priority: None,
-            created_at: at,
-            updated_at: at,
-            ticket_url: None,
-            session_url: None,
-            opencx_org_id: None,
-            opencx_contact_id: None,
-            opencx_session_id: None,
-            assist_skips: vec![],
             handoff: Some(HandoffFacts {
                 mode: HandoffMode::LiveChat,
                 handed_off_at: Some(at),
             }),
             version: format!("v{at}"),
             wants_transcript: true,
-            ended: None,
-            routing_attributes: vec![],
+            ..Conversation::new(id, SourceKind::Zendesk, Channel::Web, at)
         };
         let draft = draft.map(|text| DraftFacts {
             source_note_id: format!("note-{id}"),

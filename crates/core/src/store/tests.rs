@@ -401,6 +401,21 @@ async fn first_migration_4_database(path: &std::path::Path, sql: &[&str]) {
 
 /// Runs the migrations in `dir` (as an older build would have) on a new database at
 /// `path`, then `sql` on it.
+/// A copy, in `dir`, of the migrations that landed before `version`: what an older
+/// build's database was made with.
+fn migrations_before(dir: &std::path::Path, version: &str) -> std::path::PathBuf {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let migrations = dir.join("m");
+    std::fs::create_dir(&migrations).unwrap();
+    for entry in std::fs::read_dir(&here).unwrap() {
+        let name = entry.unwrap().file_name();
+        if name.to_string_lossy().as_ref() < version {
+            std::fs::copy(here.join(&name), migrations.join(&name)).unwrap();
+        }
+    }
+    migrations
+}
+
 async fn old_database(dir: &std::path::Path, path: &std::path::Path, sql: &[&str]) {
     let pool = sqlx::SqlitePool::connect_with(
         sqlx::sqlite::SqliteConnectOptions::new()
@@ -814,16 +829,8 @@ async fn an_end_the_vendor_does_not_know_and_one_without_a_time_round_trip() {
 
 #[tokio::test]
 async fn a_database_from_before_session_ends_opens_with_its_conversations_not_ended() {
-    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    let migrations = dir.path().join("m");
-    std::fs::create_dir(&migrations).unwrap();
-    for entry in std::fs::read_dir(here.join("migrations")).unwrap() {
-        let name = entry.unwrap().file_name();
-        if name.to_string_lossy().as_ref() < "20261122000008" {
-            std::fs::copy(here.join("migrations").join(&name), migrations.join(&name)).unwrap();
-        }
-    }
+    let migrations = migrations_before(dir.path(), "20261122000008");
     let path = dir.path().join("old.db");
     old_database(&migrations, &path, &[
         "INSERT INTO accounts (id, kind, base_url, auth_kind, secret_ref, created_at) VALUES ('acme', 'salesforce', 'https://acme.my.salesforce.com', 'oauth', 'salesforce:acme', 0)",
@@ -862,16 +869,8 @@ async fn a_database_from_before_session_ends_opens_with_its_conversations_not_en
 
 #[tokio::test]
 async fn a_database_from_before_the_review_opens_with_its_handoffs_categorised() {
-    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
-    let migrations = dir.path().join("m");
-    std::fs::create_dir(&migrations).unwrap();
-    for entry in std::fs::read_dir(here.join("migrations")).unwrap() {
-        let name = entry.unwrap().file_name();
-        if name.to_string_lossy().as_ref() < "20261122000009" {
-            std::fs::copy(here.join("migrations").join(&name), migrations.join(&name)).unwrap();
-        }
-    }
+    let migrations = migrations_before(dir.path(), "20261122000009");
     let path = dir.path().join("old.db");
     let conversation = |n: i64| {
         format!("INSERT INTO conversations (account_id, external_id, source, channel, status, subject, created_at, updated_at, version) VALUES ('acme', '{n}', 'zendesk', 'web', 'open', 's', 1, 2, 'v')")
