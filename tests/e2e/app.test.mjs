@@ -460,6 +460,65 @@ test("a Salesforce handoff sits beside Zendesk's in the one queue; a session the
   }, { timeout: 5_000, timeoutMsg: "the open card does not say the customer ended it" });
 });
 
+test("a phone handoff card says where the call went, what the caller asked for and the AI could not resolve, the call's length and who called", async () => {
+  let items;
+  await browser.waitUntil(async () => {
+    items = await invoke("queue", QUEUE);
+    return items.some((i) => i.source === "zendesk" && i.transfer_to) && items.some((i) => i.follow_up);
+  }, { timeout: 20_000, timeoutMsg: "the queue holds no live transfer and no logged escalation" });
+  // The queue row says where each call went.
+  const escalation = items.find((i) => i.follow_up);
+  await findRow(escalation.external_id);
+  const escalationRoute = await browser.execute((id) => document.querySelector(`[data-external-id="${id}"] [data-testid=call-route]`)?.textContent, escalation.external_id);
+  assert.equal(escalationRoute, `follow up by ${escalation.follow_up}`);
+  // A live transfer whose summary gives the reason in both parts.
+  let call, d;
+  for (const i of items.filter((i) => i.source === "zendesk" && i.transfer_to)) {
+    [call, d] = [i, await invoke("detail", { id: i.id })];
+    if (d.handoff.details.unresolved) break;
+  }
+  await findRow(call.external_id, { click: true });
+  await browser.waitUntil(async () => (await browser.$("[data-testid=subject]").getText()) === call.subject, { timeout: 5_000, timeoutMsg: "the call's card did not open" });
+  const details = d.handoff.details;
+  assert.equal(await browser.$("[data-testid=handoff-route]").getText(), `→ ${call.transfer_to}`);
+  assert.equal(await browser.$("[data-testid=asked-for]").getText(), details.asked_for);
+  if (details.unresolved) assert.equal(await browser.$("[data-testid=unresolved]").getText(), details.unresolved);
+  const m = Math.floor(details.call_seconds / 60), sec = details.call_seconds % 60;
+  assert.match(await browser.$("[data-testid=call-length]").getText(), new RegExp(`call (\\d+:)?${String(m % 60).padStart(2, "0")}:${String(sec).padStart(2, "0")}`));
+  const caller = await browser.$("[data-testid=caller]").getText();
+  assert.match(caller, d.caller.known ? /^Known caller: / : /^New caller: /);
+  assert.ok(caller.includes(d.caller.name), caller);
+  assert.match(await browser.$("[data-testid=opencx-session]").getText(), /View session in OpenCX \(recording\)/);
+  // Each turn at its offset in the call.
+  assert.match(await browser.$("[data-testid=transcript] time").getText(), /^\+\d\d:\d\d$/);
+  await browser.saveScreenshot(`${shots}phone.png`);
+});
+
+test("a Zendesk messaging session the customer ends leaves the live queue; its card says they are back with the bot, and the ticket stays findable", async () => {
+  const { demo_url } = await invoke("app_info");
+  const items = await invoke("queue", QUEUE);
+  const web = items.find((i) => i.source === "zendesk" && i.channel === "web" && i.handoff_mode === "live_chat" && !i.ended);
+  assert.ok(web, "an open web handoff");
+  await findRow(web.external_id, { click: true });
+  await browser.waitUntil(async () => (await browser.$("[data-testid=subject]").getText()) === web.subject, { timeout: 5_000, timeoutMsg: "the web handoff's card did not open" });
+  assert.ok(await browser.$("[data-testid=session-live]").isExisting(), "a live session says so");
+  const r = await fetch(`${demo_url}/__sim/zd/end_session`, { method: "POST", body: JSON.stringify({ ticket: Number(web.external_id), by: "end_user" }) });
+  assert.equal(r.status, 204, await r.text());
+  await browser.waitUntil(async () => !(await invoke("queue", QUEUE)).some((i) => i.id === web.id), { timeout: 15_000, timeoutMsg: "the ended session is still in the live queue" });
+  await browser.waitUntil(async () => (await findRow(web.external_id)) === null, { timeout: 5_000, timeoutMsg: "the ended session's row is still on screen" });
+  // The open card says who ended it, that the customer is back with the bot, and what is left.
+  await browser.waitUntil(async () => {
+    const end = browser.$("[data-testid=session-end]");
+    return (await end.isExisting()) && /ended by the customer/.test(await end.getText());
+  }, { timeout: 5_000, timeoutMsg: "the open card does not say the customer ended it" });
+  assert.equal(await browser.$("[data-testid=after-session-end]").getText(), "The customer is back with the bot. The ticket stays open: follow up by email.");
+  const done = await invoke("queue", { filter: { include_done: true } });
+  const kept = done.find((i) => i.id === web.id);
+  assert.ok(kept, "the ticket is findable with the done ones");
+  assert.equal(kept.ended.by, "end_user");
+  assert.notEqual(kept.status, "closed");
+});
+
 test("the handoff review: a bar or a count lists the handoffs behind it; one is read, marked avoidable and opened, and the export holds the mark", async () => {
   // From the header, as a lead would (v from the queue does the same).
   await browser.$("[data-testid=open-review]").click();
@@ -482,12 +541,22 @@ test("the handoff review: a bar or a count lists the handoffs behind it; one is 
     const { width, height } = canvas;
     const px = canvas.getContext("2d").getImageData(0, 0, width, height).data;
     const box = canvas.getBoundingClientRect();
+    const coloured = (x, y) => {
+      const i = (y * width + x) * 4;
+      return colours.some((c) => c.every((v, k) => Math.abs(v - px[i + k]) <= 6));
+    };
+    // The middle of a run of a bar's colour, so the click lands inside the bar, not on
+    // its anti-aliased edge (a month of days makes thin bars).
     for (let y = Math.floor(height * 0.9); y > 0; y -= 2)
-      for (let x = 0; x < width; x += 2) {
-        const i = (y * width + x) * 4;
-        if (colours.some((c) => c.every((v, k) => Math.abs(v - px[i + k]) <= 6))) {
-          return { x: Math.round(box.left + (x * box.width) / width), y: Math.round(box.top + (y * box.height) / height) };
+      for (let x = 0; x < width; x += 1) {
+        if (!coloured(x, y)) continue;
+        let end = x;
+        while (end + 1 < width && coloured(end + 1, y)) end += 1;
+        if (end - x >= 3) {
+          const mid = (x + end) / 2;
+          return { x: Math.round(box.left + (mid * box.width) / width), y: Math.round(box.top + (y * box.height) / height) };
         }
+        x = end;
       }
     return null;
   });

@@ -48,7 +48,7 @@ enum Command {
     Queue {
         #[arg(long)]
         json: bool,
-        /// Include solved and closed conversations.
+        /// Include solved and closed conversations, and sessions that ended.
         #[arg(long)]
         all: bool,
         #[arg(long)]

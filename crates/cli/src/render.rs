@@ -88,6 +88,12 @@ pub fn queue(items: &[QueueItem], now: Millis) -> String {
         if let Some(end) = &i.ended {
             reason = format!("{} · {reason}", end.by.sentence());
         }
+        // Where a call went: the number it was bridged to, or how to follow up.
+        if let Some(to) = &i.transfer_to {
+            reason = format!("→ {} · {reason}", plain(to, false));
+        } else if let Some(by) = &i.follow_up {
+            reason = format!("follow up by {} · {reason}", plain(by, false));
+        }
         out.push_str(&format!(
             "{:>8}  {:<id_width$} {:<7} {:<18} {:<22} {}\n",
             waited(i.waiting_since, now),
@@ -139,6 +145,48 @@ pub fn detail(d: &ConversationDetail, now: Millis) -> String {
             waited(h.handed_off_at, now),
             plain(h.reason.as_deref().unwrap_or("(no summary yet)"), false)
         ));
+        let x = &h.details;
+        let call = x
+            .call_seconds
+            .map(|s| format!("{}m {:02}s", s / 60, s % 60));
+        for (label, v) in [
+            ("Asked for", x.asked_for.as_deref()),
+            ("AI could not resolve", x.unresolved.as_deref()),
+            ("Transferred to", x.transfer_to.as_deref()),
+            ("Follow up by", x.follow_up.as_deref()),
+            ("Call length", call.as_deref()),
+            ("View session in OpenCX", x.session_link.as_deref()),
+        ] {
+            if let Some(v) = v {
+                out.push_str(&format!("{label}: {}\n", plain(v, false)));
+            }
+        }
+    }
+    if let Some(c) = &d.caller {
+        let who = plain(c.name.as_deref().unwrap_or("unknown"), false);
+        out.push_str(&if c.known {
+            format!("Caller: {who} (a known contact)\n")
+        } else {
+            format!("Caller: {who} (new: OpenCX matched no contact to this number)\n")
+        });
+    }
+    if !d.related.is_empty() {
+        out.push_str("Same customer:\n");
+        for r in &d.related {
+            let ended = r
+                .ended
+                .as_ref()
+                .map(|e| format!(" · {}", e.by.sentence()))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  #{} · {} · {} · {}{ended} · {}\n",
+                plain(&r.external_id, false),
+                r.channel,
+                r.status,
+                local_time(r.created_at),
+                plain(&r.subject, false)
+            ));
+        }
     }
     for (label, v) in [
         ("org", &d.opencx_org_id),
@@ -352,6 +400,8 @@ mod tests {
                 by: EndedBy::EndUser,
                 at: None,
             }),
+            transfer_to: None,
+            follow_up: None,
         };
         let d = ConversationDetail {
             item: item.clone(),
@@ -369,6 +419,8 @@ mod tests {
                 value: "vip\u{1b}[2J".into(),
             }],
             handoff: None,
+            caller: None,
+            related: vec![],
             messages: vec![],
             drafts: vec![],
             version: "v".into(),
@@ -393,6 +445,101 @@ mod tests {
             session_end(&timed),
             format!("Session ended by the system · {}", local_time(0))
         );
+    }
+
+    #[test]
+    fn a_phone_handoff_shows_its_summary_parts_its_caller_and_their_other_sessions() {
+        use baton_core::model::*;
+        let mut d = phone_detail();
+        d.handoff = Some(Handoff {
+            mode: HandoffMode::LoggedEscalation,
+            reason: Some("refund over the limit".into()),
+            reason_category: None,
+            handed_off_at: 0,
+            details: HandoffDetails {
+                asked_for: Some("a refund".into()),
+                unresolved: Some("over $250".into()),
+                follow_up: Some("callback".into()),
+                call_seconds: Some(400),
+                ..Default::default()
+            },
+        });
+        d.caller = Some(Caller {
+            known: false,
+            name: Some("+1 628 555 0142".into()),
+            contact_id: Some("contact_9".into()),
+        });
+        d.related = vec![RelatedConversation {
+            id: 2,
+            external_id: "77".into(),
+            channel: Channel::Web,
+            status: Status::Open,
+            subject: "Refund".into(),
+            created_at: 0,
+            ended: Some(SessionEnd {
+                by: EndedBy::Agent,
+                at: None,
+            }),
+        }];
+        let out = detail(&d, 0);
+        for line in [
+            "Asked for: a refund\n",
+            "AI could not resolve: over $250\n",
+            "Follow up by: callback\n",
+            "Call length: 6m 40s\n",
+            "Caller: +1 628 555 0142 (new: OpenCX matched no contact to this number)\n",
+            "  #77 · web · open · ",
+            " · ended by the agent · Refund\n",
+        ] {
+            assert!(out.contains(line), "{line:?} in {out}");
+        }
+        assert!(!out.contains("Transferred to"));
+    }
+
+    fn phone_detail() -> baton_core::model::ConversationDetail {
+        use baton_core::model::*;
+        ConversationDetail {
+            item: QueueItem {
+                id: 1,
+                account_id: "z".into(),
+                external_id: "5".into(),
+                source: SourceKind::Zendesk,
+                channel: Channel::Phone,
+                status: Status::Open,
+                subject: "Call".into(),
+                requester_name: None,
+                assignee_id: None,
+                assignee_name: None,
+                group_id: None,
+                group_name: None,
+                scope: Scope::Other,
+                is_handoff: true,
+                handoff_mode: Some(HandoffMode::LoggedEscalation),
+                reason: None,
+                waiting_since: 0,
+                has_pending_draft: false,
+                sync_problem: None,
+                ended: None,
+                transfer_to: None,
+                follow_up: Some("callback".into()),
+            },
+            priority: None,
+            created_at: 0,
+            updated_at: 0,
+            ticket_url: None,
+            session_url: None,
+            opencx_org_id: None,
+            opencx_contact_id: None,
+            opencx_session_id: None,
+            assist_skips: vec![],
+            routing_attributes: vec![],
+            handoff: None,
+            caller: None,
+            related: vec![],
+            messages: vec![],
+            drafts: vec![],
+            version: "v".into(),
+        }
     }
 
     #[test]

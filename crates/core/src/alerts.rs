@@ -120,6 +120,8 @@ mod tests {
             has_pending_draft: !handoff,
             sync_problem: None,
             ended: None,
+            transfer_to: None,
+            follow_up: None,
         }
     }
 

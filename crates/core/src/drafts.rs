@@ -33,6 +33,49 @@ pub struct DraftAsSeen {
     pub changed: Option<String>,
 }
 
+/// What a public reply after a draft says of the draft, when the rep answered in the
+/// helpdesk rather than through Baton: sent as it was, edited (by how many characters),
+/// or set aside for an answer of their own. Whitespace at the ends of lines is not an edit.
+pub fn outcome_of_reply(draft: &str, reply: &str) -> ReplyOutcome {
+    // Edit distance is quadratic: a reply far longer than any draft is its own answer.
+    const LONGEST: usize = 8_000;
+    let tidy = |s: &str| -> String {
+        s.lines()
+            .map(str::trim_end)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim()
+            .to_string()
+    };
+    let (a, b) = (tidy(draft), tidy(reply));
+    if a == b {
+        return ReplyOutcome::Accepted;
+    }
+    let longer = a.chars().count().max(b.chars().count());
+    if longer > LONGEST {
+        return ReplyOutcome::OwnAnswer;
+    }
+    let distance = strsim::levenshtein(&a, &b);
+    // Half the text or more kept: the draft, edited; less: an answer of their own.
+    if distance * 2 <= longer {
+        ReplyOutcome::Edited {
+            distance: distance as i64,
+        }
+    } else {
+        ReplyOutcome::OwnAnswer
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyOutcome {
+    Accepted,
+    Edited { distance: i64 },
+    OwnAnswer,
+}
+
+/// The rejection reason a draft set aside in the helpdesk is counted under.
+pub const ANSWERED_OTHERWISE: &str = "answered differently in the helpdesk";
+
 /// "who: “text”", cut to a glance: how a change since the rep read the conversation is
 /// quoted back to them.
 pub fn glance(who: &str, text: &str) -> String {
@@ -186,5 +229,37 @@ mod tests {
             format!("Maria: “{}…”", "é".repeat(80))
         );
         assert_eq!(glance("Maria", "short"), "Maria: “short”");
+    }
+}
+
+#[cfg(test)]
+mod reply_tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_after_a_draft_says_whether_it_was_sent_edited_or_set_aside() {
+        let draft = "Hi Maria,\n\nI've issued a full refund for order 1042.\n\nBest,\nSupport";
+        assert_eq!(
+            outcome_of_reply(
+                draft,
+                "Hi Maria,  \n\nI've issued a full refund for order 1042.\n\nBest,\nSupport\n"
+            ),
+            ReplyOutcome::Accepted
+        );
+        assert_eq!(
+            outcome_of_reply(
+                draft,
+                "Hi Maria,\n\nI've issued a full refund for order 1042 today.\n\nBest,\nSupport"
+            ),
+            ReplyOutcome::Edited { distance: 6 }
+        );
+        assert_eq!(
+            outcome_of_reply(draft, "Please send a photo of the damage first."),
+            ReplyOutcome::OwnAnswer
+        );
+        assert_eq!(
+            outcome_of_reply(draft, &"x".repeat(9_000)),
+            ReplyOutcome::OwnAnswer
+        );
     }
 }

@@ -222,6 +222,33 @@ impl Conversation {
     }
 }
 
+/// What the AI's handoff summary says beyond its reason: the two parts of the reason,
+/// and for a call, where it went and how long it lasted. Every part is optional: a
+/// summary gives what it gives.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(default)]
+pub struct HandoffDetails {
+    /// What the customer (caller) asked for.
+    pub asked_for: Option<String>,
+    /// What the AI could not resolve.
+    pub unresolved: Option<String>,
+    /// A live transfer: the number the call was bridged to.
+    pub transfer_to: Option<String>,
+    /// A logged escalation: how the caller wants to be followed up (email, SMS,
+    /// callback), as the summary says it.
+    pub follow_up: Option<String>,
+    /// The call's length in seconds.
+    pub call_seconds: Option<i64>,
+    /// The OpenCX session (recording, reasoning trace) the summary links to.
+    pub session_link: Option<String>,
+}
+
+impl HandoffDetails {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct HandoffFacts {
     pub mode: HandoffMode,
@@ -256,6 +283,13 @@ pub struct TranscriptPage {
     /// The handoff reason summary, when this part of the transcript carries it.
     pub handoff_reason: Option<String>,
     pub handoff_at: Option<Millis>,
+    /// The rest of the handoff summary, when this part of the transcript carries it.
+    #[serde(default)]
+    pub handoff_details: Option<HandoffDetails>,
+    /// The session ended in this part of the transcript (a Zendesk messaging session's
+    /// end activity): who ended it and when.
+    #[serde(default)]
+    pub session_end: Option<SessionEnd>,
     /// Where the next fetch resumes; `None` keeps the stored one.
     pub cursor: Option<String>,
     /// Records of this part that could not be read and were left out, said for the rep.
@@ -306,6 +340,14 @@ pub struct QueueItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub ended: Option<SessionEnd>,
+    /// A live transfer's number, for the queue row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub transfer_to: Option<String>,
+    /// A logged escalation's follow-up channel, for the queue row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub follow_up: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -314,6 +356,28 @@ pub struct Handoff {
     pub reason: Option<String>,
     pub reason_category: Option<String>,
     pub handed_off_at: Millis,
+    pub details: HandoffDetails,
+}
+
+/// Another conversation of the same customer (the same OpenCX contact), for the card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct RelatedConversation {
+    pub id: i64,
+    pub external_id: String,
+    pub channel: Channel,
+    pub status: Status,
+    pub subject: String,
+    pub created_at: Millis,
+    pub ended: Option<SessionEnd>,
+}
+
+/// Who the customer is, as far as the vendor knows: a caller OpenCX matched to an
+/// existing contact, or one known only by the number they called from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Caller {
+    pub known: bool,
+    pub name: Option<String>,
+    pub contact_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -342,6 +406,11 @@ pub struct ConversationDetail {
     #[serde(default)]
     pub routing_attributes: Vec<RoutingAttribute>,
     pub handoff: Option<Handoff>,
+    /// For a call: whether the caller matched a known contact.
+    pub caller: Option<Caller>,
+    /// The same customer's other conversations in this account, newest first: an earlier
+    /// session that ended, or the new one that followed it.
+    pub related: Vec<RelatedConversation>,
     pub messages: Vec<Message>,
     pub drafts: Vec<AssistDraft>,
     /// The conversation's version this detail shows (read in one snapshot with it): a

@@ -4,6 +4,7 @@
 use crate::error::{EngineError, ErrorKind, Result};
 use crate::vendor::AccountSync;
 use baton_core::model::SourceKind;
+use baton_core::review::Verdict;
 use baton_core::secrets::{MemorySecrets, SecretStore};
 use baton_core::store::{AccountRecord, AuthKind};
 use baton_core::{Sensitive, Store};
@@ -33,6 +34,10 @@ pub struct DemoOptions {
     pub long_transcript: Option<usize>,
     /// A Salesforce org beside the Zendesk account (its changes through Pub/Sub).
     pub salesforce: bool,
+    /// Handled conversations over the four weeks before the open ones (inside the 30 days
+    /// a first sync reads back), some reviewed by
+    /// a lead: what the review and the drafts report show on a first launch.
+    pub history: usize,
 }
 
 impl Default for DemoOptions {
@@ -43,8 +48,50 @@ impl Default for DemoOptions {
             live_every: Duration::from_secs(4),
             long_transcript: Some(400),
             salesforce: true,
+            history: 200,
         }
     }
+}
+
+/// A lead's verdicts on some of the history's handoffs, with notes, as a lead who
+/// reviewed last weeks' handoffs would have left them.
+async fn seed_review_marks(
+    store: &Store,
+    sim: &Sim,
+    base: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let history_before = base - chrono::Duration::days(3);
+    let reviewed: Vec<(String, String)> = sim.world(|w| {
+        w.tickets
+            .values()
+            .filter(|t| t.kind.is_handoff() && t.created_at < history_before)
+            .step_by(4)
+            .take(16)
+            .map(|t| (t.id.to_string(), t.subject.clone()))
+            .collect()
+    });
+    for (k, (id, subject)) in reviewed.iter().enumerate() {
+        // What the AI could have answered from the help center, it should have.
+        let (verdict, note) = if ["Refund", "Login", "App crashes"]
+            .iter()
+            .any(|s| subject.starts_with(s))
+        {
+            (
+                Verdict::Avoidable,
+                "The help center answers this: add the article to the AI's knowledge.",
+            )
+        } else {
+            (
+                Verdict::Needed,
+                "Needs a person: only an agent can change billing or orders.",
+            )
+        };
+        let at = base.timestamp_millis() - (k as i64 + 1) * 3_600_000;
+        store
+            .mark(ACCOUNT, id, verdict, Some(note.to_string()), at)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Starts the simulator and adds its account to `store` (which should hold demo data
@@ -56,6 +103,8 @@ pub async fn start(store: &Store, o: DemoOptions) -> Result<(Demo, Vec<AccountSy
         tickets: o.tickets,
         live_every: Some(o.live_every),
         long_transcript: o.long_transcript,
+        history_tickets: o.history,
+        history_days: 25,
         // Zendesk's account budget, with room for a poll every 2 s on the export.
         limits: Limits {
             export_per_window: Some(30),
@@ -83,6 +132,7 @@ pub async fn start(store: &Store, o: DemoOptions) -> Result<(Demo, Vec<AccountSy
     let secrets = std::sync::Arc::new(MemorySecrets::default());
     secrets.put(&account.secret_ref, &Sensitive::new(config.token.clone()))?;
     store.add_account(&account).await?;
+    seed_review_marks(store, &sim, config.base_time).await?;
     let now = chrono::Utc::now().timestamp();
     let mut syncs = vec![AccountSync::for_account(
         store,

@@ -20,6 +20,7 @@ fn small_demo() -> DemoOptions {
         tickets: 40,
         live_every: Duration::from_secs(3600),
         long_transcript: None,
+        history: 0,
         ..Default::default()
     }
 }
@@ -185,4 +186,57 @@ async fn an_account_that_cannot_start_is_named_and_the_others_run() {
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].0, "missing");
     assert_eq!(failed[0].1.kind, ErrorKind::Keychain);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_opens_with_weeks_of_reviewed_handoffs_and_settled_drafts() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = DemoOptions {
+        history: 80,
+        salesforce: false,
+        ..small_demo()
+    };
+    let running = Running::open(&dir.path().join("baton.db"), options)
+        .await
+        .unwrap();
+    let store = running.store.clone();
+    let now = chrono::Utc::now().timestamp_millis();
+    let day = 86_400_000;
+    let history = baton_core::review::HandoffFilter {
+        since: now - 40 * day,
+        until: now - 3 * day,
+        category: None,
+        channel: None,
+        source: None,
+        verdict: None,
+        limit: None,
+    };
+    // The history syncs like any ticket: handoffs from weeks back, some with a lead's
+    // verdict, each answered by an agent.
+    until(|| {
+        let (store, history) = (store.clone(), history.clone());
+        async move {
+            let rows = store.review_handoffs(&history).await.unwrap();
+            rows.iter().filter(|r| r.verdict.is_some()).count() >= 8
+                && rows.iter().filter(|r| r.first_reply_ms.is_some()).count() >= 20
+        }
+    })
+    .await;
+    let rows = store.review_handoffs(&history).await.unwrap();
+    let oldest = rows.iter().map(|r| r.handed_off_at).min().unwrap();
+    assert!(oldest < now - 21 * day, "four weeks back: {oldest}");
+    assert!(rows.iter().all(|r| r.note.is_some() == r.verdict.is_some()));
+    // The drafts report counts the Assist drafts agents answered in the helpdesk.
+    until(|| {
+        let store = store.clone();
+        async move {
+            let report = store.draft_report(now - 40 * day).await.unwrap();
+            let sum = |f: fn(&baton_core::drafts::DraftReportRow) -> i64| -> i64 {
+                report.iter().map(f).sum()
+            };
+            sum(|r| r.accepted) > 0 && sum(|r| r.edited) > 0 && sum(|r| r.rejected) > 0
+        }
+    })
+    .await;
+    running.stop();
 }

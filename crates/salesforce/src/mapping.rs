@@ -517,10 +517,11 @@ pub fn entries(
         // Only the bot's (or Salesforce's) own entries may carry the handoff summary:
         // a customer typing the heading changes nothing.
         if matches!(role, Role::Ai | Role::System) {
-            if let Note::HandoffSummary { reason } = m.notes.classify(&body) {
+            if let Note::HandoffSummary { reason, details } = m.notes.classify(&body) {
                 if reason.is_some() {
                     page.handoff_reason = reason;
                 }
+                page.handoff_details = Some(details);
                 page.handoff_at = Some(created_at);
                 role = Role::System;
             }

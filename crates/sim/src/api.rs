@@ -51,6 +51,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/__sim/sf/expire_changes", post(expire_sf_changes))
         .route("/__sim/sf/stall_pubsub", post(stall_pubsub_streams))
         .route("/__sim/sf/end_session", post(end_sf_session))
+        .route("/__sim/zd/end_session", post(end_zd_session))
         .route("/__sim/stats", get(stats))
         .with_state(shared)
 }
@@ -737,7 +738,7 @@ async fn sunco_messages(
     let all: Vec<&Event> = t
         .events
         .iter()
-        .filter(|e| matches!(e.wire, Wire::Message { .. }))
+        .filter(|e| matches!(e.wire, Wire::Message { .. } | Wire::Activity { .. }))
         .collect();
     let id_of = |raw: &String| u64::from_str_radix(raw, 16).ok();
     let (page, has_more): (Vec<&Event>, bool) = match (q.get("page[before]"), q.get("page[after]"))
@@ -971,6 +972,44 @@ async fn end_sf_session(State(s): S, body: Bytes) -> Response {
         StatusCode::NO_CONTENT.into_response()
     } else {
         (StatusCode::NOT_FOUND, "no such open session").into_response()
+    }
+}
+
+/// Ends a Zendesk messaging session: `{"ticket": 123, "by": "end_user"|"agent"|"system"}`.
+async fn end_zd_session(State(s): S, body: Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    struct End {
+        ticket: u64,
+        #[serde(default)]
+        by: Option<String>,
+    }
+    let activity = |by: Option<&str>| match by.unwrap_or("end_user") {
+        "end_user" => Some(crate::world::ACTIVITY_ENDED_BY_USER),
+        "agent" => Some(crate::world::ACTIVITY_TRANSFER_TO_EMAIL),
+        "system" => Some(crate::world::ACTIVITY_TICKET_CLOSED),
+        _ => None,
+    };
+    let Some((end, activity)) = serde_json::from_slice::<End>(&body)
+        .ok()
+        .and_then(|e| activity(e.by.as_deref()).map(|a| (e, a)))
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "expected {\"ticket\": 123, \"by\": \"end_user\" | \"agent\" | \"system\"}",
+        )
+            .into_response();
+    };
+    let now = Utc::now();
+    if s.mutate(Actor::World, now, |w, _| {
+        w.end_session(end.ticket, activity, now)
+    }) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            "no such messaging session, or it already ended",
+        )
+            .into_response()
     }
 }
 

@@ -8,7 +8,7 @@ pub fn time(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 pub fn user(base: &str, u: &User) -> Value {
-    json!({
+    let mut v = json!({
         "id": u.id,
         "url": format!("{base}/api/v2/users/{}.json", u.id),
         "name": u.name,
@@ -20,7 +20,13 @@ pub fn user(base: &str, u: &User) -> Value {
         "time_zone": "UTC",
         "created_at": "2024-01-01T00:00:00Z",
         "updated_at": "2024-01-01T00:00:00Z",
-    })
+    });
+    // A caller OpenCX did not know is a contact with only their number: no email.
+    if u.email.is_empty() {
+        v.as_object_mut().expect("an object").remove("email");
+        v["phone"] = json!(u.name);
+    }
+    v
 }
 
 pub fn group(g: &Group) -> Value {
@@ -179,6 +185,17 @@ pub fn log_event(base: &str, w: &World, e: &Event) -> Value {
                 "attachments": attachments,
             })
         }
+        Wire::Activity { kind } => json!({
+            "id": format!("{:024x}", e.id),
+            "type": "Messaging::ConversationMessage",
+            "reference": format!("zen:sunco:conversation_message:{:024x}", e.id),
+            "created_at": time(e.created_at),
+            "received_at": time(e.created_at),
+            "author": { "type": "bot", "display_name": "Zendesk" },
+            "content": { "type": "text", "text": e.text, "activity": { "type": kind } },
+            "metadata": { "custom": {}, "system": {}, "ticket_version": 0 },
+            "attachments": attachments,
+        }),
         Wire::Comment { author_id, public } => json!({
             "id": format!("{:024x}", e.id),
             "type": "Comment",
@@ -219,6 +236,16 @@ pub fn error(code: &str, title: &str) -> Value {
 
 /// A Sunshine Conversations message (`message` in the Sunco spec).
 pub fn sunco_message(base: &str, e: &Event) -> Option<Value> {
+    if let Wire::Activity { kind } = &e.wire {
+        return Some(json!({
+            "id": format!("{:024x}", e.id),
+            "received": e.created_at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            "author": { "type": "business", "displayName": "Zendesk", "subtypes": ["activity"] },
+            "activity": { "type": kind },
+            "content": { "type": "text", "text": e.text },
+            "source": { "type": "zd:agentWorkspace" },
+        }));
+    }
     let Wire::Message {
         author,
         author_name,

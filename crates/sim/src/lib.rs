@@ -57,6 +57,10 @@ pub struct SimConfig {
     pub sunco_secret: String,
     /// Add one web handoff with this many transcript turns (for benchmarks).
     pub long_transcript: Option<usize>,
+    /// Weeks of handled conversations before the seeded ones: this many, over
+    /// `history_days` (see [`Generator::history`]). None by default.
+    pub history_tickets: usize,
+    pub history_days: i64,
     /// Delete this many of the seeded tickets (spread over them): the export lists them
     /// with status `deleted`, and their comments and log answer 404.
     pub deleted_tickets: usize,
@@ -89,6 +93,8 @@ impl Default for SimConfig {
             sunco_secret: "sim-sunco-secret".into(),
             base_time: Utc::now(),
             long_transcript: None,
+            history_tickets: 0,
+            history_days: 28,
             deleted_tickets: 0,
             port: 0,
             zendesk_webhook: None,
@@ -227,6 +233,9 @@ impl Sim {
         let mut world = generator.world(config.tickets);
         if let Some(turns) = config.long_transcript {
             generator.long_ticket(&mut world, turns, config.base_time);
+        }
+        if config.history_tickets > 0 {
+            generator.history(&mut world, config.history_tickets, config.history_days);
         }
         let seeded: Vec<u64> = world.tickets.keys().copied().collect();
         let every = seeded.len() / config.deleted_tickets.max(1);

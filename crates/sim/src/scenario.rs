@@ -175,6 +175,8 @@ pub struct Generator {
     base: DateTime<Utc>,
     agents: Vec<u64>,
     groups: Vec<u64>,
+    /// How many tickets the world being seeded may hold (0: not seeding).
+    room: usize,
 }
 
 pub(crate) fn fill(template: &str, n: u64, name: &str) -> String {
@@ -190,6 +192,7 @@ impl Generator {
             base,
             agents: vec![],
             groups: vec![],
+            room: 0,
         }
     }
 
@@ -270,15 +273,98 @@ impl Generator {
                 title: "Sunco conversation id",
             },
         ];
-        for i in 0..tickets {
+        // A customer's later session counts among the `tickets`, so the account has
+        // exactly as many as asked for.
+        self.room = tickets;
+        let mut i = 0;
+        while w.tickets.len() < tickets {
             // Spread seeded tickets over the three days before the base time, oldest first.
             let age = Duration::seconds(3 * 86_400 * (tickets - i) as i64 / tickets.max(1) as i64);
             let kind = self.pick_kind();
             self.ticket(&mut w, kind, self.base - age);
+            i += 1;
         }
+        self.room = 0;
         plant_notes(&mut w);
         redact_a_card_number(&mut w);
         w
+    }
+
+    /// Weeks of handled conversations before the seeded ones: `count` of them over the
+    /// `days` before the three days the seeded tickets cover, each answered by an agent
+    /// (solved or closed; an Assist ticket pending on the customer), each Assist draft sent as it was, edited, or set
+    /// aside for the agent's own answer in the helpdesk. What a lead's screens summarise.
+    pub fn history(&mut self, w: &mut World, count: usize, days: i64) {
+        let span = days.max(1) * 86_400;
+        for i in 0..count {
+            let age =
+                Duration::seconds(3 * 86_400 + span * (count - i) as i64 / count.max(1) as i64);
+            let kind = self.pick_kind();
+            let id = self.ticket(w, kind, self.base - age);
+            let agent = *self.agents.choose(&mut self.rng).unwrap();
+            let eid = w.next_id();
+            let agent_name = w.user_name(agent);
+            let t = w.tickets.get_mut(&id).expect("just added");
+            // An agent's reply leaves an Assist ticket pending (awaiting the customer).
+            t.status = match (kind, self.rng.gen_ratio(1, 3)) {
+                (Kind::Assist, _) => "pending",
+                (_, true) => "closed",
+                _ => "solved",
+            };
+            t.assignee_id = Some(agent);
+            let last = t
+                .events
+                .last()
+                .map(|e| e.created_at)
+                .unwrap_or(t.created_at);
+            let after = last + Duration::minutes(self.rng.gen_range(1..180));
+            let draft = t.events.iter().rev().find_map(|e| match &e.truth {
+                Truth::Draft { text, .. } => Some(text.clone()),
+                _ => None,
+            });
+            let name = t.subject.clone();
+            let (text, wire) = match (kind, draft) {
+                (k, _) if k.is_handoff() => (
+                    fill(AGENT_LINES.choose(&mut self.rng).unwrap(), 0, "there"),
+                    Wire::Message {
+                        author: AuthorType::Agent,
+                        author_name: agent_name,
+                        author_id: Some(agent),
+                    },
+                ),
+                (_, Some(draft)) => {
+                    let text = match self.rng.gen_range(0..10) {
+                        0..=4 => draft,
+                        5..=7 => format!("{draft}\n\nP.S. Reply here if anything else comes up."),
+                        _ => format!("Thanks for writing about “{name}”. Could you send a photo of what you received?"),
+                    };
+                    (
+                        text,
+                        Wire::Comment {
+                            author_id: agent,
+                            public: true,
+                        },
+                    )
+                }
+                _ => (
+                    format!("Thanks for writing about “{name}”. This is sorted now."),
+                    Wire::Comment {
+                        author_id: agent,
+                        public: true,
+                    },
+                ),
+            };
+            t.events.push(Event {
+                id: eid,
+                created_at: after,
+                text,
+                attachments: vec![],
+                wire,
+                truth: Truth::Turn { role: "agent" },
+            });
+            t.updated_at = after;
+            w.touch(id, after);
+        }
     }
 
     fn pick_kind(&mut self) -> Kind {
@@ -337,8 +423,22 @@ impl Generator {
 
     /// Adds one ticket of `kind` created at `at`, with its whole history; returns its id.
     pub fn ticket(&mut self, w: &mut World, kind: Kind, at: DateTime<Utc>) -> u64 {
+        self.ticket_from(w, kind, at, None)
+    }
+
+    /// The same, from a customer who wrote before (`None`: a new customer).
+    pub fn ticket_from(
+        &mut self,
+        w: &mut World,
+        kind: Kind,
+        at: DateTime<Utc>,
+        customer: Option<u64>,
+    ) -> u64 {
         let id = w.next_id();
-        let requester = self.new_customer(w);
+        let requester = match customer {
+            Some(known) => known,
+            None => self.new_customer(w),
+        };
         let name = w
             .user_name(requester)
             .split(' ')
@@ -346,6 +446,7 @@ impl Generator {
             .unwrap_or("there")
             .to_string();
         let order = self.rng.gen_range(1000..99_999);
+        let mut comeback = None;
         let (subject_t, reason_t) = *TOPICS.choose(&mut self.rng).unwrap();
         let subject = fill(subject_t, order, &name);
         let mut t = Ticket {
@@ -445,16 +546,67 @@ impl Generator {
                 _ => "logged escalation",
             };
             let session = t.custom_fields[2].1.clone().unwrap_or_default();
+            // A call's summary says more; its details come from the order number, not the
+            // generator, so the rest of the scenario stays what it was.
+            let phone = (kind != Kind::WebHandoff).then(|| {
+                let (asked, unresolved) = match reason.split_once("; ") {
+                    Some((a, u)) => (a.to_string(), Some(u.to_string())),
+                    None => (reason.clone(), None),
+                };
+                let first = t.events.first().map(|e| e.created_at).unwrap_or(at);
+                let last = t.events.last().map(|e| e.created_at).unwrap_or(at);
+                PhoneSummary {
+                    asked_for: asked,
+                    unresolved,
+                    transfer_to: (kind == Kind::PhoneLiveTransfer)
+                        .then(|| format!("+1 415 555 01{:02}", order % 100)),
+                    follow_up: (kind == Kind::PhoneLoggedEscalation)
+                        .then(|| ["email", "SMS", "callback"][order as usize % 3].to_string()),
+                    call_seconds: (last - first).num_seconds() + 20,
+                }
+            });
+            let mut text = format!("OpenCX handoff summary\nReason: {reason}\n");
+            if let Some(p) = &phone {
+                text.push_str(&format!("Caller asked for: {}\n", p.asked_for));
+                if let Some(u) = &p.unresolved {
+                    text.push_str(&format!("AI could not resolve: {u}\n"));
+                }
+            }
+            text.push_str(&format!("Mode: {mode}\n"));
+            if let Some(p) = &phone {
+                if let Some(n) = &p.transfer_to {
+                    text.push_str(&format!("Transferred to: {n}\n"));
+                }
+                if let Some(f) = &p.follow_up {
+                    text.push_str(&format!("Follow up by: {f}\n"));
+                }
+                text.push_str(&format!(
+                    "Call length: {}m {}s\n",
+                    p.call_seconds / 60,
+                    p.call_seconds % 60
+                ));
+            }
+            text.push_str(&format!(
+                "View session in OpenCX: https://app.opencx.test/sessions/{session}"
+            ));
+            // One caller in four is new to OpenCX: a contact with only the number.
+            if phone.is_some() && customer.is_none() && order % 4 == 0 {
+                if let Some(u) = w.users.get_mut(&requester) {
+                    u.name = format!("+1 628 555 {:04}", order % 10_000);
+                    u.email = String::new();
+                }
+            }
             let eid = w.next_id();
             t.events.push(Event {
                 id: eid,
                 created_at: tick(&mut self.rng),
-                text: format!(
-                    "OpenCX handoff summary\nReason: {reason}\nMode: {mode}\nView session in OpenCX: https://app.opencx.test/sessions/{session}"
-                ),
+                text,
                 attachments: vec![],
-                wire: Wire::Comment { author_id: w.integration_user, public: false },
-                truth: Truth::Summary { reason },
+                wire: Wire::Comment {
+                    author_id: w.integration_user,
+                    public: false,
+                },
+                truth: Truth::Summary { reason, phone },
             });
             if let Some(agent) = t.assignee_id.filter(|_| self.rng.gen_ratio(1, 2)) {
                 let eid = w.next_id();
@@ -470,6 +622,35 @@ impl Generator {
                     },
                     truth: Truth::Turn { role: "agent" },
                 });
+            }
+            // Some seeded web sessions have ended: the customer left (and went back to the
+            // bot), or an agent ended it for a follow-up by email. Their tickets stay open.
+            let ending = match order % 12 {
+                0 => Some(ACTIVITY_ENDED_BY_USER),
+                1 => Some(ACTIVITY_TRANSFER_TO_EMAIL),
+                _ => None,
+            };
+            if let Some(activity) =
+                ending.filter(|_| kind == Kind::WebHandoff && customer.is_none() && at < self.base)
+            {
+                let eid = w.next_id();
+                let ended_at = tick(&mut self.rng);
+                t.events.push(Event {
+                    id: eid,
+                    created_at: ended_at,
+                    text: activity_text(activity).into(),
+                    attachments: vec![],
+                    wire: Wire::Activity { kind: activity },
+                    truth: Truth::Turn { role: "system" },
+                });
+                if t.status == "new" {
+                    t.status = "open";
+                }
+                // A customer who left comes back later: a new session, a new ticket.
+                let again = ended_at + Duration::minutes(45);
+                if activity == ACTIVITY_ENDED_BY_USER && again < self.base {
+                    comeback = Some(again);
+                }
             }
         } else {
             t.via_channel = if self.rng.gen_ratio(1, 2) {
@@ -549,6 +730,9 @@ impl Generator {
         t.updated_at = t.events.last().map(|e| e.created_at).unwrap_or(at);
         w.tickets.insert(id, t);
         w.touch(id, at);
+        if let Some(again) = comeback.filter(|_| w.tickets.len() < self.room) {
+            self.ticket_from(w, Kind::WebHandoff, again, Some(requester));
+        }
         id
     }
 
@@ -611,9 +795,30 @@ impl Generator {
         let open: Vec<u64> = w
             .tickets
             .values()
-            .filter(|t| t.kind == Kind::WebHandoff && t.status != "closed" && t.status != "solved")
+            .filter(|t| {
+                t.kind == Kind::WebHandoff
+                    && t.status != "closed"
+                    && t.status != "solved"
+                    && !t.session_ended()
+            })
             .map(|t| t.id)
             .collect();
+        // Now and then a customer leaves and goes back to the bot: one of the sessions this
+        // live scenario started, at least a minute old (the seeded ones stay as tests and
+        // the demo's first screen expect them).
+        let leavable: Vec<u64> = open
+            .iter()
+            .copied()
+            .filter(|id| {
+                let created = w.tickets[id].created_at;
+                created >= self.base && now - created > Duration::minutes(1)
+            })
+            .collect();
+        if !leavable.is_empty() && self.rng.gen_ratio(1, 10) {
+            let id = *leavable.choose(&mut self.rng).unwrap();
+            w.end_session(id, ACTIVITY_ENDED_BY_USER, now);
+            return id;
+        }
         if open.is_empty() || self.rng.gen_ratio(1, 2) {
             let kind = if self.rng.gen_ratio(2, 3) {
                 Kind::WebHandoff

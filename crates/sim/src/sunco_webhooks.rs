@@ -13,7 +13,7 @@
 //! from the conversation), so they announce nothing to Sunco.
 
 use crate::changes::Change;
-use crate::world::{Ticket, World, FIELD_SUNCO};
+use crate::world::{Ticket, Wire, World, FIELD_SUNCO};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -92,19 +92,32 @@ pub(crate) fn events_for(
                 json!({ "conversation": conversation, "reason": "ticketClosed" }),
             )]
         }
-        Change::EventAdded { event_id } => t
-            .events
-            .iter()
-            .find(|e| e.id == *event_id)
-            .and_then(|e| crate::json::sunco_message(base_url, e))
-            .map(|message| {
-                event(
-                    "conversation:message",
-                    json!({ "conversation": conversation, "message": message }),
-                )
-            })
-            .into_iter()
-            .collect(),
+        Change::EventAdded { event_id } => {
+            let added = t.events.iter().find(|e| e.id == *event_id);
+            let mut out: Vec<Value> = added
+                .and_then(|e| crate::json::sunco_message(base_url, e))
+                .map(|message| {
+                    event(
+                        "conversation:message",
+                        json!({ "conversation": conversation, "message": message }),
+                    )
+                })
+                .into_iter()
+                .collect();
+            // An agent ending the session hands the conversation back to the bot.
+            if let Some(Wire::Activity {
+                kind: crate::world::ACTIVITY_TRANSFER_TO_EMAIL,
+            }) = added.map(|e| &e.wire)
+            {
+                // Released, no integration is in control: the spec omits the field.
+                let back = json!({ "id": conversation["id"], "type": "personal" });
+                out.push(event(
+                    "switchboard:releaseControl",
+                    json!({ "conversation": back, "reason": "transferToEmail" }),
+                ));
+            }
+            out
+        }
         _ => vec![],
     }
 }

@@ -81,6 +81,7 @@ fn author(e: &Event) -> Option<u64> {
     match e.wire {
         Wire::Comment { author_id, .. } => Some(author_id),
         Wire::Message { author_id, .. } => author_id,
+        Wire::Activity { .. } => None,
     }
 }
 
@@ -131,7 +132,11 @@ fn message_event(m: &Event) -> Value {
         author_id,
     } = &m.wire
     else {
-        return json!({});
+        // A system activity: Zendesk's own doing.
+        return json!({
+            "actor": {"id": "zd:system", "name": "Zendesk", "type": "system"},
+            "message": {"id": format!("{:024x}", m.id), "body": m.text},
+        });
     };
     let (actor_type, actor_id) = match author {
         AuthorType::User => (
@@ -224,7 +229,7 @@ impl ZendeskEvent {
             Change::EventAdded { event_id } => {
                 let added = ticket?.events.iter().find(|e| e.id == *event_id)?;
                 match &added.wire {
-                    Wire::Message { .. } => {
+                    Wire::Message { .. } | Wire::Activity { .. } => {
                         let mut e = Self::new(
                             "zen:event-type:messaging_ticket.message_added",
                             ticket_id,

@@ -76,7 +76,20 @@ pub enum Truth {
     },
     Summary {
         reason: String,
+        /// A call's summary parts, as the note says them (empty for web handoffs).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        phone: Option<PhoneSummary>,
     },
+}
+
+/// What a call's handoff summary says beyond its reason.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhoneSummary {
+    pub asked_for: String,
+    pub unresolved: Option<String>,
+    pub transfer_to: Option<String>,
+    pub follow_up: Option<String>,
+    pub call_seconds: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -89,6 +102,38 @@ pub enum Wire {
     },
     /// A ticket comment (`Comment`): in the comments API, and in the log with HTML content.
     Comment { author_id: u64, public: bool },
+    /// A system activity Sunshine Conversations records as a message (`activityMessage`):
+    /// `conversation:endedByUser`, `ticket:transfer:email` (an agent ended the session)
+    /// or `ticket:closed`. Its truth is a system turn.
+    Activity { kind: &'static str },
+}
+
+impl Wire {
+    /// Who a session-ending activity says ended it (`end_user`, `agent`, `system`).
+    pub fn ended_by(&self) -> Option<&'static str> {
+        match self {
+            Wire::Activity { kind } => match *kind {
+                ACTIVITY_ENDED_BY_USER => Some("end_user"),
+                ACTIVITY_TRANSFER_TO_EMAIL => Some("agent"),
+                ACTIVITY_TICKET_CLOSED => Some("system"),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+pub const ACTIVITY_ENDED_BY_USER: &str = "conversation:endedByUser";
+pub const ACTIVITY_TRANSFER_TO_EMAIL: &str = "ticket:transfer:email";
+pub const ACTIVITY_TICKET_CLOSED: &str = "ticket:closed";
+
+/// The line a session-ending activity shows the agent.
+pub fn activity_text(kind: &str) -> &'static str {
+    match kind {
+        ACTIVITY_ENDED_BY_USER => "The customer ended the conversation and is back with the bot.",
+        ACTIVITY_TRANSFER_TO_EMAIL => "The agent ended the messaging session; follow up by email.",
+        _ => "The ticket was closed; the messaging session ended.",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -122,6 +167,13 @@ pub struct Ticket {
     pub events: Vec<Event>,
     /// Comment redactions, oldest first (each is an audit in Zendesk).
     pub redactions: Vec<Redaction>,
+}
+
+impl Ticket {
+    /// Whether its messaging session ended (an ending activity is in its transcript).
+    pub fn session_ended(&self) -> bool {
+        self.events.iter().any(|e| e.wire.ended_by().is_some())
+    }
 }
 
 /// A comment redaction: Zendesk rewrites the comment in place and records an audit with
@@ -206,6 +258,35 @@ impl World {
             t.updated_at = at.max(t.updated_at);
             t.generation = generation;
         }
+    }
+
+    /// Ends a web handoff's messaging session (`activity` is one of the `ACTIVITY_*`
+    /// kinds): the activity is recorded in its transcript and the ticket stays open.
+    /// False when there is no such messaging ticket or its session already ended.
+    pub fn end_session(
+        &mut self,
+        ticket_id: u64,
+        activity: &'static str,
+        at: DateTime<Utc>,
+    ) -> bool {
+        let eid = self.next_id + 1;
+        let Some(t) = self.tickets.get_mut(&ticket_id) else {
+            return false;
+        };
+        if !t.kind.is_messaging() || t.session_ended() {
+            return false;
+        }
+        t.events.push(Event {
+            id: eid,
+            created_at: at,
+            text: activity_text(activity).into(),
+            attachments: vec![],
+            wire: Wire::Activity { kind: activity },
+            truth: Truth::Turn { role: "system" },
+        });
+        self.next_id = eid;
+        self.touch(ticket_id, at);
+        true
     }
 
     /// Redacts `secret` wherever it appears in the event's text, as Zendesk's comment

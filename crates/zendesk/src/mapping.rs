@@ -374,10 +374,11 @@ fn add_entry(
                 });
                 return;
             }
-            Note::HandoffSummary { reason } => {
+            Note::HandoffSummary { reason, details } => {
                 if reason.is_some() {
                     page.handoff_reason = reason;
                 }
+                page.handoff_details = Some(details);
                 page.handoff_at = Some(created_at);
                 page.messages.push(Message {
                     external_id: id,
@@ -402,6 +403,21 @@ fn add_entry(
         attachments: files,
         internal: !public,
     });
+}
+
+/// Who ended a messaging session, from the system activity Sunshine Conversations
+/// records when it ends (`activityMessage` in its spec); `None` for any other activity.
+/// The customer ends it (`conversation:endedByUser`); an agent ends it by moving the
+/// conversation to email (`ticket:transfer:email`, the Agent Workspace's "end session",
+/// which leaves the ticket open for a follow-up by email); closing the ticket (an agent's
+/// or a trigger's doing) ends it too (`ticket:closed`).
+pub fn session_ended_by(activity: &str) -> Option<EndedBy> {
+    match activity {
+        "conversation:endedByUser" => Some(EndedBy::EndUser),
+        "ticket:transfer:email" => Some(EndedBy::Agent),
+        "ticket:closed" => Some(EndedBy::System),
+        _ => None,
+    }
 }
 
 /// The text of a conversation-log event: plain for messages, HTML made text for comments.
@@ -436,6 +452,22 @@ pub(crate) fn log_events(
         if e.kind != "Comment" && !e.kind.starts_with("Messaging::") {
             continue;
         }
+        // A system activity Sunshine Conversations persisted as a message (the session's
+        // end): shown as a system line, and noted as the end. Never the customer's.
+        let activity = e.content["activity"]["type"]
+            .as_str()
+            .filter(|_| e.author.kind.as_deref() != Some("user"));
+        if let Some(by) = activity.and_then(session_ended_by) {
+            page.session_end = Some(SessionEnd {
+                by,
+                at: Some(created_at),
+            });
+        }
+        let role = if activity.is_some() {
+            Role::System
+        } else {
+            role
+        };
         // The reference names the message as the Sunco and comments APIs do.
         let id = e
             .reference
@@ -487,12 +519,24 @@ pub(crate) fn sunco_messages(
                 .iter()
                 .any(|x| x.eq_ignore_ascii_case(s))
         };
+        let activity = msg
+            .activity
+            .as_ref()
+            .and_then(|a| a["type"].as_str())
+            .filter(|_| msg.author.kind != "user");
         let role = match msg.author.kind.as_str() {
+            _ if activity.is_some() => Role::System,
             "user" => Role::Customer,
             _ if has("agent") => Role::Agent,
             _ if has("activity") => Role::System,
             _ => Role::Ai,
         };
+        if let Some(by) = activity.and_then(session_ended_by) {
+            page.session_end = Some(SessionEnd {
+                by,
+                at: Some(created_at),
+            });
+        }
         let c = &msg.content;
         let files = match c["mediaUrl"].as_str() {
             Some(url) => vec![Attachment {
@@ -758,6 +802,50 @@ mod tests {
         .unwrap();
         assert_eq!(settings.mapping.ai_authors.user_ids, vec![42]);
         assert_eq!(Mapping::default().ai_authors.names, vec!["OpenCX"]);
+    }
+
+    #[test]
+    fn a_sessions_end_is_read_from_its_activity_in_the_log_and_in_sunco() {
+        let events: Vec<wire::LogEvent> = serde_json::from_value(serde_json::json!([
+            { "id": "a", "reference": "zen:sunco:conversation_message:m1",
+              "type": "Messaging::ConversationMessage", "created_at": "2026-11-01T10:00:00Z",
+              "author": { "type": "user", "display_name": "Maria" },
+              "content": { "type": "text", "text": "bye", "activity": { "type": "ticket:closed" } },
+              "metadata": {} },
+            { "id": "b", "reference": "zen:sunco:conversation_message:m2",
+              "type": "Messaging::ConversationMessage", "created_at": "2026-11-01T10:02:00Z",
+              "author": { "type": "bot", "display_name": "Zendesk" },
+              "content": { "type": "text", "text": "Maria left the conversation",
+                           "activity": { "type": "conversation:endedByUser" } },
+              "metadata": {} },
+        ]))
+        .unwrap();
+        let mut page = TranscriptPage::default();
+        log_events(&Mapping::default(), &mut page, &events).unwrap();
+        // The customer's own message cannot claim an activity; the system's does.
+        assert_eq!(
+            page.session_end,
+            Some(SessionEnd {
+                by: EndedBy::EndUser,
+                at: Some(parse_time("t", "2026-11-01T10:02:00Z").unwrap()),
+            })
+        );
+        let roles: Vec<Role> = page.messages.iter().map(|m| m.role).collect();
+        assert_eq!(roles, vec![Role::Customer, Role::System]);
+
+        let list: Vec<wire::SuncoMessage> = serde_json::from_value(serde_json::json!([
+            { "id": "m3", "received": "2026-11-01T10:05:00.000Z",
+              "author": { "type": "business", "subtypes": ["activity"], "displayName": "Zendesk" },
+              "activity": { "type": "ticket:transfer:email" },
+              "content": { "type": "text", "text": "The conversation moved to email" } },
+        ]))
+        .unwrap();
+        let mut page = TranscriptPage::default();
+        sunco_messages(&mut page, &list).unwrap();
+        assert_eq!(page.session_end.map(|e| e.by), Some(EndedBy::Agent));
+        assert_eq!(page.messages[0].role, Role::System);
+        assert_eq!(session_ended_by("ticket:closed"), Some(EndedBy::System));
+        assert_eq!(session_ended_by("conversation:read"), None);
     }
 
     #[test]

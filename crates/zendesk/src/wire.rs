@@ -242,6 +242,9 @@ pub struct SuncoMessage {
     pub author: SuncoAuthor,
     #[serde(default)]
     pub content: Value,
+    /// The system activity a message records (`activityMessage`: a session's end).
+    #[serde(default)]
+    pub activity: Option<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -105,7 +105,7 @@ async fn an_end_users_notes_with_the_ai_markers_are_ordinary_notes() {
             .events
             .iter()
             .find_map(|e| match &e.truth {
-                Truth::Summary { reason } => Some(reason.clone()),
+                Truth::Summary { reason, .. } => Some(reason.clone()),
                 _ => None,
             })
             .unwrap()

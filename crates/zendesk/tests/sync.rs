@@ -137,12 +137,17 @@ async fn assert_matches_scenario_but(store: &Store, sim: &Sim, broken: &BTreeSet
         let mut turns = vec![];
         let mut drafts: Vec<(String, String)> = vec![];
         let mut reason = None;
+        let mut phone = None;
         for e in &t.events {
             match &e.truth {
                 Truth::Turn { role } => turns.push((role.to_string(), e.text.clone())),
-                Truth::Summary { reason: r } => {
+                Truth::Summary {
+                    reason: r,
+                    phone: p,
+                } => {
                     turns.push(("system".into(), e.text.clone()));
                     reason = Some(r.clone());
+                    phone = p.clone();
                 }
                 Truth::Draft { text, training_url } => {
                     if !drafts.iter().any(|(t, _)| t == text) {
@@ -184,12 +189,65 @@ async fn assert_matches_scenario_but(store: &Store, sim: &Sim, broken: &BTreeSet
                 };
                 assert_eq!(h.mode, mode);
                 assert_eq!(h.reason, reason, "reason of ticket {}", t.id);
+                // A call's summary in its parts: where it went, how long it took.
+                let details = &h.details;
+                match &phone {
+                    Some(p) => {
+                        assert_eq!(details.asked_for.as_ref(), Some(&p.asked_for));
+                        assert_eq!(details.unresolved, p.unresolved);
+                        assert_eq!(details.transfer_to, p.transfer_to);
+                        assert_eq!(details.follow_up, p.follow_up);
+                        assert_eq!(details.call_seconds, Some(p.call_seconds));
+                        assert_eq!(d.item.transfer_to, p.transfer_to);
+                        assert_eq!(d.item.follow_up, p.follow_up);
+                        let user = sim.world(|w| w.users[&t.requester_id].clone());
+                        assert_eq!(
+                            d.caller.as_ref().map(|c| c.known),
+                            Some(!user.email.is_empty()),
+                            "caller of ticket {}",
+                            t.id
+                        );
+                    }
+                    None => {
+                        assert_eq!(details.asked_for, None);
+                        assert_eq!(d.caller, None);
+                    }
+                }
+                assert!(details
+                    .session_link
+                    .as_deref()
+                    .is_some_and(|l| l.ends_with(d.opencx_session_id.as_deref().unwrap())));
+                // A session that ended says who ended it, and leaves the live queue.
+                let ended_by = t.events.iter().find_map(|e| e.wire.ended_by());
+                assert_eq!(
+                    d.item.ended.as_ref().map(|e| e.by.code()),
+                    ended_by.map(String::from),
+                    "end of ticket {}",
+                    t.id
+                );
+                // The same customer's other sessions are linked both ways.
+                let others: BTreeSet<String> = sim.world(|w| {
+                    w.tickets
+                        .values()
+                        .filter(|o| o.id != t.id && o.requester_id == t.requester_id)
+                        .filter(|o| o.kind.is_handoff() && o.status != "deleted")
+                        .filter(|o| !broken.contains(&o.id))
+                        .map(|o| o.id.to_string())
+                        .collect()
+                });
+                let related: BTreeSet<String> = d
+                    .related
+                    .iter()
+                    .map(|r| r.external_id.clone())
+                    .filter(|id| !broken.contains(&id.parse().unwrap()))
+                    .collect();
+                assert_eq!(related, others, "related of ticket {}", t.id);
                 assert!(d
                     .opencx_session_id
                     .as_deref()
                     .unwrap_or("")
                     .starts_with("sess_"));
-                if !matches!(t.status, "solved" | "closed") {
+                if !matches!(t.status, "solved" | "closed") && ended_by.is_none() {
                     queue_expected.insert(t.id.to_string());
                 }
             }

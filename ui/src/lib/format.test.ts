@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ago, callOffset, clock, endedBy, exact, sessionEnd, skipReason, sourceLabel, waited } from "./format";
+import { afterSessionEnd, ago, callLength, callOffset, callRoute, callSecondsOf, clock, endedBy, exact, sessionEnd, skipReason, sourceLabel, waited } from "./format";
 import { endedSalesforce } from "./fixtures";
 
 describe("waited", () => {
@@ -64,5 +64,34 @@ describe("how a session ended", () => {
     expect(sourceLabel[row.source]).toBe("Salesforce");
     expect(row.ended && endedBy(row.ended.by)).toBe("ended by the customer");
     expect(sourceLabel.zendesk).toBe("Zendesk");
+  });
+});
+
+describe("a phone handoff", () => {
+  it("says where the call went", () => {
+    expect(callRoute("+1 415 555 0100", null)).toBe("→ +1 415 555 0100");
+    expect(callRoute(null, "SMS")).toBe("follow up by SMS");
+    expect(callRoute(undefined, undefined)).toBe("");
+  });
+  it("takes the call's length from its summary, else from its turns", () => {
+    const turns = [
+      { role: "customer" as const, created_at: 10_000 },
+      { role: "ai" as const, created_at: 70_000 },
+      { role: "system" as const, created_at: 999_000 },
+      { role: "customer" as const, created_at: 410_000 },
+    ];
+    expect(callSecondsOf(125, turns)).toBe(125);
+    expect(callSecondsOf(null, turns)).toBe(400);
+    expect(callSecondsOf(undefined, turns.slice(0, 1))).toBeNull();
+    expect(callLength(400)).toBe("06:40");
+    expect(callLength(3723)).toBe("1:02:03");
+  });
+});
+
+describe("after a messaging session ends", () => {
+  it("says the customer is back with the bot and the ticket stays open", () => {
+    expect(afterSessionEnd({ by: "end_user", at: 1 }, true)).toBe("The customer is back with the bot. The ticket stays open: follow up by email.");
+    expect(afterSessionEnd({ by: "agent", at: 1 }, false)).toBe("The customer is back with the bot.");
+    expect(afterSessionEnd({ by: "system", at: null }, false)).toBe("");
   });
 });

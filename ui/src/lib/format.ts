@@ -35,11 +35,34 @@ export function clock(at: number, now: number): string {
 
 /** A phone transcript's offset into the call: "+02:15", "+1:02:15". */
 export function callOffset(at: number, start: number): string {
-  const s = Math.max(0, Math.floor((at - start) / 1000));
+  return `+${callLength((at - start) / 1000)}`;
+}
+
+/** A call's length as a clock: "06:40", "1:02:03". */
+export function callLength(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
   const h = Math.floor(s / 3600);
   const m = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
   const sec = String(s % 60).padStart(2, "0");
-  return h > 0 ? `+${h}:${m}:${sec}` : `+${m}:${sec}`;
+  return h > 0 ? `${h}:${m}:${sec}` : `${m}:${sec}`;
+}
+
+/** A call's length in seconds: as its summary says, else from its first turn to its last
+ * (the transcript of a call is the caller's and the AI's turns); null when neither tells. */
+export function callSecondsOf(said: number | null | undefined, messages: readonly { role: Role; created_at: number }[]): number | null {
+  if (said != null) return said;
+  const turns = messages.filter((m) => m.role === "customer" || m.role === "ai");
+  const first = turns[0];
+  const last = turns[turns.length - 1];
+  return first && last && turns.length > 1 ? (last.created_at - first.created_at) / 1000 : null;
+}
+
+/** Where a call went, for the queue and the card: "→ +1 415 555 0100" for a live
+ * transfer, "follow up by SMS" for a logged escalation; empty when the summary said neither. */
+export function callRoute(transfer_to: string | null | undefined, follow_up: string | null | undefined): string {
+  if (transfer_to) return `→ ${transfer_to}`;
+  if (follow_up) return `follow up by ${follow_up}`;
+  return "";
 }
 
 export const roleLabel: Record<Role, string> = {
@@ -95,4 +118,10 @@ export function endedBy(by: EndedBy): string {
 export function sessionEnd(end: SessionEnd, now: number): string {
   const when = end.at === null ? "" : ` · ${clock(end.at, now)}`;
   return `Session ${endedBy(end.by)}${when}`;
+}
+
+/** What an ended messaging session means for the rep, when the ticket outlives it. */
+export function afterSessionEnd(end: SessionEnd, ticketOpen: boolean): string {
+  const bot = end.by === "end_user" || end.by === "agent" ? "The customer is back with the bot. " : "";
+  return ticketOpen ? `${bot}The ticket stays open: follow up by email.` : bot.trim();
 }

@@ -2,8 +2,8 @@
 //! were editing, what they did, and the leads' report over it.
 
 use super::queries::enum_col;
-use super::Store;
-use crate::drafts::{read_at, DraftAsSeen, DraftReportRow, Moved, Seen};
+use super::{Store, Tx};
+use crate::drafts::{read_at, DraftAsSeen, DraftReportRow, Moved, ReplyOutcome, Seen};
 use crate::error::{Error, Result};
 use crate::model::{AssistDraft, DraftState, Millis, Role};
 use sqlx::sqlite::SqliteRow;
@@ -11,6 +11,63 @@ use sqlx::Row;
 
 pub(super) const DRAFT_SELECT: &str =
     "SELECT id, source_note_id, text, training_url, state, created_at FROM assist_drafts";
+
+/// Settles the conversation's pending drafts that a public agent reply followed: the rep
+/// answered in the helpdesk, so the reply says what became of the draft (see
+/// [`crate::drafts::outcome_of_reply`]), and the drafts report counts it like a reply
+/// sent through Baton. The replier is the rep; the reply's time is when they acted.
+pub(super) async fn settle_answered_drafts(tx: &mut Tx<'_>, conversation_id: i64) -> Result<usize> {
+    let pending = sqlx::query(
+        "SELECT d.id, d.text, m.body, m.author_name, m.created_at
+         FROM assist_drafts d
+         JOIN messages m ON m.id = (
+             SELECT id FROM messages
+             WHERE conversation_id = d.conversation_id AND role = 'agent' AND internal = 0
+               AND created_at > d.created_at
+             ORDER BY created_at, id LIMIT 1)
+         WHERE d.conversation_id = ? AND d.state = 'pending'",
+    )
+    .bind(conversation_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in &pending {
+        let (text, reply): (String, String) = (r.get("text"), r.get("body"));
+        let (state, distance, edited, reason) = match crate::drafts::outcome_of_reply(&text, &reply)
+        {
+            ReplyOutcome::Accepted => (DraftState::Accepted, None, None, None),
+            ReplyOutcome::Edited { distance } => (
+                DraftState::Edited,
+                Some(distance),
+                Some(reply.as_str()),
+                None,
+            ),
+            ReplyOutcome::OwnAnswer => (
+                DraftState::Rejected,
+                None,
+                None,
+                Some(crate::drafts::ANSWERED_OTHERWISE),
+            ),
+        };
+        sqlx::query(
+            "UPDATE assist_drafts SET state = ?, edited_text = ?, edit_distance = ?,
+                    outcome_reason = ?, acted_by = ?, acted_at = ?
+             WHERE id = ? AND state = 'pending'",
+        )
+        .bind(state.as_str())
+        .bind(edited)
+        .bind(distance)
+        .bind(reason)
+        .bind(
+            r.get::<Option<String>, _>("author_name")
+                .unwrap_or_else(|| "an agent in the helpdesk".into()),
+        )
+        .bind(r.get::<Millis, _>("created_at"))
+        .bind(r.get::<i64, _>("id"))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(pending.len())
+}
 
 pub(super) fn assist_draft(d: &SqliteRow) -> Result<AssistDraft> {
     Ok(AssistDraft {
@@ -22,8 +79,6 @@ pub(super) fn assist_draft(d: &SqliteRow) -> Result<AssistDraft> {
         created_at: d.get("created_at"),
     })
 }
-
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
 
 /// The conversation's row, or `NotFound` as `detail` words it.
 async fn conversation_row(tx: &mut Tx<'_>, id: i64) -> Result<SqliteRow> {
@@ -281,6 +336,73 @@ mod tests {
             .await
             .unwrap();
         store.conversation_id(Some("acme"), "9").await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_draft_answered_in_the_helpdesk_is_settled_by_the_reply_and_counted() {
+        let (_dir, store) = store_with_account().await;
+        let agent = |id: &str, body: &str, at: Millis, internal: bool| Message {
+            role: Role::Agent,
+            author_name: Some("Alex Rivera".into()),
+            internal,
+            ..message(id, body, at)
+        };
+        // A draft, then only an internal note and a reply from before it: still pending.
+        let id = commit(
+            &store,
+            "v1",
+            vec![
+                agent("a0", "Hello again", 1_000, false),
+                agent("a1", "Looking into it", 1_600, true),
+            ],
+            &[("Your refund is on its way.", DRAFT_AT)],
+        )
+        .await;
+        let detail = store.detail(id).await.unwrap();
+        assert_eq!(detail.drafts[0].state, DraftState::Pending);
+        assert!(detail.item.has_pending_draft);
+
+        // The rep answers in the Agent Workspace with the draft, lightly edited.
+        commit(
+            &store,
+            "v2",
+            vec![agent(
+                "a2",
+                "Your refund is on its way today.",
+                1_700,
+                false,
+            )],
+            &[],
+        )
+        .await;
+        let detail = store.detail(id).await.unwrap();
+        assert_eq!(detail.drafts[0].state, DraftState::Edited);
+        assert!(!detail.item.has_pending_draft, "it leaves the drafts queue");
+        let report = store.draft_report(0).await.unwrap();
+        assert_eq!(report.len(), 1);
+        assert_eq!(report[0].rep.as_str(), "Alex Rivera");
+        assert_eq!((report[0].drafts, report[0].edited), (1, 1));
+        assert_eq!(report[0].mean_edit_distance, Some(6.0));
+
+        // A later draft answered with something else entirely counts as set aside.
+        commit(
+            &store,
+            "v3",
+            vec![agent(
+                "a3",
+                "Could you send a photo of the parcel?",
+                2_600,
+                false,
+            )],
+            &[("Sorry for the delay, a new parcel ships today.", 2_500)],
+        )
+        .await;
+        let report = store.draft_report(0).await.unwrap();
+        assert_eq!((report[0].drafts, report[0].rejected), (2, 1));
+        assert_eq!(
+            report[0].rejection_reasons,
+            format!("{} (1)", crate::drafts::ANSWERED_OTHERWISE)
+        );
     }
 
     fn seen(draft_id: i64, version: &str) -> Seen {

@@ -191,6 +191,7 @@ impl Store {
             if let Some(t) = &bundle.transcript {
                 stats.messages += upsert_messages(&mut tx, id, &t.messages).await?;
                 stats.drafts += add_drafts(&mut tx, id, &t.drafts).await?;
+                drafts::settle_answered_drafts(&mut tx, id).await?;
             }
         }
         if let Some(cursor) = cursor {
@@ -296,6 +297,12 @@ async fn upsert_conversation(tx: &mut Tx<'_>, account_id: &str, bundle: &Bundle)
         .as_deref()
         .or(transcript.and_then(|t| t.problem.as_deref()));
     let fresh_verdict = problem.is_some() || transcript.is_some() || !c.wants_transcript;
+    // A session, once ended, stays ended: a Zendesk session's end is read once, from its
+    // transcript, and the ticket's later updates do not repeat it.
+    let ended = c
+        .ended
+        .as_ref()
+        .or(transcript.and_then(|t| t.session_end.as_ref()));
     let id = sqlx::query_scalar(
         "INSERT INTO conversations (account_id, external_id, source, channel, status, subject,
             requester_name, assignee_id, assignee_name, group_id, group_name, priority,
@@ -314,7 +321,9 @@ async fn upsert_conversation(tx: &mut Tx<'_>, account_id: &str, bundle: &Bundle)
             opencx_contact_id = excluded.opencx_contact_id,
             opencx_session_id = excluded.opencx_session_id,
             assist_skips = excluded.assist_skips, version = excluded.version,
-            ended_by = excluded.ended_by, ended_at = excluded.ended_at,
+            ended_by = COALESCE(excluded.ended_by, conversations.ended_by),
+            ended_at = CASE WHEN excluded.ended_by IS NULL THEN conversations.ended_at
+                            ELSE excluded.ended_at END,
             routing_attributes = excluded.routing_attributes,
             transcript_version = COALESCE(excluded.transcript_version, conversations.transcript_version),
             transcript_cursor = COALESCE(excluded.transcript_cursor, conversations.transcript_cursor),
@@ -345,8 +354,8 @@ async fn upsert_conversation(tx: &mut Tx<'_>, account_id: &str, bundle: &Bundle)
     .bind(transcript.map(|_| c.version.as_str()))
     .bind(transcript.and_then(|t| t.cursor.as_deref()))
     .bind(problem)
-    .bind(c.ended.as_ref().map(|e| e.by.code()))
-    .bind(c.ended.as_ref().and_then(|e| e.at))
+    .bind(ended.map(|e| e.by.code()))
+    .bind(ended.and_then(|e| e.at))
     .bind(serde_json::to_string(&c.routing_attributes).expect("strings serialize"))
     .bind(fresh_verdict)
     .fetch_one(&mut **tx)
@@ -377,12 +386,17 @@ async fn upsert_handoff(
     let explicit_at = transcript
         .and_then(|t| t.handoff_at)
         .or(facts.handed_off_at);
+    let details = transcript
+        .and_then(|t| t.handoff_details.as_ref())
+        .map(|d| serde_json::to_string(d).expect("details serialize"));
     sqlx::query(
-        "INSERT INTO handoffs (conversation_id, mode, reason, reason_category, handed_off_at)
-         VALUES (?, ?, ?, ?, COALESCE(?, ?))
+        "INSERT INTO handoffs (conversation_id, mode, reason, reason_category, handed_off_at,
+            details)
+         VALUES (?, ?, ?, ?, COALESCE(?, ?), COALESCE(?, '{}'))
          ON CONFLICT (conversation_id) DO UPDATE SET
             mode = excluded.mode,
             reason = COALESCE(excluded.reason, handoffs.reason),
+            details = CASE WHEN ? IS NULL THEN handoffs.details ELSE excluded.details END,
             reason_category = CASE WHEN excluded.reason IS NULL THEN handoffs.reason_category
                                    ELSE excluded.reason_category END,
             handed_off_at = COALESCE(?, handoffs.handed_off_at)",
@@ -393,6 +407,8 @@ async fn upsert_handoff(
     .bind(rules.categorise(reason))
     .bind(explicit_at)
     .bind(bundle.conversation.created_at)
+    .bind(&details)
+    .bind(&details)
     .bind(explicit_at)
     .execute(&mut **tx)
     .await?;

@@ -13,7 +13,8 @@ use sqlx::Row;
 #[serde(default)]
 pub struct QueueFilter {
     pub account_id: Option<String>,
-    /// Include solved and closed conversations.
+    /// Include solved and closed conversations, and sessions that ended (whose tickets
+    /// may stay open for a follow-up by email).
     pub include_done: bool,
     pub channel: Option<Channel>,
     pub limit: Option<i64>,
@@ -42,7 +43,9 @@ const QUEUE_SELECT: &str = "
                 ELSE 'other' END AS scope,
            h.mode AS handoff_mode, h.reason, COALESCE(h.handed_off_at, c.created_at) AS waiting_since,
            d.conversation_id IS NOT NULL AS has_pending_draft, c.sync_problem,
-           c.ended_by, c.ended_at
+           c.ended_by, c.ended_at,
+           json_extract(h.details, '$.transfer_to') AS transfer_to,
+           json_extract(h.details, '$.follow_up') AS follow_up
     FROM conversations c
     JOIN accounts a ON a.id = c.account_id
     LEFT JOIN handoffs h ON h.conversation_id = c.id
@@ -86,6 +89,8 @@ fn queue_item(r: &SqliteRow) -> Result<QueueItem> {
         has_pending_draft: r.get("has_pending_draft"),
         sync_problem: r.get("sync_problem"),
         ended: session_end(r),
+        transfer_to: r.get("transfer_to"),
+        follow_up: r.get("follow_up"),
     })
 }
 
@@ -95,7 +100,7 @@ impl Store {
             "{QUEUE_SELECT}
              WHERE (h.conversation_id IS NOT NULL OR d.conversation_id IS NOT NULL)
                AND (?1 IS NULL OR c.account_id = ?1)
-               AND (?2 OR c.status NOT IN ('solved', 'closed'))
+               AND (?2 OR (c.status NOT IN ('solved', 'closed') AND c.ended_by IS NULL))
                AND (?3 IS NULL OR c.channel = ?3)
                AND (NOT ?5 OR scope != 'other')
                AND (?6 IS NULL OR c.external_id IN (SELECT value FROM json_each(?6)))
@@ -177,8 +182,8 @@ impl Store {
         let c = sqlx::query(
             "SELECT c.priority, c.created_at, c.updated_at, c.ticket_url, c.session_url,
                     c.opencx_org_id, c.opencx_contact_id, c.opencx_session_id, c.assist_skips,
-                    h.mode, h.reason, h.reason_category, h.handed_off_at, c.version,
-                    c.routing_attributes
+                    h.mode, h.reason, h.reason_category, h.handed_off_at, h.details, c.version,
+                    c.routing_attributes, c.account_id
              FROM conversations c LEFT JOIN handoffs h ON h.conversation_id = c.id WHERE c.id = ?",
         )
         .bind(id)
@@ -193,9 +198,50 @@ impl Store {
                 reason: c.get("reason"),
                 reason_category: c.get("reason_category"),
                 handed_off_at: c.get("handed_off_at"),
+                // Written by this store from the type itself: unreadable only if mended by
+                // hand, and then the card shows the reason without the details.
+                details: serde_json::from_str(c.get::<&str, _>("details")).unwrap_or_default(),
             }),
             None => None,
         };
+        let contact: Option<String> = c.get("opencx_contact_id");
+        let related = match contact.as_deref().filter(|c| !c.is_empty()) {
+            Some(contact) => sqlx::query(
+                "SELECT id, external_id, channel, status, subject, created_at, ended_by, ended_at
+                 FROM conversations
+                 WHERE account_id = ? AND opencx_contact_id = ? AND id != ?
+                 ORDER BY created_at DESC, id DESC LIMIT 10",
+            )
+            .bind(c.get::<String, _>("account_id"))
+            .bind(contact)
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(RelatedConversation {
+                    id: r.get("id"),
+                    external_id: r.get("external_id"),
+                    channel: enum_col(r, "channel", Channel::parse)?,
+                    status: enum_col(r, "status", Status::parse)?,
+                    subject: r.get("subject"),
+                    created_at: r.get("created_at"),
+                    ended: session_end(r),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?,
+            None => vec![],
+        };
+        // OpenCX merges a caller it matched by number into the existing support user; one
+        // it did not know becomes a contact with just the number, so its name is the number.
+        let caller = (item.channel == Channel::Phone).then(|| Caller {
+            known: item
+                .requester_name
+                .as_deref()
+                .is_some_and(|n| !looks_like_a_phone_number(n)),
+            name: item.requester_name.clone(),
+            contact_id: contact.clone(),
+        });
         let messages = messages_of(&mut tx, id).await?;
         let drafts = sqlx::query(&format!(
             "{DRAFT_SELECT} WHERE conversation_id = ? ORDER BY created_at, id"
@@ -219,6 +265,8 @@ impl Store {
             assist_skips: serde_json::from_str(&skips).unwrap_or_default(),
             routing_attributes: serde_json::from_str(&routing).unwrap_or_default(),
             handoff,
+            caller,
+            related,
             messages,
             drafts,
             version: c.get("version"),
@@ -255,6 +303,14 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// A name that is only a phone number (`+1 (415) 555-0142`), or empty.
+fn looks_like_a_phone_number(name: &str) -> bool {
+    let digits = name.chars().filter(char::is_ascii_digit).count();
+    name.chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        && (digits >= 5 || name.trim().is_empty())
 }
 
 fn fts_query(text: &str) -> Option<String> {
@@ -310,7 +366,17 @@ pub(super) async fn messages_of(
 
 #[cfg(test)]
 mod tests {
-    use super::fts_query;
+    use super::{fts_query, looks_like_a_phone_number};
+
+    #[test]
+    fn a_caller_known_only_by_number_is_told_from_a_named_one() {
+        for n in ["+1 (415) 555-0142", "4155550142", "+44 20 7946 0958", " "] {
+            assert!(looks_like_a_phone_number(n), "{n:?}");
+        }
+        for n in ["Maria Lopez", "555", "Agent 007", "R2-D2 +1"] {
+            assert!(!looks_like_a_phone_number(n), "{n:?}");
+        }
+    }
 
     #[test]
     fn user_text_never_becomes_fts_syntax() {

@@ -225,6 +225,20 @@ impl Store {
         at: Millis,
     ) -> Result<()> {
         let (account_id, external_id) = self.handoff_ids(conversation_id).await?;
+        self.mark(&account_id, &external_id, verdict, note, at)
+            .await
+    }
+
+    /// The same by the vendor's id: a verdict may arrive before its conversation does
+    /// (the demo's history; a lead's mark shared before this desktop synced the handoff).
+    pub async fn mark(
+        &self,
+        account_id: &str,
+        external_id: &str,
+        verdict: Verdict,
+        note: Option<String>,
+        at: Millis,
+    ) -> Result<()> {
         let note = note.filter(|n| !n.trim().is_empty());
         sqlx::query(
             "INSERT INTO review_marks (account_id, external_id, verdict, note, marked_at)

@@ -6,8 +6,8 @@ use super::queries::{enum_col, messages_of, session_end};
 use super::{add_drafts, save_cursor, upsert_conversation, upsert_handoff, upsert_messages, Store};
 use crate::error::{Error, Result};
 use crate::model::{
-    Bundle, Channel, Conversation, DraftFacts, HandoffFacts, HandoffMode, Message, Millis,
-    SourceKind, Status, TranscriptPage,
+    Bundle, Channel, Conversation, DraftFacts, HandoffDetails, HandoffFacts, HandoffMode, Message,
+    Millis, SourceKind, Status, TranscriptPage,
 };
 use sqlx::Row;
 
@@ -17,6 +17,8 @@ use sqlx::Row;
 pub struct Snapshot {
     pub conversation: Conversation,
     pub handoff_reason: Option<String>,
+    /// The rest of the handoff summary (`None`: no handoff, or a relay too old to say).
+    pub handoff_details: Option<HandoffDetails>,
     /// The conversation version the stored transcript was read at (`None`: never read).
     pub transcript_version: Option<String>,
     pub transcript_cursor: Option<String>,
@@ -67,7 +69,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         let Some(r) = sqlx::query(
             "SELECT c.*, h.mode AS handoff_mode, h.reason AS handoff_reason,
-                    h.handed_off_at AS handed_off_at
+                    h.handed_off_at AS handed_off_at, h.details AS handoff_details
              FROM conversations c LEFT JOIN handoffs h ON h.conversation_id = c.id
              WHERE c.account_id = ? AND c.external_id = ?",
         )
@@ -137,6 +139,9 @@ impl Store {
         Ok(Some(Snapshot {
             conversation,
             handoff_reason: r.get("handoff_reason"),
+            handoff_details: r
+                .get::<Option<&str>, _>("handoff_details")
+                .and_then(|d| serde_json::from_str(d).ok()),
             transcript_version,
             transcript_cursor: r.get("transcript_cursor"),
             sync_problem: r.get("sync_problem"),
@@ -203,8 +208,8 @@ impl Store {
                             drafts: s.drafts.clone(),
                             handoff_reason: s.handoff_reason.clone(),
                             handoff_at: c.handoff.as_ref().and_then(|h| h.handed_off_at),
-                            cursor: None,
-                            problem: None,
+                            handoff_details: s.handoff_details.clone(),
+                            ..Default::default()
                         }),
                         problem: None,
                     };
@@ -212,6 +217,7 @@ impl Store {
                     upsert_handoff(&mut tx, id, &bundle, &rules).await?;
                     upsert_messages(&mut tx, id, &s.messages).await?;
                     add_drafts(&mut tx, id, &s.drafts).await?;
+                    super::drafts::settle_answered_drafts(&mut tx, id).await?;
                     // The relay's verdicts, exactly: this cache never reads the vendor itself.
                     sqlx::query(
                         "UPDATE conversations SET transcript_version = ?, transcript_cursor = ?,
@@ -354,6 +360,7 @@ mod tests {
                 handoff_at: Some(1_200),
                 cursor: Some("t1".into()),
                 problem: None,
+                ..Default::default()
             }),
             problem: None,
         }
@@ -432,6 +439,7 @@ mod tests {
         let newer = Snapshot {
             conversation: conversation("7", 3_000),
             handoff_reason: None,
+            handoff_details: None,
             transcript_version: Some("3000".into()),
             transcript_cursor: None,
             sync_problem: None,

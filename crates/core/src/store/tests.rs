@@ -101,6 +101,7 @@ async fn committing_the_same_page_twice_changes_nothing() {
             handoff_at: Some(1_150),
             cursor: Some("c1".into()),
             problem: None,
+            ..Default::default()
         }),
         problem: None,
     }];
@@ -353,6 +354,7 @@ const LANDED: &[(i64, &str)] = &[
     (20261122000008, "1d5b769705e552e623cf7816fc840fae0eddd448ca8ecd04e0d8b47dd402e3772901cffc9a0716557fb13354cd522fc1"),
     (20261122000009, "d66b0087c81ca8d8e67fa01997db1f4605b448c7787baf71ea5c8aeb735f34cd87d7b532209437cc20166203fe866fe7"),
     (20261122000010, "d9a307d1caa04cbc24631b1c0d273bc68fa3d8add532e5dac9dabd51cf6407ff6c33723e09bfa3f2c650e3a032599c21"),
+    (20261122000011, "2550cb580284ca46aa03c2d0a516b25becba5637ccc409594594e1eef70fa1599b224d8afdf51ee9b01ce6f65a41f971"),
 ];
 
 #[test]
@@ -923,4 +925,180 @@ async fn a_database_from_before_the_review_opens_with_its_handoffs_categorised()
             .unwrap(),
         0
     );
+}
+
+#[tokio::test]
+async fn a_messaging_session_ended_in_its_transcript_leaves_the_live_queue_and_stays_ended() {
+    let (_dir, store) = store_with_account().await;
+    let bundle = |updated: Millis, transcript: Option<TranscriptPage>| {
+        vec![Bundle {
+            conversation: conversation("41", updated),
+            transcript,
+            problem: None,
+        }]
+    };
+    let live = TranscriptPage {
+        messages: vec![message("m1", "I need a person", 1_100)],
+        ..Default::default()
+    };
+    store
+        .commit_page("acme", "tickets", &bundle(2_000, Some(live)), None, 1)
+        .await
+        .unwrap();
+    let q = store.queue(&QueueFilter::default()).await.unwrap();
+    assert_eq!((q.len(), q[0].ended.clone()), (1, None));
+    let id = q[0].id;
+
+    // The customer ends the session: the ticket stays open for a follow-up by email,
+    // but the session is over and leaves the live queue.
+    let end = SessionEnd {
+        by: EndedBy::EndUser,
+        at: Some(2_500),
+    };
+    let ended = TranscriptPage {
+        messages: vec![message("m2", "The customer left the conversation", 2_500)],
+        session_end: Some(end.clone()),
+        ..Default::default()
+    };
+    store
+        .commit_page("acme", "tickets", &bundle(2_600, Some(ended)), None, 2)
+        .await
+        .unwrap();
+    assert!(store
+        .queue(&QueueFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+    // A later update of the ticket (an agent's note, a tag) does not bring it back.
+    let note = TranscriptPage {
+        messages: vec![message("m3", "emailed the customer", 3_000)],
+        ..Default::default()
+    };
+    store
+        .commit_page("acme", "tickets", &bundle(3_100, Some(note)), None, 3)
+        .await
+        .unwrap();
+    store
+        .commit_page("acme", "tickets", &bundle(3_200, None), None, 4)
+        .await
+        .unwrap();
+    assert!(store
+        .queue(&QueueFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+    let findable = store
+        .queue(&QueueFilter {
+            include_done: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(findable.len(), 1);
+    assert_eq!(findable[0].status, Status::Open);
+    assert_eq!(findable[0].ended, Some(end.clone()));
+    assert_eq!(store.detail(id).await.unwrap().item.ended, Some(end));
+}
+
+#[tokio::test]
+async fn a_phone_handoff_keeps_its_summary_details_and_its_callers_other_conversations() {
+    let (_dir, store) = store_with_account().await;
+    let phone = |id: &str, created: Millis, name: &str, contact: &str| Conversation {
+        channel: Channel::Phone,
+        created_at: created,
+        requester_name: Some(name.into()),
+        opencx_contact_id: Some(contact.into()),
+        handoff: Some(HandoffFacts {
+            mode: HandoffMode::LiveTransfer,
+            handed_off_at: None,
+        }),
+        ..conversation(id, created + 500)
+    };
+    let details = HandoffDetails {
+        asked_for: Some("a refund of $400".into()),
+        unresolved: Some("refunds over $250 need a person".into()),
+        transfer_to: Some("+1 415 555 0100".into()),
+        call_seconds: Some(400),
+        ..Default::default()
+    };
+    let earlier = Conversation {
+        channel: Channel::Web,
+        ended: Some(SessionEnd {
+            by: EndedBy::Agent,
+            at: Some(1_400),
+        }),
+        ..phone("50", 1_000, "Maria Lopez", "contact_7")
+    };
+    let page = vec![
+        Bundle {
+            conversation: earlier,
+            transcript: None,
+            problem: None,
+        },
+        Bundle {
+            conversation: phone("51", 5_000, "Maria Lopez", "contact_7"),
+            transcript: Some(TranscriptPage {
+                handoff_reason: Some("refund over the limit".into()),
+                handoff_details: Some(details.clone()),
+                ..Default::default()
+            }),
+            problem: None,
+        },
+        Bundle {
+            conversation: phone("52", 6_000, "+1 (628) 555-0142", "contact_9"),
+            transcript: None,
+            problem: None,
+        },
+    ];
+    store
+        .commit_page("acme", "tickets", &page, None, 1)
+        .await
+        .unwrap();
+    let q = store.queue(&QueueFilter::default()).await.unwrap();
+    let row = q.iter().find(|i| i.external_id == "51").unwrap();
+    assert_eq!(row.transfer_to.as_deref(), Some("+1 415 555 0100"));
+    assert_eq!(row.follow_up, None);
+    let d = store.detail(row.id).await.unwrap();
+    assert_eq!(d.handoff.as_ref().unwrap().details, details);
+    let caller = d.caller.unwrap();
+    assert!(caller.known);
+    assert_eq!(caller.contact_id.as_deref(), Some("contact_7"));
+    assert_eq!(
+        d.related
+            .iter()
+            .map(|r| (
+                r.external_id.as_str(),
+                r.ended.as_ref().map(|e| e.by.clone())
+            ))
+            .collect::<Vec<_>>(),
+        vec![("50", Some(EndedBy::Agent))]
+    );
+
+    // A later part of the transcript without the summary keeps the details.
+    let later = vec![Bundle {
+        conversation: phone("51", 5_000, "Maria Lopez", "contact_7"),
+        transcript: Some(TranscriptPage {
+            messages: vec![message("m9", "thanks", 5_600)],
+            ..Default::default()
+        }),
+        problem: None,
+    }];
+    store
+        .commit_page("acme", "tickets", &later, None, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.detail(row.id).await.unwrap().handoff.unwrap().details,
+        details
+    );
+    // What a relay publishes carries them.
+    let snapshot = store.snapshot("acme", "51").await.unwrap().unwrap();
+    assert_eq!(snapshot.handoff_details, Some(details));
+
+    // A caller OpenCX did not know is a contact with just the number, and has no history.
+    let unknown = q.iter().find(|i| i.external_id == "52").unwrap();
+    let d = store.detail(unknown.id).await.unwrap();
+    assert!(!d.caller.unwrap().known);
+    assert!(d.related.is_empty());
+    assert_eq!(d.handoff.unwrap().details, HandoffDetails::default());
 }

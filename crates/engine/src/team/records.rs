@@ -6,7 +6,7 @@
 //! - `baton.acme.conv.<id>`: a [`ConversationRecord`] (or its deletion);
 //! - `baton.acme.part.<id>.<n>`: part `n` of its transcript, when it did not fit inline.
 
-use baton_core::model::{Conversation, DraftFacts, Message};
+use baton_core::model::{Conversation, DraftFacts, HandoffDetails, Message};
 use baton_core::store::Snapshot;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,9 @@ pub struct ConversationRecord {
     pub schema: u32,
     pub conversation: Conversation,
     pub handoff_reason: Option<String>,
+    /// Absent in records of older relays.
+    #[serde(default)]
+    pub handoff_details: Option<HandoffDetails>,
     pub transcript_version: Option<String>,
     pub transcript_cursor: Option<String>,
     pub sync_problem: Option<String>,
@@ -129,6 +132,7 @@ pub fn encode(snapshot: &Snapshot, publication: &str) -> (Vec<PartRecord>, Conve
         schema: SCHEMA,
         conversation: snapshot.conversation.clone(),
         handoff_reason: snapshot.handoff_reason.clone(),
+        handoff_details: snapshot.handoff_details.clone(),
         transcript_version: snapshot.transcript_version.clone(),
         transcript_cursor: snapshot.transcript_cursor.clone(),
         sync_problem: snapshot.sync_problem.clone(),
@@ -158,6 +162,7 @@ pub fn decode(record: ConversationRecord, parts: Vec<PartRecord>) -> Result<Snap
     Ok(Snapshot {
         conversation: record.conversation,
         handoff_reason: record.handoff_reason,
+        handoff_details: record.handoff_details,
         transcript_version: record.transcript_version,
         transcript_cursor: record.transcript_cursor,
         sync_problem: record.sync_problem,
@@ -246,6 +251,7 @@ mod tests {
                 routing_attributes: vec![],
             },
             handoff_reason: None,
+            handoff_details: None,
             transcript_version: Some("v".into()),
             transcript_cursor: Some("c".into()),
             sync_problem: None,

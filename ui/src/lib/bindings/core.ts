@@ -31,9 +31,48 @@ sync_problem?: string,
 /**
  * Who ended the session and when, for an ended one ("ended by the customer").
  */
-ended?: SessionEnd, };
+ended?: SessionEnd, 
+/**
+ * A live transfer's number, for the queue row.
+ */
+transfer_to?: string, 
+/**
+ * A logged escalation's follow-up channel, for the queue row.
+ */
+follow_up?: string, };
 
-export type Handoff = { mode: HandoffMode, reason: string | null, reason_category: string | null, handed_off_at: number, };
+export type HandoffDetails = { 
+/**
+ * What the customer (caller) asked for.
+ */
+asked_for: string | null, 
+/**
+ * What the AI could not resolve.
+ */
+unresolved: string | null, 
+/**
+ * A live transfer: the number the call was bridged to.
+ */
+transfer_to: string | null, 
+/**
+ * A logged escalation: how the caller wants to be followed up (email, SMS,
+ * callback), as the summary says it.
+ */
+follow_up: string | null, 
+/**
+ * The call's length in seconds.
+ */
+call_seconds: number | null, 
+/**
+ * The OpenCX session (recording, reasoning trace) the summary links to.
+ */
+session_link: string | null, };
+
+export type Handoff = { mode: HandoffMode, reason: string | null, reason_category: string | null, handed_off_at: number, details: HandoffDetails, };
+
+export type RelatedConversation = { id: number, external_id: string, channel: Channel, status: Status, subject: string, created_at: number, ended: SessionEnd | null, };
+
+export type Caller = { known: boolean, name: string | null, contact_id: string | null, };
 
 export type AssistDraft = { id: number, source_note_id: string, text: string, training_url: string | null, state: DraftState, created_at: number, };
 
@@ -47,7 +86,16 @@ export type ConversationDetail = { item: QueueItem, priority: string | null, cre
 /**
  * The org's routing attributes, in display order (empty where there are none).
  */
-routing_attributes: Array<RoutingAttribute>, handoff: Handoff | null, messages: Array<Message>, drafts: Array<AssistDraft>, 
+routing_attributes: Array<RoutingAttribute>, handoff: Handoff | null, 
+/**
+ * For a call: whether the caller matched a known contact.
+ */
+caller: Caller | null, 
+/**
+ * The same customer's other conversations in this account, newest first: an earlier
+ * session that ended, or the new one that followed it.
+ */
+related: Array<RelatedConversation>, messages: Array<Message>, drafts: Array<AssistDraft>, 
 /**
  * The conversation's version this detail shows (read in one snapshot with it): a
  * draft action carries it back, so a reply goes out only on what the rep saw.
@@ -58,7 +106,8 @@ export type SearchHit = { conversation_id: number, external_id: string, subject:
 
 export type QueueFilter = { account_id: string | null, 
 /**
- * Include solved and closed conversations.
+ * Include solved and closed conversations, and sessions that ended (whose tickets
+ * may stay open for a follow-up by email).
  */
 include_done: boolean, channel: Channel | null, limit: number | null, 
 /**
