@@ -73,6 +73,7 @@ pub async fn handoffs(store: &Store, args: HandoffArgs<'_>, now: Millis) -> Resu
         since,
         until,
         bucket: Bucket::Day,
+        source: None,
     };
     let filter = HandoffFilter {
         since,

@@ -178,6 +178,11 @@ pub struct ReviewQuery {
     pub since: Millis,
     pub until: Millis,
     pub bucket: Bucket,
+    /// Only this vendor's handoffs and conversations (all when absent), so every number
+    /// on the screen, and the lists behind them, count the same handoffs.
+    #[serde(default)]
+    #[ts(optional)]
+    pub source: Option<SourceKind>,
 }
 
 /// Handoffs by category, channel and source.
@@ -247,6 +252,12 @@ pub struct HandoffFilter {
     pub channel: Option<Channel>,
     pub source: Option<SourceKind>,
     pub verdict: Option<Verdict>,
+    /// Only handoffs with exactly this reason (one of the top reasons).
+    #[ts(optional)]
+    pub reason: Option<String>,
+    /// Only handoffs a human replied to (`true`), or not yet (`false`).
+    #[ts(optional)]
+    pub replied: Option<bool>,
     /// At most this many (newest first); all when absent.
     pub limit: Option<i64>,
 }

@@ -205,11 +205,7 @@ async fn the_demo_opens_with_weeks_of_reviewed_handoffs_and_settled_drafts() {
     let history = baton_core::review::HandoffFilter {
         since: now - 40 * day,
         until: now - 3 * day,
-        category: None,
-        channel: None,
-        source: None,
-        verdict: None,
-        limit: None,
+        ..Default::default()
     };
     // The history syncs like any ticket: handoffs from weeks back, some with a lead's
     // verdict, each answered by an agent.

@@ -521,7 +521,9 @@ pub fn entries(
                 if reason.is_some() {
                     page.handoff_reason = reason;
                 }
-                page.handoff_details = Some(details);
+                if !details.is_empty() {
+                    page.handoff_details = Some(details);
+                }
                 page.handoff_at = Some(created_at);
                 role = Role::System;
             }

@@ -1000,9 +1000,17 @@ async fn end_zd_session(State(s): S, body: Bytes) -> Response {
             .into_response();
     };
     let now = Utc::now();
-    if s.mutate(Actor::World, now, |w, _| {
-        w.end_session(end.ticket, activity, now)
-    }) {
+    let ended = s.mutate(Actor::World, now, |w, _| {
+        let ended = w.end_session(end.ticket, activity, now);
+        // Closing the ticket is what ends the session here.
+        if ended && activity == crate::world::ACTIVITY_TICKET_CLOSED {
+            if let Some(t) = w.tickets.get_mut(&end.ticket) {
+                t.status = "closed";
+            }
+        }
+        ended
+    });
+    if ended {
         StatusCode::NO_CONTENT.into_response()
     } else {
         (

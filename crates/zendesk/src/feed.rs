@@ -493,6 +493,7 @@ impl Feed for ZendeskFeed {
         };
         let mut page = self.transcript_at(c, cursor).await?;
         page.cursor = crate::redactions::join(newest.or(applied), page.cursor);
+        keep_own_end(&mut page, c.created_at);
         Ok(page)
     }
 
@@ -549,6 +550,18 @@ impl Feed for ZendeskFeed {
 /// A failed transcript read, as the engine should take it: answers about this ticket
 /// alone (gone, forbidden, refused, too large) make it unreadable, and the sync goes on;
 /// anything else (offline, rate-limited, server trouble, bad credentials) stops the page.
+/// Without multi-conversations a customer's Sunshine conversation outlives its tickets:
+/// an end from before this ticket began belongs to an earlier session, not this one.
+fn keep_own_end(page: &mut TranscriptPage, ticket_created_at: baton_core::model::Millis) {
+    if page
+        .session_end
+        .as_ref()
+        .is_some_and(|e| e.at.is_some_and(|at| at < ticket_created_at))
+    {
+        page.session_end = None;
+    }
+}
+
 fn ticket_error(e: ZendeskError) -> FeedError {
     let why = match &e {
         ZendeskError::NotFound { endpoint } => format!("{endpoint} answered 404 (not found)"),
@@ -642,5 +655,28 @@ impl<'a> Skipped<'a> {
             text.push_str(", …");
         }
         Some(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keep_own_end;
+    use baton_core::model::{EndedBy, SessionEnd, TranscriptPage};
+
+    #[test]
+    fn an_end_from_an_earlier_ticket_of_the_same_conversation_is_not_this_ones() {
+        let ended_at = |at| TranscriptPage {
+            session_end: Some(SessionEnd {
+                by: EndedBy::EndUser,
+                at: Some(at),
+            }),
+            ..Default::default()
+        };
+        let mut earlier = ended_at(900);
+        keep_own_end(&mut earlier, 1_000);
+        assert_eq!(earlier.session_end, None);
+        let mut own = ended_at(1_500);
+        keep_own_end(&mut own, 1_000);
+        assert_eq!(own.session_end.map(|e| e.at), Some(Some(1_500)));
     }
 }

@@ -378,7 +378,10 @@ fn add_entry(
                 if reason.is_some() {
                     page.handoff_reason = reason;
                 }
-                page.handoff_details = Some(details);
+                // A summary without them leaves the stored details as they are.
+                if !details.is_empty() {
+                    page.handoff_details = Some(details);
+                }
                 page.handoff_at = Some(created_at);
                 page.messages.push(Message {
                     external_id: id,
@@ -457,7 +460,11 @@ pub(crate) fn log_events(
         let activity = e.content["activity"]["type"]
             .as_str()
             .filter(|_| e.author.kind.as_deref() != Some("user"));
-        if let Some(by) = activity.and_then(session_ended_by) {
+        // The first end is the session's: a later `ticket:closed` closes only the ticket.
+        if let Some(by) = activity
+            .and_then(session_ended_by)
+            .filter(|_| page.session_end.is_none())
+        {
             page.session_end = Some(SessionEnd {
                 by,
                 at: Some(created_at),
@@ -531,7 +538,11 @@ pub(crate) fn sunco_messages(
             _ if has("activity") => Role::System,
             _ => Role::Ai,
         };
-        if let Some(by) = activity.and_then(session_ended_by) {
+        // The first end is the session's: a later `ticket:closed` closes only the ticket.
+        if let Some(by) = activity
+            .and_then(session_ended_by)
+            .filter(|_| page.session_end.is_none())
+        {
             page.session_end = Some(SessionEnd {
                 by,
                 at: Some(created_at),
@@ -818,6 +829,13 @@ mod tests {
               "content": { "type": "text", "text": "Maria left the conversation",
                            "activity": { "type": "conversation:endedByUser" } },
               "metadata": {} },
+            // Closing the ticket later ends no session: the first end stands.
+            { "id": "c", "reference": "zen:sunco:conversation_message:m4",
+              "type": "Messaging::ConversationMessage", "created_at": "2026-11-03T09:00:00Z",
+              "author": { "type": "bot", "display_name": "Zendesk" },
+              "content": { "type": "text", "text": "Ticket closed",
+                           "activity": { "type": "ticket:closed" } },
+              "metadata": {} },
         ]))
         .unwrap();
         let mut page = TranscriptPage::default();
@@ -831,7 +849,7 @@ mod tests {
             })
         );
         let roles: Vec<Role> = page.messages.iter().map(|m| m.role).collect();
-        assert_eq!(roles, vec![Role::Customer, Role::System]);
+        assert_eq!(roles, vec![Role::Customer, Role::System, Role::System]);
 
         let list: Vec<wire::SuncoMessage> = serde_json::from_value(serde_json::json!([
             { "id": "m3", "received": "2026-11-01T10:05:00.000Z",

@@ -83,6 +83,8 @@ describe("a phone handoff", () => {
     expect(callSecondsOf(125, turns)).toBe(125);
     expect(callSecondsOf(null, turns)).toBe(400);
     expect(callSecondsOf(undefined, turns.slice(0, 1))).toBeNull();
+    // A customer's message after the handoff (an SMS follow-up) is not the call.
+    expect(callSecondsOf(null, turns, 100_000)).toBe(60);
     expect(callLength(400)).toBe("06:40");
     expect(callLength(3723)).toBe("1:02:03");
   });

@@ -48,10 +48,11 @@ export function callLength(seconds: number): string {
 }
 
 /** A call's length in seconds: as its summary says, else from its first turn to its last
- * (the transcript of a call is the caller's and the AI's turns); null when neither tells. */
-export function callSecondsOf(said: number | null | undefined, messages: readonly { role: Role; created_at: number }[]): number | null {
+ * before the handoff (the call is the caller's and the AI's turns; what follows is the
+ * follow-up); null when neither tells. */
+export function callSecondsOf(said: number | null | undefined, messages: readonly { role: Role; created_at: number }[], handedOffAt?: number): number | null {
   if (said != null) return said;
-  const turns = messages.filter((m) => m.role === "customer" || m.role === "ai");
+  const turns = messages.filter((m) => (m.role === "customer" || m.role === "ai") && (handedOffAt === undefined || m.created_at <= handedOffAt));
   const first = turns[0];
   const last = turns[turns.length - 1];
   return first && last && turns.length > 1 ? (last.created_at - first.created_at) / 1000 : null;

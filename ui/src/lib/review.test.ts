@@ -15,7 +15,6 @@ import {
   pivot,
   ruleProblem,
   rulesChanged,
-  rowsFor,
   trendSeries,
   tzOffsetMinutes,
 } from "./review";
@@ -100,10 +99,11 @@ describe("drilling down", () => {
     const last = filterFor(range, { bucket: { start: MON + 29 * DAY_MS, size: 7 * DAY_MS, label: "" } });
     expect([last.since, last.until]).toEqual([MON + 29 * DAY_MS, MON + 30 * DAY_MS]);
   });
-  it("keeps a top reason's handoffs only", () => {
-    const rows = [row(1), row(2, { reason: "refund" }), row(3, { reason: null })];
-    expect(rowsFor(rows, { category: "asked_for_human", reason: "refund" }).map((r) => r.conversation_id)).toEqual([2]);
-    expect(rowsFor(rows, { category: "asked_for_human" })).toHaveLength(3);
+  it("asks the backend for a top reason's handoffs, or the replied-to ones, only", () => {
+    expect(filterFor(range, { category: "asked_for_human", reason: "refund" })).toMatchObject({ category: "asked_for_human", reason: "refund" });
+    expect(filterFor(range, { channel: "web", replied: true })).toMatchObject({ channel: "web", replied: true });
+    expect(filterFor(range, { channel: "web" })).not.toHaveProperty("replied");
+    expect(drillTitle({ channel: "web", replied: true })).toBe("web · replied to");
   });
   it("titles the list with what was clicked", () => {
     expect(drillTitle({})).toBe("All handoffs");

@@ -144,8 +144,10 @@ export interface Drill {
   source?: SourceKind;
   /** One bucket of the trend. */
   bucket?: { start: number; size: number; label: string };
-  /** One of the top reasons (the backend filters by category; the list keeps this reason). */
+  /** One of the top reasons. */
   reason?: string;
+  /** Only the handoffs a human replied to. */
+  replied?: boolean;
 }
 
 /** The most handoffs one list shows (an export holds them all). */
@@ -165,13 +167,11 @@ export function filterFor(range: Range, drill: Drill, verdict: Verdict | null = 
     channel: drill.channel ?? null,
     source: drill.source ?? null,
     verdict,
+    ...(drill.reason === undefined ? {} : { reason: drill.reason }),
+    ...(drill.replied === undefined ? {} : { replied: drill.replied }),
     limit,
   };
 }
-
-/** The list's rows for the drill: all the backend sent, or only the clicked reason's. */
-export const rowsFor = (rows: HandoffRow[], drill: Drill): HandoffRow[] =>
-  drill.reason === undefined ? rows : rows.filter((r) => (r.reason ?? "") === drill.reason);
 
 /** The list's heading: "Customer upset · phone · Zendesk · week of 3 Nov", "All handoffs". */
 export function drillTitle(drill: Drill): string {
@@ -181,6 +181,7 @@ export function drillTitle(drill: Drill): string {
   if (drill.channel) parts.push(drill.channel);
   if (drill.source) parts.push(drill.source === "zendesk" ? "Zendesk" : "Salesforce");
   if (drill.bucket) parts.push(drill.bucket.label);
+  if (drill.replied) parts.push("replied to");
   return parts.length === 0 ? "All handoffs" : parts.join(" · ");
 }
 

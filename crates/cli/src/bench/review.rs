@@ -179,6 +179,7 @@ pub async fn run(args: Args) {
         since: t0,
         until: t0 + 60 * 24 * HOUR,
         bucket: Bucket::Day,
+        source: None,
     };
     let mut summaries = vec![];
     let mut summary = None;

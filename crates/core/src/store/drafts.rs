@@ -13,61 +13,110 @@ pub(super) const DRAFT_SELECT: &str =
     "SELECT id, source_note_id, text, training_url, state, created_at FROM assist_drafts";
 
 /// Settles the conversation's pending drafts that a public agent reply followed: the rep
-/// answered in the helpdesk, so the reply says what became of the draft (see
-/// [`crate::drafts::outcome_of_reply`]), and the drafts report counts it like a reply
-/// sent through Baton. The replier is the rep; the reply's time is when they acted.
+/// answered in the helpdesk, so the reply says what became of the newest draft before it
+/// (see [`crate::drafts::outcome_of_reply`]), and the drafts report counts it like a reply
+/// sent through Baton; older drafts it passed over were superseded. A draft Baton already
+/// settled (sent through the outbox) is that reply's draft, and its older ones superseded.
+/// The replier is the rep; the reply's time is when they acted.
 pub(super) async fn settle_answered_drafts(tx: &mut Tx<'_>, conversation_id: i64) -> Result<usize> {
-    let pending = sqlx::query(
-        "SELECT d.id, d.text, m.body, m.author_name, m.created_at
-         FROM assist_drafts d
-         JOIN messages m ON m.id = (
-             SELECT id FROM messages
-             WHERE conversation_id = d.conversation_id AND role = 'agent' AND internal = 0
-               AND created_at > d.created_at
-             ORDER BY created_at, id LIMIT 1)
-         WHERE d.conversation_id = ? AND d.state = 'pending'",
+    let drafts: Vec<(i64, String, String, Millis)> = sqlx::query_as(
+        "SELECT id, text, state, created_at FROM assist_drafts
+         WHERE conversation_id = ? ORDER BY created_at, id",
     )
     .bind(conversation_id)
     .fetch_all(&mut **tx)
     .await?;
-    for r in &pending {
-        let (text, reply): (String, String) = (r.get("text"), r.get("body"));
-        let (state, distance, edited, reason) = match crate::drafts::outcome_of_reply(&text, &reply)
-        {
-            ReplyOutcome::Accepted => (DraftState::Accepted, None, None, None),
-            ReplyOutcome::Edited { distance } => (
-                DraftState::Edited,
-                Some(distance),
-                Some(reply.as_str()),
-                None,
-            ),
-            ReplyOutcome::OwnAnswer => (
-                DraftState::Rejected,
-                None,
-                None,
-                Some(crate::drafts::ANSWERED_OTHERWISE),
-            ),
-        };
-        sqlx::query(
-            "UPDATE assist_drafts SET state = ?, edited_text = ?, edit_distance = ?,
-                    outcome_reason = ?, acted_by = ?, acted_at = ?
-             WHERE id = ? AND state = 'pending'",
-        )
-        .bind(state.as_str())
-        .bind(edited)
-        .bind(distance)
-        .bind(reason)
-        .bind(
-            r.get::<Option<String>, _>("author_name")
-                .unwrap_or_else(|| "an agent in the helpdesk".into()),
-        )
-        .bind(r.get::<Millis, _>("created_at"))
-        .bind(r.get::<i64, _>("id"))
-        .execute(&mut **tx)
-        .await?;
+    if !drafts.iter().any(|d| d.2 == DraftState::Pending.as_str()) {
+        return Ok(0);
     }
-    Ok(pending.len())
+    let replies: Vec<(String, Option<String>, Millis)> = sqlx::query_as(
+        "SELECT body, author_name, created_at FROM messages
+         WHERE conversation_id = ? AND role = 'agent' AND internal = 0
+         ORDER BY created_at, id",
+    )
+    .bind(conversation_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut settled = 0;
+    let mut next = 0;
+    for (body, author, at) in &replies {
+        // The drafts this reply answers: those written since the previous reply.
+        let before = drafts[next..].iter().take_while(|d| d.3 < *at).count();
+        let answered = &drafts[next..next + before];
+        next += before;
+        let Some((newest, older)) = answered.split_last() else {
+            continue;
+        };
+        let acted_by = author
+            .clone()
+            .unwrap_or_else(|| "an agent in the helpdesk".into());
+        let superseded = |id| Settled {
+            id,
+            state: DraftState::Rejected,
+            distance: None,
+            edited: None,
+            reason: Some(SUPERSEDED),
+        };
+        let mut outcomes: Vec<Settled> = older.iter().map(|d| superseded(d.0)).collect();
+        let plain = |state| Settled {
+            id: newest.0,
+            state,
+            distance: None,
+            edited: None,
+            reason: None,
+        };
+        outcomes.push(match crate::drafts::outcome_of_reply(&newest.1, body) {
+            ReplyOutcome::Accepted => plain(DraftState::Accepted),
+            ReplyOutcome::Edited { distance } => Settled {
+                distance: Some(distance),
+                edited: Some(body),
+                ..plain(DraftState::Edited)
+            },
+            ReplyOutcome::OwnAnswer => Settled {
+                reason: Some(crate::drafts::ANSWERED_OTHERWISE),
+                ..plain(DraftState::Rejected)
+            },
+        });
+        for Settled {
+            id,
+            state,
+            distance,
+            edited,
+            reason,
+        } in outcomes
+        {
+            // Only a draft still pending: what a rep did through Baton stands.
+            let done = sqlx::query(
+                "UPDATE assist_drafts SET state = ?, edited_text = ?, edit_distance = ?,
+                        outcome_reason = ?, acted_by = ?, acted_at = ?
+                 WHERE id = ? AND state = 'pending'",
+            )
+            .bind(state.as_str())
+            .bind(edited)
+            .bind(distance)
+            .bind(reason)
+            .bind(&acted_by)
+            .bind(at)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+            settled += done.rows_affected() as usize;
+        }
+    }
+    Ok(settled)
 }
+
+/// What became of one draft.
+struct Settled<'a> {
+    id: i64,
+    state: DraftState,
+    distance: Option<i64>,
+    edited: Option<&'a str>,
+    reason: Option<&'static str>,
+}
+
+/// Why a draft the rep passed over for a newer one counts as not used.
+const SUPERSEDED: &str = "superseded by a newer draft";
 
 pub(super) fn assist_draft(d: &SqliteRow) -> Result<AssistDraft> {
     Ok(AssistDraft {
@@ -402,6 +451,43 @@ mod tests {
         assert_eq!(
             report[0].rejection_reasons,
             format!("{} (1)", crate::drafts::ANSWERED_OTHERWISE)
+        );
+
+        // Two drafts, then a reply sending the newer one: the older was passed over.
+        commit(
+            &store,
+            "v4",
+            vec![agent("a4", "A new parcel ships today.", 3_600, false)],
+            &[
+                ("Old suggestion.", 3_100),
+                ("A new parcel ships today.", 3_200),
+            ],
+        )
+        .await;
+        let states: Vec<DraftState> = store
+            .detail(id)
+            .await
+            .unwrap()
+            .drafts
+            .iter()
+            .map(|d| d.state)
+            .collect();
+        assert_eq!(
+            states,
+            vec![
+                DraftState::Edited,
+                DraftState::Rejected,
+                DraftState::Rejected,
+                DraftState::Accepted
+            ]
+        );
+        let report = store.draft_report(0).await.unwrap();
+        assert!(
+            report[0]
+                .rejection_reasons
+                .contains("superseded by a newer draft (1)"),
+            "{}",
+            report[0].rejection_reasons
         );
     }
 

@@ -297,8 +297,9 @@ async fn upsert_conversation(tx: &mut Tx<'_>, account_id: &str, bundle: &Bundle)
         .as_deref()
         .or(transcript.and_then(|t| t.problem.as_deref()));
     let fresh_verdict = problem.is_some() || transcript.is_some() || !c.wants_transcript;
-    // A session, once ended, stays ended: a Zendesk session's end is read once, from its
-    // transcript, and the ticket's later updates do not repeat it.
+    // A session, once ended, stays ended as it first ended: a Zendesk session's end is
+    // read once, from its transcript, and the ticket's later updates (its closing) neither
+    // repeat nor rewrite it.
     let ended = c
         .ended
         .as_ref()
@@ -321,9 +322,9 @@ async fn upsert_conversation(tx: &mut Tx<'_>, account_id: &str, bundle: &Bundle)
             opencx_contact_id = excluded.opencx_contact_id,
             opencx_session_id = excluded.opencx_session_id,
             assist_skips = excluded.assist_skips, version = excluded.version,
-            ended_by = COALESCE(excluded.ended_by, conversations.ended_by),
-            ended_at = CASE WHEN excluded.ended_by IS NULL THEN conversations.ended_at
-                            ELSE excluded.ended_at END,
+            ended_by = COALESCE(conversations.ended_by, excluded.ended_by),
+            ended_at = CASE WHEN conversations.ended_by IS NULL THEN excluded.ended_at
+                            ELSE conversations.ended_at END,
             routing_attributes = excluded.routing_attributes,
             transcript_version = COALESCE(excluded.transcript_version, conversations.transcript_version),
             transcript_cursor = COALESCE(excluded.transcript_cursor, conversations.transcript_cursor),

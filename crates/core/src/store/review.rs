@@ -161,6 +161,8 @@ impl Store {
                AND (?4 IS NULL OR c.channel = ?4)
                AND (?5 IS NULL OR c.source = ?5)
                AND (?6 IS NULL OR r.verdict = ?6)
+               AND (?8 IS NULL OR h.reason = ?8)
+               AND (?9 IS NULL OR (first_agent_at IS NOT NULL) = ?9)
              ORDER BY at DESC, c.id DESC LIMIT ?7",
             handoff_select()
         ))
@@ -171,6 +173,8 @@ impl Store {
         .bind(filter.source.map(SourceKind::as_str))
         .bind(filter.verdict.map(Verdict::as_str))
         .bind(filter.limit.unwrap_or(-1))
+        .bind(&filter.reason)
+        .bind(filter.replied)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(handoff_row).collect()
@@ -186,12 +190,14 @@ impl Store {
     ) -> Result<ReviewSummary> {
         // One read transaction: the handoffs and the conversations counted are one snapshot.
         let mut tx = self.pool().begin().await?;
+        let source = query.source.map(SourceKind::as_str);
         let rows = sqlx::query(&format!(
-            "{} WHERE {AT} >= ?1 AND {AT} < ?2",
+            "{} WHERE {AT} >= ?1 AND {AT} < ?2 AND (?3 IS NULL OR c.source = ?3)",
             handoff_select()
         ))
         .bind(query.since)
         .bind(query.until)
+        .bind(source)
         .fetch_all(&mut *tx)
         .await?;
         let rows = rows.iter().map(handoff_row).collect::<Result<Vec<_>>>()?;
@@ -199,12 +205,14 @@ impl Store {
             // The conversations of the period: begun in it, or handed off in it (one
             // begun before), so the share handed off never passes 100 %.
             "SELECT COUNT(*) FROM conversations c
-             WHERE (c.created_at >= ?1 AND c.created_at < ?2)
-                OR EXISTS (SELECT 1 FROM handoffs h WHERE h.conversation_id = c.id
-                             AND h.handed_off_at >= ?1 AND h.handed_off_at < ?2)",
+             WHERE ((c.created_at >= ?1 AND c.created_at < ?2)
+                    OR EXISTS (SELECT 1 FROM handoffs h WHERE h.conversation_id = c.id
+                                 AND h.handed_off_at >= ?1 AND h.handed_off_at < ?2))
+               AND (?3 IS NULL OR c.source = ?3)",
         )
         .bind(query.since)
         .bind(query.until)
+        .bind(source)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -438,6 +446,7 @@ mod tests {
             since: t0(),
             until: t0() + 14 * DAY,
             bucket,
+            source: None,
         }
     }
 
@@ -626,6 +635,42 @@ mod tests {
             ..all()
         };
         assert_eq!(store.review_handoffs(&by_source).await.unwrap().len(), 2);
+        // The numbers of one vendor, and the lists behind them, count the same handoffs.
+        let salesforce = ReviewQuery {
+            source: Some(SourceKind::Salesforce),
+            ..period(Bucket::Day)
+        };
+        let s = store.review_summary(&salesforce, 0).await.unwrap();
+        assert_eq!(
+            s.counts.iter().map(|c| c.count).sum::<u64>(),
+            store.review_handoffs(&by_source).await.unwrap().len() as u64
+        );
+        assert!(s.counts.iter().all(|c| c.source == SourceKind::Salesforce));
+        // "Replied" lists only the handoffs a human replied to; a top reason only its own.
+        let replied = HandoffFilter {
+            replied: Some(true),
+            ..all()
+        };
+        let got = store.review_handoffs(&replied).await.unwrap();
+        assert!(!got.is_empty() && got.iter().all(|r| r.first_reply_ms.is_some()));
+        let waiting = HandoffFilter {
+            replied: Some(false),
+            ..all()
+        };
+        let none = store.review_handoffs(&waiting).await.unwrap();
+        assert!(none.iter().all(|r| r.first_reply_ms.is_none()));
+        assert_eq!(got.len() + none.len(), rows.len());
+        let one_reason = HandoffFilter {
+            reason: Some("Wants a refund for order 12".into()),
+            ..all()
+        };
+        let got = store.review_handoffs(&one_reason).await.unwrap();
+        assert_eq!(
+            got.iter()
+                .map(|r| r.external_id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["h3"]
+        );
         // A trend bar's handoffs: its bucket as the period.
         let monday = HandoffFilter {
             since: t0(),

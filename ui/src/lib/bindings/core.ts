@@ -178,7 +178,12 @@ position: number, };
 
 export type NewRule = { category: string, kind: RuleKind, pattern: string, };
 
-export type ReviewQuery = { since: number, until: number, bucket: Bucket, };
+export type ReviewQuery = { since: number, until: number, bucket: Bucket, 
+/**
+ * Only this vendor's handoffs and conversations (all when absent), so every number
+ * on the screen, and the lists behind them, count the same handoffs.
+ */
+source?: SourceKind, };
 
 export type CountRow = { 
 /**
@@ -218,6 +223,14 @@ conversations: number, first_reply: Array<FirstReply>, uncategorised: number, };
 export type CategoryFilter = string;
 
 export type HandoffFilter = { since: number, until: number, category: CategoryFilter | null, channel: Channel | null, source: SourceKind | null, verdict: Verdict | null, 
+/**
+ * Only handoffs with exactly this reason (one of the top reasons).
+ */
+reason?: string, 
+/**
+ * Only handoffs a human replied to (`true`), or not yet (`false`).
+ */
+replied?: boolean, 
 /**
  * At most this many (newest first); all when absent.
  */
