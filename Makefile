@@ -1,5 +1,5 @@
 # The two commands of the README. Both set up what they need first.
-.PHONY: setup ui run test lint bench bench-team bench-salesforce
+.PHONY: setup ui run test lint package bench bench-team bench-salesforce
 
 CARGO ?= cargo
 
@@ -26,6 +26,11 @@ lint: ui
 # GNOME Keyring), the UI's Vitest suite, and the real window driven through WebDriver.
 test: lint
 	bash scripts/test-summary.sh bash scripts/run-tests.sh
+
+# The Linux packages from one release build, into target/packages/: the .deb (app, CLI,
+# the relay's systemd unit) and the AppImage. `make test` builds and tests them too.
+package: setup
+	bash scripts/package.sh
 
 # The 10,000-ticket sync benchmark (figures in BENCHMARKS.md).
 bench: setup

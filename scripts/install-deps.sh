@@ -14,6 +14,10 @@ packages=(
   python3-dbus python3-gi          # the e2e tests' stand-in notification server
   fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji   # customers write in every script, and in emoji
   nats-server openssl          # the team tests: a real NATS JetStream, and a CA for its TLS
+  # make package and its test: the AppImage's image, the desktop entry's check, and
+  # systemd-analyze for the relay's unit (dpkg-dev, in build-essential, reads the .deb's
+  # library dependencies).
+  squashfs-tools desktop-file-utils systemd
 )
 
 missing=()
@@ -31,6 +35,10 @@ fi
 # WebDriver for the desktop app's end-to-end tests (tests/e2e).
 if ! command -v tauri-driver >/dev/null; then
   cargo install tauri-driver --locked --version 2.1.0
+fi
+# The .deb's packager (make package; packaging/README.md says why this one).
+if ! cargo deb --version 2>/dev/null | grep -qx "cargo-deb 3.8.0"; then
+  cargo install cargo-deb --locked --version 3.8.0
 fi
 # The UI's and the end-to-end tests' npm packages.
 for dir in ui tests/e2e; do
