@@ -39,10 +39,18 @@ appimage="$out/Baton-${version}-x86_64.AppImage"
 for f in "$deb" "$appimage"; do
   [ -f "$f" ] || { echo "test-package.sh: no $f (run scripts/package.sh first)" >&2; exit 1; }
 done
-if dpkg-query -W -f='${Status}' baton 2>/dev/null | grep -q "ok installed"; then
-  echo "test-package.sh: a baton package is already installed here; this test installs and purges its own, so it stops" >&2
+# It installs and purges its own package, and purge removes the relay's config: never on a
+# machine that has Baton in any state (even removed, its config kept) or a relay set up.
+if dpkg-query -W -f='${Status}' baton >/dev/null 2>&1; then
+  echo "test-package.sh: dpkg knows a baton package here ($(dpkg-query -W -f='${Status}' baton)); this test installs and purges its own, so it stops" >&2
   exit 1
 fi
+for d in /etc/baton /var/lib/baton-relay; do
+  if [ -e "$d" ]; then
+    echo "test-package.sh: $d exists (a relay set up here?); purging the test's package would remove it, so it stops" >&2
+    exit 1
+  fi
+done
 
 step() { printf '\n== package test: %s\n' "$*"; }
 fail() { echo "test-package.sh: FAILED: $*" >&2; exit 1; }
@@ -85,11 +93,17 @@ DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-
   { cat "$work/apt.log" >&2; fail "apt-get install"; }
 dpkg-query -W -f='${Status} ${Version}\n' baton | grep -qx "install ok installed ${version}-1" || fail "dpkg does not list baton ${version}-1 as installed"
 dpkg -L baton >"$work/files"
+# What apt must bring on a machine without them: WebKitGTK, the tray's appindicator and a
+# Secret Service (library dependencies cargo-deb finds itself; the last two it cannot).
+depends=$(dpkg-deb -f "$deb" Depends)
+for want in libwebkit2gtk-4.1-0 libayatana-appindicator3-1 gnome-keyring; do
+  grep -q "$want" <<<"$depends" || fail "the .deb does not depend on $want: $depends"
+done
 for f in /usr/bin/baton-app /usr/bin/baton; do [ -x "$f" ] || fail "$f is not installed"; done
 [ "$(/usr/bin/baton --version)" = "baton $version" ] || fail "baton --version says '$(/usr/bin/baton --version)'"
 echo "baton --version: $(/usr/bin/baton --version)"
 grep -qx "Exec=baton-app" /usr/share/applications/baton.desktop || fail "the desktop entry does not start baton-app"
-if command -v desktop-file-validate >/dev/null; then desktop-file-validate /usr/share/applications/baton.desktop; fi
+desktop-file-validate /usr/share/applications/baton.desktop || fail "the desktop entry does not validate"
 [ -f /usr/share/icons/hicolor/256x256/apps/baton.png ] || fail "no icon"
 
 step "the relay: its user, its config directory, its unit"
@@ -155,6 +169,9 @@ for app in /usr/bin/baton-app "$work/Baton.AppImage"; do
   shot="$out/$(basename "$app").png"
   BATON_PACKAGE_APP="$app" BATON_PACKAGE_SHOT="$shot" node --test tests/e2e/installed.mjs
   echo "screenshot: $shot"
+  # A blank window fails: the painted queue has the many colours of text, chips and rows.
+  colours=$(convert "$shot" -format %k info:)
+  [ "$colours" -gt 50 ] || fail "$(basename "$app") painted a near-blank window ($colours colours)"
 done
 kill -TERM "$driver"; wait "$driver" 2>/dev/null || true; driver=""
 

@@ -376,8 +376,8 @@ mod tests {
     #[test]
     fn an_ended_session_says_who_ended_it_and_its_routing_attributes_as_text() {
         use baton_core::model::*;
+        let base = handoff_detail();
         let item = QueueItem {
-            id: 1,
             account_id: "sf".into(),
             external_id: "0Mw000000000001AAA".into(),
             source: SourceKind::Salesforce,
@@ -385,45 +385,22 @@ mod tests {
             status: Status::Closed,
             subject: "Web chat".into(),
             requester_name: Some("Maria L.".into()),
-            assignee_id: None,
-            assignee_name: None,
-            group_id: None,
-            group_name: None,
-            scope: Scope::Other,
-            is_handoff: true,
             handoff_mode: Some(HandoffMode::LiveChat),
             reason: Some("wants a human".into()),
-            waiting_since: 0,
-            has_pending_draft: false,
-            sync_problem: None,
             ended: Some(SessionEnd {
                 by: EndedBy::EndUser,
                 at: None,
             }),
-            transfer_to: None,
             follow_up: None,
+            ..base.item.clone()
         };
         let d = ConversationDetail {
             item: item.clone(),
-            priority: None,
-            created_at: 0,
-            updated_at: 0,
-            ticket_url: None,
-            session_url: None,
-            opencx_org_id: None,
-            opencx_contact_id: None,
-            opencx_session_id: None,
-            assist_skips: vec![],
             routing_attributes: vec![RoutingAttribute {
                 label: "customer".into(),
                 value: "vip\u{1b}[2J".into(),
             }],
-            handoff: None,
-            caller: None,
-            related: vec![],
-            messages: vec![],
-            drafts: vec![],
-            version: "v".into(),
+            ..base
         };
         let out = detail(&d, 0);
         assert!(out.contains("\nSession ended by the customer\n"), "{out}");
@@ -450,7 +427,7 @@ mod tests {
     #[test]
     fn a_phone_handoff_shows_its_summary_parts_its_caller_and_their_other_sessions() {
         use baton_core::model::*;
-        let mut d = phone_detail();
+        let mut d = handoff_detail();
         d.handoff = Some(Handoff {
             mode: HandoffMode::LoggedEscalation,
             reason: Some("refund over the limit".into()),
@@ -496,7 +473,8 @@ mod tests {
         assert!(!out.contains("Transferred to"));
     }
 
-    fn phone_detail() -> baton_core::model::ConversationDetail {
+    /// A logged phone escalation with nothing else known: what each test changes.
+    fn handoff_detail() -> baton_core::model::ConversationDetail {
         use baton_core::model::*;
         ConversationDetail {
             item: QueueItem {

@@ -635,14 +635,7 @@ impl Generator {
             {
                 let eid = w.next_id();
                 let ended_at = tick(&mut self.rng);
-                t.events.push(Event {
-                    id: eid,
-                    created_at: ended_at,
-                    text: activity_text(activity).into(),
-                    attachments: vec![],
-                    wire: Wire::Activity { kind: activity },
-                    truth: Truth::Turn { role: "system" },
-                });
+                t.events.push(Event::activity(eid, ended_at, activity));
                 if t.status == "new" {
                     t.status = "open";
                 }

@@ -146,6 +146,20 @@ pub struct Event {
     pub truth: Truth,
 }
 
+impl Event {
+    /// A session-ending activity (one of the `ACTIVITY_*` kinds), with the line it shows.
+    pub fn activity(id: u64, at: DateTime<Utc>, kind: &'static str) -> Self {
+        Event {
+            id,
+            created_at: at,
+            text: activity_text(kind).into(),
+            attachments: vec![],
+            wire: Wire::Activity { kind },
+            truth: Truth::Turn { role: "system" },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Ticket {
     pub id: u64,
@@ -276,14 +290,7 @@ impl World {
         if !t.kind.is_messaging() || t.session_ended() {
             return false;
         }
-        t.events.push(Event {
-            id: eid,
-            created_at: at,
-            text: activity_text(activity).into(),
-            attachments: vec![],
-            wire: Wire::Activity { kind: activity },
-            truth: Truth::Turn { role: "system" },
-        });
+        t.events.push(Event::activity(eid, at, activity));
         self.next_id = eid;
         self.touch(ticket_id, at);
         true

@@ -423,6 +423,17 @@ pub fn session_ended_by(activity: &str) -> Option<EndedBy> {
     }
 }
 
+/// Notes the session's end when `activity` is one. The first end is the session's: a
+/// later `ticket:closed` closes only the ticket.
+fn note_session_end(page: &mut TranscriptPage, activity: Option<&str>, at: Millis) {
+    if let Some(by) = activity
+        .and_then(session_ended_by)
+        .filter(|_| page.session_end.is_none())
+    {
+        page.session_end = Some(SessionEnd { by, at: Some(at) });
+    }
+}
+
 /// The text of a conversation-log event: plain for messages, HTML made text for comments.
 pub fn event_text(e: &wire::LogEvent) -> String {
     let content = &e.content;
@@ -460,16 +471,7 @@ pub(crate) fn log_events(
         let activity = e.content["activity"]["type"]
             .as_str()
             .filter(|_| e.author.kind.as_deref() != Some("user"));
-        // The first end is the session's: a later `ticket:closed` closes only the ticket.
-        if let Some(by) = activity
-            .and_then(session_ended_by)
-            .filter(|_| page.session_end.is_none())
-        {
-            page.session_end = Some(SessionEnd {
-                by,
-                at: Some(created_at),
-            });
-        }
+        note_session_end(page, activity, created_at);
         let role = if activity.is_some() {
             Role::System
         } else {
@@ -538,16 +540,7 @@ pub(crate) fn sunco_messages(
             _ if has("activity") => Role::System,
             _ => Role::Ai,
         };
-        // The first end is the session's: a later `ticket:closed` closes only the ticket.
-        if let Some(by) = activity
-            .and_then(session_ended_by)
-            .filter(|_| page.session_end.is_none())
-        {
-            page.session_end = Some(SessionEnd {
-                by,
-                at: Some(created_at),
-            });
-        }
+        note_session_end(page, activity, created_at);
         let c = &msg.content;
         let files = match c["mediaUrl"].as_str() {
             Some(url) => vec![Attachment {

@@ -930,22 +930,26 @@ async fn a_database_from_before_the_review_opens_with_its_handoffs_categorised()
 #[tokio::test]
 async fn a_messaging_session_ended_in_its_transcript_leaves_the_live_queue_and_stays_ended() {
     let (_dir, store) = store_with_account().await;
-    let bundle = |updated: Millis, transcript: Option<TranscriptPage>| {
-        vec![Bundle {
+    // Ticket 41 at `updated`, with this part of its transcript.
+    let commit = async |updated: Millis, messages: Vec<Message>, end: Option<SessionEnd>| {
+        let transcript = (!messages.is_empty() || end.is_some()).then(|| TranscriptPage {
+            messages,
+            session_end: end,
+            ..Default::default()
+        });
+        let page = vec![Bundle {
             conversation: conversation("41", updated),
             transcript,
             problem: None,
-        }]
+        }];
+        store
+            .commit_page("acme", "tickets", &page, None, updated)
+            .await
+            .unwrap();
     };
-    let live = TranscriptPage {
-        messages: vec![message("m1", "I need a person", 1_100)],
-        ..Default::default()
-    };
-    store
-        .commit_page("acme", "tickets", &bundle(2_000, Some(live)), None, 1)
-        .await
-        .unwrap();
-    let q = store.queue(&QueueFilter::default()).await.unwrap();
+    let live_queue = async || store.queue(&QueueFilter::default()).await.unwrap();
+    commit(2_000, vec![message("m1", "I need a person", 1_100)], None).await;
+    let q = live_queue().await;
     assert_eq!((q.len(), q[0].ended.clone()), (1, None));
     let id = q[0].id;
 
@@ -955,38 +959,24 @@ async fn a_messaging_session_ended_in_its_transcript_leaves_the_live_queue_and_s
         by: EndedBy::EndUser,
         at: Some(2_500),
     };
-    let ended = TranscriptPage {
-        messages: vec![message("m2", "The customer left the conversation", 2_500)],
-        session_end: Some(end.clone()),
-        ..Default::default()
+    let left = message("m2", "The customer left the conversation", 2_500);
+    commit(2_600, vec![left], Some(end.clone())).await;
+    assert!(live_queue().await.is_empty());
+    // A later update of the ticket (an agent's note, a tag, its closing as a second
+    // "end") neither brings it back nor rewrites how it ended.
+    commit(
+        3_100,
+        vec![message("m3", "emailed the customer", 3_000)],
+        None,
+    )
+    .await;
+    let closed = SessionEnd {
+        by: EndedBy::System,
+        at: Some(3_150),
     };
-    store
-        .commit_page("acme", "tickets", &bundle(2_600, Some(ended)), None, 2)
-        .await
-        .unwrap();
-    assert!(store
-        .queue(&QueueFilter::default())
-        .await
-        .unwrap()
-        .is_empty());
-    // A later update of the ticket (an agent's note, a tag) does not bring it back.
-    let note = TranscriptPage {
-        messages: vec![message("m3", "emailed the customer", 3_000)],
-        ..Default::default()
-    };
-    store
-        .commit_page("acme", "tickets", &bundle(3_100, Some(note)), None, 3)
-        .await
-        .unwrap();
-    store
-        .commit_page("acme", "tickets", &bundle(3_200, None), None, 4)
-        .await
-        .unwrap();
-    assert!(store
-        .queue(&QueueFilter::default())
-        .await
-        .unwrap()
-        .is_empty());
+    commit(3_200, vec![], Some(closed)).await;
+    commit(3_300, vec![], None).await;
+    assert!(live_queue().await.is_empty());
     let findable = store
         .queue(&QueueFilter {
             include_done: true,
