@@ -17,16 +17,18 @@ pub(super) const DRAFT_SELECT: &str =
 /// (see [`crate::drafts::outcome_of_reply`]), and the drafts report counts it like a reply
 /// sent through Baton; older drafts it passed over were superseded. A draft Baton already
 /// settled (sent through the outbox) is that reply's draft, and its older ones superseded.
-/// The replier is the rep; the reply's time is when they acted.
+/// The replier is the rep, as the helpdesk names the reply's author; the reply's time is
+/// when they acted. A draft the rep sent through Baton takes the same name once its reply
+/// is read back, so the drafts report counts each rep once, however they answered.
 pub(super) async fn settle_answered_drafts(tx: &mut Tx<'_>, conversation_id: i64) -> Result<usize> {
     let drafts: Vec<(i64, String, String, Millis)> = sqlx::query_as(
-        "SELECT id, text, state, created_at FROM assist_drafts
+        "SELECT id, COALESCE(edited_text, text), state, created_at FROM assist_drafts
          WHERE conversation_id = ? ORDER BY created_at, id",
     )
     .bind(conversation_id)
     .fetch_all(&mut **tx)
     .await?;
-    if !drafts.iter().any(|d| d.2 == DraftState::Pending.as_str()) {
+    if drafts.is_empty() {
         return Ok(0);
     }
     let replies: Vec<(String, Option<String>, Millis)> = sqlx::query_as(
@@ -50,6 +52,16 @@ pub(super) async fn settle_answered_drafts(tx: &mut Tx<'_>, conversation_id: i64
         let acted_by = author
             .clone()
             .unwrap_or_else(|| "an agent in the helpdesk".into());
+        // Sent through Baton: the reply is that draft's (as sent), and names who sent it.
+        let sent_by_baton = matches!(newest.2.as_str(), "accepted" | "edited" | "sent")
+            && crate::drafts::outcome_of_reply(&newest.1, body) == ReplyOutcome::Accepted;
+        if sent_by_baton && author.is_some() {
+            sqlx::query("UPDATE assist_drafts SET acted_by = ? WHERE id = ?")
+                .bind(&acted_by)
+                .bind(newest.0)
+                .execute(&mut **tx)
+                .await?;
+        }
         let superseded = |id| Settled {
             id,
             state: DraftState::Rejected,
@@ -489,6 +501,41 @@ mod tests {
             "{}",
             report[0].rejection_reasons
         );
+
+        // The rep sends the next draft through Baton (recorded under their login); once
+        // the reply is read back, the report counts them once, by the helpdesk's name.
+        commit(&store, "v5", vec![], &[("Your parcel is here.", 4_000)]).await;
+        let (draft, _) = store.current_draft(id).await.unwrap();
+        store
+            .record_outcome(
+                draft.id,
+                DraftState::Accepted,
+                None,
+                None,
+                "rep@acme.test",
+                4_100,
+            )
+            .await
+            .unwrap();
+        assert!(store
+            .draft_report(0)
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.rep == "rep@acme.test"));
+        commit(
+            &store,
+            "v6",
+            vec![agent("a5", "Your parcel is here.", 4_200, false)],
+            &[],
+        )
+        .await;
+        let report = store.draft_report(0).await.unwrap();
+        assert_eq!(
+            report.iter().map(|r| r.rep.as_str()).collect::<Vec<_>>(),
+            vec!["Alex Rivera"]
+        );
+        assert_eq!((report[0].drafts, report[0].accepted), (5, 2));
     }
 
     fn seen(draft_id: i64, version: &str) -> Seen {
