@@ -150,11 +150,18 @@ export DISPLAY="$display"
 # standard switch, which the runtime reads from the environment (tauri-driver passes its
 # own on to the app it starts).
 export APPIMAGE_EXTRACT_AND_RUN=1
-port=$((5000 + RANDOM % 400))
-tauri-driver --port "$port" --native-port $((port + 1)) >"$work/driver.log" 2>&1 &
+# Two free ports, from the kernel, for the driver and the WebKitWebDriver it starts.
+read -r port native < <(python3 -c 'import socket
+ss = [socket.socket() for _ in range(2)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in ss))')
+tauri-driver --port "$port" --native-port "$native" >"$work/driver.log" 2>&1 &
 driver=$!
-for _ in $(seq 50); do
+# On a loaded machine the driver takes a while to listen: wait for it, up to 30 s.
+for i in $(seq 300); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  kill -0 "$driver" 2>/dev/null || fail "tauri-driver exited: $(cat "$work/driver.log")"
+  [ "$i" -lt 300 ] || fail "tauri-driver is not listening on $port after 30 s"
   sleep 0.1
 done
 cp "$appimage" "$work/Baton.AppImage"
