@@ -220,35 +220,16 @@ fn bounded(m: &Message) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use baton_core::model::{Channel, Role, SourceKind, Status};
+    use baton_core::model::{Channel, Role, SourceKind};
 
     fn snapshot(messages: usize, body: usize) -> Snapshot {
         Snapshot {
             conversation: Conversation {
-                external_id: "42".into(),
-                source: SourceKind::Zendesk,
-                channel: Channel::Web,
-                status: Status::Open,
                 subject: "s".into(),
-                requester_name: None,
-                assignee_id: None,
-                assignee_name: None,
-                group_id: None,
-                group_name: None,
-                priority: None,
-                created_at: 1,
                 updated_at: 2,
-                ticket_url: None,
-                session_url: None,
-                opencx_org_id: None,
-                opencx_contact_id: None,
-                opencx_session_id: None,
-                assist_skips: vec![],
-                handoff: None,
                 version: "v".into(),
                 wants_transcript: true,
-                ended: None,
-                routing_attributes: vec![],
+                ..Conversation::new("42", SourceKind::Zendesk, Channel::Web, 1)
             },
             handoff_reason: None,
             handoff_details: None,
