@@ -10,7 +10,7 @@ use baton_core::outbox::OutboxItem;
 use baton_core::review::{
     self, CategoryRule, HandoffFilter, HandoffRow, NewRule, ReviewQuery, ReviewSummary, Verdict,
 };
-use baton_core::store::QueueFilter;
+use baton_core::store::{QueueFilter, SharingStatus};
 use baton_core::sync::AccountStatus;
 use baton_core::sync::SystemClock;
 use baton_core::Sensitive;
@@ -639,9 +639,16 @@ pub async fn unmark_handoff(engine: State<'_, Shared>, conversation_id: i64) -> 
     engine
         .active()
         .store()
-        .unmark_handoff(conversation_id)
+        .unmark_handoff(conversation_id, chrono::Utc::now().timestamp_millis())
         .await?;
     Ok(())
+}
+
+/// Whether this desktop's verdicts, rules and draft outcomes reach its team, and what the
+/// team's relay last refused.
+#[tauri::command]
+pub async fn sharing_status(engine: State<'_, Shared>) -> Result<SharingStatus, Error> {
+    Ok(engine.active().store().sharing_status().await?)
 }
 
 /// The rules that categorise handoffs, in the order they are tried.
@@ -657,7 +664,11 @@ pub async fn save_category_rules(
     engine: State<'_, Shared>,
     rules: Vec<NewRule>,
 ) -> Result<u64, Error> {
-    Ok(engine.active().store().save_category_rules(rules).await?)
+    Ok(engine
+        .active()
+        .store()
+        .save_category_rules(rules, chrono::Utc::now().timestamp_millis())
+        .await?)
 }
 
 /// The cached handoffs a rule would match now (newest first, at most 50).

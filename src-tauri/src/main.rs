@@ -85,6 +85,7 @@ fn main() {
             commands::review_handoffs,
             commands::mark_handoff,
             commands::unmark_handoff,
+            commands::sharing_status,
             commands::category_rules,
             commands::save_category_rules,
             commands::preview_rule,

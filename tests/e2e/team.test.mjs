@@ -24,6 +24,8 @@ const RELAY_PASSWORD = `relay-canary-${random()}`;
 const TOKEN = `team-token-canary-${random()}`;
 const WEBHOOK_SECRET = `whsec-${random()}`;
 const REP = "maria";
+// A second member, on a desktop of its own (the CLI's, on another database).
+const LEAD = "lee";
 const EMAIL = "alex@acme.test";
 
 let browser;
@@ -74,8 +76,8 @@ function start(name, cmd, args, env = {}) {
 }
 
 /** The `baton` CLI on the rep's database, with `stdin`; its stdout. */
-function baton(args, stdin = "") {
-  const out = spawnSync(join(bin, "baton"), ["--db", db, ...args], { input: stdin, encoding: "utf8", timeout: 60_000 });
+function baton(args, stdin = "", database = db) {
+  const out = spawnSync(join(bin, "baton"), ["--db", database, ...args], { input: stdin, encoding: "utf8", timeout: 60_000 });
   assert.equal(out.status, 0, `baton ${args.join(" ")}: ${out.stderr}${out.stdout}`);
   return out.stdout;
 }
@@ -167,7 +169,7 @@ before(async () => {
   ].join("\n"));
 
   // The NATS server with the users `baton relay nats-config` prints, their passwords set.
-  const printed = spawnSync(join(bin, "baton"), ["relay", "--config", relayToml, "nats-config", "--rep", REP], { encoding: "utf8" });
+  const printed = spawnSync(join(bin, "baton"), ["relay", "--config", relayToml, "nats-config", "--rep", REP, "--rep", LEAD], { encoding: "utf8" });
   assert.equal(printed.status, 0, printed.stderr);
   const accounts = JSON.parse(printed.stdout.replace(/^accounts:\s*/, ""));
   for (const u of accounts.BATON.users) u.password = u.user === "relay" ? RELAY_PASSWORD : NATS_PASSWORD;
@@ -252,6 +254,36 @@ test("in a team, the chip says team · live and a handoff the simulator creates 
   const items = await invoke("queue", { filter: {} });
   assert.ok(items.some((i) => i.external_id === String(id) && i.account_id === "acme"), "it is in the acme account's queue");
   assert.equal(await chipWords(), "team · live");
+});
+
+test("a verdict given in the window reaches another member's desktop through the relay, with the lead's name", async () => {
+  await chipSays("team · live", 30_000, "the desktop never caught up with the team");
+  await browser.keys("v");
+  await browser.$("[data-testid=review]").waitForExist({ timeout: 5_000, timeoutMsg: "v did not open the review" });
+  await browser.$("[data-testid=sharing]").waitForExist({ timeout: 5_000, timeoutMsg: "the review does not say it is shared with the team" });
+  assert.equal(await browser.$("[data-testid=sharing]").getText(), "Marks, rules and draft outcomes are shared with your team");
+  await browser.$("[data-testid=handed-off]").click();
+  const row = browser.$("[data-testid=handoff-row]");
+  await row.waitForExist({ timeout: 5_000, timeoutMsg: "the review lists no handoff" });
+  const id = Number(await row.getAttribute("data-id"));
+  const [marked] = (await invoke("review_handoffs", { filter: { since: 0, until: Date.now() + 86_400_000 } })).filter((r) => r.conversation_id === id);
+  await row.$("[data-testid=mark-avoidable]").click();
+  await browser.waitUntil(async () => (await invoke("sharing_status")).waiting === 0, { timeout: 10_000, timeoutMsg: "the verdict never left for the team" });
+
+  // Another member's desktop: its own database, its own account, joined as the lead.
+  const other = join(dir, "other.db");
+  baton(["account", "add", "zendesk", "--name", "acme", "--url", simUrl, "--email", EMAIL], `${TOKEN}\n`, other);
+  baton(["team", "join", natsUrl, "--user", LEAD], `${NATS_PASSWORD}\n`, other);
+  let theirs;
+  for (let k = 0; k < 20 && !theirs; k++) {
+    baton(["sync", "--once"], "", other);
+    const rows = JSON.parse(baton(["report", "handoffs", "--format", "json"], "", other)).handoffs;
+    theirs = rows.find((r) => r.external_id === marked.external_id && r.verdict === "avoidable");
+    if (!theirs) await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.ok(theirs, `#${marked.external_id}'s verdict did not reach the other desktop`);
+  assert.equal(theirs.marked_by, REP, "the other desktop says whose verdict it is");
+  await browser.keys("Escape");
 });
 
 test("the chip says in words when the team's server is down, and live again when it is back", async () => {

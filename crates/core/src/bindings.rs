@@ -125,6 +125,7 @@ mod tests {
             crate::review::CategoryFilter::decl(&cfg),
             crate::review::HandoffFilter::decl(&cfg),
             crate::review::HandoffRow::decl(&cfg),
+            crate::store::SharingStatus::decl(&cfg),
         ];
         let content = render(env!("CARGO_PKG_NAME"), &decls);
         check_or_update(env!("CARGO_PKG_NAME"), &ui_file("core.ts"), &content);

@@ -280,6 +280,9 @@ pub struct HandoffRow {
     pub ended: Option<SessionEnd>,
     pub verdict: Option<Verdict>,
     pub note: Option<String>,
+    /// The team member whose verdict it is, when it came from another desktop (or came
+    /// back from the team); `None`: given on this desktop.
+    pub marked_by: Option<String>,
 }
 
 const MINUTE: i64 = 60_000;
@@ -438,6 +441,7 @@ pub fn to_csv(rows: &[HandoffRow]) -> String {
         "ended_at",
         "verdict",
         "note",
+        "marked_by",
     ])
     .expect("writing to memory cannot fail");
     for r in rows {
@@ -460,6 +464,7 @@ pub fn to_csv(rows: &[HandoffRow]) -> String {
                 .unwrap_or_default(),
             r.verdict.map(|v| v.to_string()).unwrap_or_default(),
             opt_cell(r.note.as_deref()),
+            opt_cell(r.marked_by.as_deref()),
         ])
         .expect("writing to memory cannot fail");
     }
@@ -697,6 +702,7 @@ mod tests {
             ended: None,
             verdict: Some(Verdict::Avoidable),
             note: Some("@lead +1".into()),
+            marked_by: Some("-maria".into()),
         };
         let csv = to_csv(&[row]);
         let mut r = csv::Reader::from_reader(csv.as_bytes());
@@ -708,5 +714,6 @@ mod tests {
         assert_eq!(&rec[9], "-5", "numbers are not text");
         assert_eq!(&rec[12], "avoidable");
         assert_eq!(&rec[13], "'@lead +1");
+        assert_eq!(&rec[14], "'-maria");
     }
 }

@@ -127,12 +127,7 @@ async fn a_reps_login_reads_the_team_but_cannot_publish_to_it() {
         async move { !relay.store().external_ids("acme").await.unwrap().is_empty() }
     })
     .await;
-    let login = NatsLogin {
-        url: t.nats.url.clone(),
-        user: REP.0.into(),
-        secret: Sensitive::new(REP.1.into()),
-        ca_file: None,
-    };
+    let login = support::login_of(&t.nats.url, REP);
     let client = team_nats::connect(&login, "test rep").await.unwrap();
     let js = async_nats::jetstream::new(client);
     let subject = "baton.acme.conv.1";

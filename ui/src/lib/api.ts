@@ -27,6 +27,7 @@ import type {
   NewRule,
   ReviewQuery,
   ReviewSummary,
+  SharingStatus,
   Verdict,
 } from "./bindings";
 import { failure } from "./errors";
@@ -72,6 +73,7 @@ export const api = {
   reviewHandoffs: (filter: HandoffFilter) => invoke<HandoffRow[]>("review_handoffs", { filter }),
   markHandoff: (conversationId: number, verdict: Verdict, note: string | null) => invoke<void>("mark_handoff", { conversationId, verdict, note }),
   unmarkHandoff: (conversationId: number) => invoke<void>("unmark_handoff", { conversationId }),
+  sharingStatus: () => invoke<SharingStatus>("sharing_status"),
   categoryRules: () => invoke<CategoryRule[]>("category_rules"),
   /** Replaces the rules (in this order: the first match wins); how many handoffs changed category. */
   saveCategoryRules: (rules: NewRule[]) => invoke<number>("save_category_rules", { rules }),

@@ -9,6 +9,7 @@ import {
   filterFor,
   lastDays,
   marked,
+  sharingLine,
   moveRule,
   orderCategories,
   percent,
@@ -36,6 +37,7 @@ const row = (conversation_id: number, over: Partial<HandoffRow> = {}): HandoffRo
   first_reply_ms: null,
   ended: null,
   verdict: null,
+  marked_by: null,
   note: null,
   ...over,
 });
@@ -181,6 +183,18 @@ describe("marks", () => {
     expect(after[1]).toMatchObject({ verdict: "avoidable", note: "the policy is in the help center" });
     expect(after[0]).toBe(rows[0]);
     expect(marked(after, 2, null, "ignored")[1]).toMatchObject({ verdict: null, note: null });
+    // A verdict from the team, changed here, is this lead's now.
+    const fromTeam = [{ ...row(3), verdict: "needed" as const, marked_by: "lee" }];
+    expect(marked(fromTeam, 3, "avoidable", null)[0]?.marked_by).toBeNull();
+  });
+
+  it("say whether they reach the team", () => {
+    expect(sharingLine(null)).toBeNull();
+    expect(sharingLine({ in_team: false, waiting: 3, refusal: null })).toBeNull();
+    expect(sharingLine({ in_team: true, waiting: 0, refusal: null })).toBe("Marks, rules and draft outcomes are shared with your team");
+    expect(sharingLine({ in_team: true, waiting: 1, refusal: null })).toBe("1 change waiting to reach your team");
+    expect(sharingLine({ in_team: true, waiting: 2, refusal: null })).toBe("2 changes waiting to reach your team");
+    expect(sharingLine({ in_team: true, waiting: 2, refusal: "only leads (12:00)" })).toBe("Your team's relay refused your last change: only leads (12:00)");
   });
 });
 

@@ -2,7 +2,7 @@
 // Rules.svelte): periods and buckets, the category × channel table, the drill-down
 // filters, percentages and durations, rules. Tested in review.test.ts. The backend's types
 // (ReviewSummary, HandoffRow, …) are in ./bindings.
-import type { Bucket, Channel, HandoffFilter, HandoffRow, NewRule, ReviewSummary, SourceKind, Verdict } from "./bindings";
+import type { Bucket, Channel, HandoffFilter, HandoffRow, NewRule, ReviewSummary, SharingStatus, SourceKind, Verdict } from "./bindings";
 import { waited } from "./format";
 
 /** How `export_handoffs` writes the list. */
@@ -199,9 +199,18 @@ export function percent(part: number, whole: number): string {
 /** A duration as the queue words waits ("45s", "12m", "1h 05m"); "—" when there is none. */
 export const duration = (ms: number | null): string => (ms === null ? "—" : waited(0, ms));
 
-/** The row after a mark: its verdict and note set, or cleared. */
+/** The row after a mark on this desktop: its verdict and note set, or cleared; the verdict
+ * is this lead's now. */
 export const marked = (rows: HandoffRow[], id: number, verdict: Verdict | null, note: string | null): HandoffRow[] =>
-  rows.map((r) => (r.conversation_id === id ? { ...r, verdict, note: verdict === null ? null : note } : r));
+  rows.map((r) => (r.conversation_id === id ? { ...r, verdict, note: verdict === null ? null : note, marked_by: null } : r));
+
+/** Whether what a lead marks and the rules they save reach the team, in words; null alone. */
+export function sharingLine(s: SharingStatus | null): string | null {
+  if (!s || !s.in_team) return null;
+  if (s.refusal) return `Your team's relay refused your last change: ${s.refusal}`;
+  if (s.waiting > 0) return `${s.waiting} ${s.waiting === 1 ? "change" : "changes"} waiting to reach your team`;
+  return "Marks, rules and draft outcomes are shared with your team";
+}
 
 // ---- Rules ----
 

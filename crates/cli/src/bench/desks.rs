@@ -7,7 +7,7 @@ use crate::procs::REP_USER;
 use baton_core::store::Change;
 use baton_core::sync::{StatusHandle, SyncState, SystemClock};
 use baton_core::{CancellationToken, Sensitive, Store};
-use baton_engine::team::consume::Consumer;
+use baton_engine::team::consume::{AccountFeed, Consumer};
 use baton_engine::team::nats::{self, NatsLogin};
 use std::collections::HashMap;
 use std::path::Path;
@@ -46,11 +46,11 @@ pub async fn fresh_store(path: &Path, sim_url: &str) -> Store {
 }
 
 /// A consumer of the team's account into `store`, on a NATS connection of its own.
-pub async fn consumer(nats_url: &str, store: &Store, name: &str) -> Consumer {
+pub async fn consumer(nats_url: &str, store: &Store, name: &str) -> Consumer<AccountFeed> {
     let client = nats::connect(&rep_login(nats_url), name)
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
-    Consumer::new(
+    Consumer::account(
         nats::jetstream(&client),
         store.clone(),
         ACCOUNT,

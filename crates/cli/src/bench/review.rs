@@ -169,7 +169,7 @@ pub async fn run(args: Args) {
         let t = Instant::now();
         changed.push(
             store
-                .save_category_rules(set.clone())
+                .save_category_rules(set.clone(), 1)
                 .await
                 .expect("the rules save"),
         );

@@ -12,6 +12,14 @@ use sqlx::Row;
 pub(super) const DRAFT_SELECT: &str =
     "SELECT id, source_note_id, text, training_url, state, created_at FROM assist_drafts";
 
+/// Settles what the conversation's drafts became: first as reps on other desktops of the
+/// team recorded it, then, for those still pending, as the helpdesk's replies say.
+pub(super) async fn settle(tx: &mut Tx<'_>, conversation_id: i64) -> Result<()> {
+    super::shared::apply_shared_outcomes(tx, conversation_id).await?;
+    settle_answered_drafts(tx, conversation_id).await?;
+    Ok(())
+}
+
 /// Settles the conversation's pending drafts that a public agent reply followed: the rep
 /// answered in the helpdesk, so the reply says what became of the newest draft before it
 /// (see [`crate::drafts::outcome_of_reply`]), and the drafts report counts it like a reply
@@ -20,7 +28,7 @@ pub(super) const DRAFT_SELECT: &str =
 /// The replier is the rep, as the helpdesk names the reply's author; the reply's time is
 /// when they acted. A draft the rep sent through Baton takes the same name once its reply
 /// is read back, so the drafts report counts each rep once, however they answered.
-pub(super) async fn settle_answered_drafts(tx: &mut Tx<'_>, conversation_id: i64) -> Result<usize> {
+async fn settle_answered_drafts(tx: &mut Tx<'_>, conversation_id: i64) -> Result<usize> {
     let drafts: Vec<(i64, String, String, Millis)> = sqlx::query_as(
         "SELECT id, COALESCE(edited_text, text), state, created_at FROM assist_drafts
          WHERE conversation_id = ? ORDER BY created_at, id",
@@ -277,9 +285,15 @@ impl Store {
         actor: &str,
         now: Millis,
     ) -> Result<()> {
-        let original: String = sqlx::query_scalar("SELECT text FROM assist_drafts WHERE id = ?")
+        let mut tx = self.pool().begin().await?;
+        let (original, account_id, external_id, source_note_id): (String, String, String, String) =
+            sqlx::query_as(
+                "SELECT d.text, c.account_id, c.external_id, d.source_note_id
+                 FROM assist_drafts d JOIN conversations c ON c.id = d.conversation_id
+                 WHERE d.id = ?",
+            )
             .bind(draft_id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| Error::NotFound(format!("no draft {draft_id}")))?;
         let distance = match (state, sent_text) {
@@ -289,23 +303,44 @@ impl Store {
         if state == DraftState::Rejected && reason.is_none_or(|r| r.trim().is_empty()) {
             return Err(Error::Invalid("a rejection needs a reason".into()));
         }
+        let edited_text = sent_text
+            .filter(|_| state == DraftState::Edited)
+            .map(str::to_string);
         sqlx::query(
             "UPDATE assist_drafts SET state = ?, edited_text = ?, edit_distance = ?, outcome_reason = ?,
                     acted_by = ?, acted_at = ? WHERE id = ?",
         )
         .bind(state.as_str())
-        .bind(sent_text.filter(|_| state == DraftState::Edited))
+        .bind(&edited_text)
         .bind(distance)
         .bind(reason)
         .bind(actor)
         .bind(now)
         .bind(draft_id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM draft_edits WHERE draft_id = ?")
             .bind(draft_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        if matches!(
+            state,
+            DraftState::Accepted | DraftState::Edited | DraftState::Rejected
+        ) {
+            let change = super::shared::SharedChange::Outcome {
+                account_id,
+                external_id,
+                source_note_id,
+                state,
+                edited_text,
+                edit_distance: distance,
+                reason: reason.map(str::to_string),
+                acted_by: actor.to_string(),
+                at: now,
+            };
+            super::shared::queue(&mut tx, &change, now).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

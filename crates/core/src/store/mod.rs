@@ -9,11 +9,13 @@ mod landed;
 mod outbox;
 mod queries;
 mod review;
+mod shared;
 mod team;
 
 pub use accounts::{AccountRecord, AuthKind};
 pub use copy::SyncedRows;
 pub use queries::{CacheCounts, QueueFilter};
+pub use shared::{Outgoing, SharedChange, SharedItem, SharingStatus};
 pub use team::{Membership, Snapshot, TeamChange, Unpublished, TEAM_STREAM};
 
 use crate::error::Result;
@@ -191,7 +193,7 @@ impl Store {
             if let Some(t) = &bundle.transcript {
                 stats.messages += upsert_messages(&mut tx, id, &t.messages).await?;
                 stats.drafts += add_drafts(&mut tx, id, &t.drafts).await?;
-                drafts::settle_answered_drafts(&mut tx, id).await?;
+                drafts::settle(&mut tx, id).await?;
             }
         }
         if let Some(cursor) = cursor {

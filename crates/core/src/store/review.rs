@@ -3,6 +3,7 @@
 //! their first human reply and a lead's verdict, and the aggregates over them.
 
 use super::queries::{enum_col, session_end};
+use super::shared::{self, SharedChange};
 use super::{Store, Tx};
 use crate::error::{Error, Result};
 use crate::model::{Channel, Millis, SourceKind};
@@ -24,7 +25,7 @@ fn handoff_select() -> String {
                 (SELECT MIN(m.created_at) FROM messages m
                  WHERE m.conversation_id = c.id AND m.role = 'agent' AND NOT m.internal
                    AND m.created_at >= {AT}) AS first_agent_at,
-                r.verdict, r.note
+                r.verdict, r.note, r.marked_by
          FROM handoffs h
          JOIN conversations c ON c.id = h.conversation_id
          LEFT JOIN review_marks r ON r.account_id = c.account_id AND r.external_id = c.external_id"
@@ -48,6 +49,7 @@ fn handoff_row(r: &SqliteRow) -> Result<HandoffRow> {
         ended: session_end(r),
         verdict: verdict.as_deref().and_then(Verdict::parse),
         note: r.get("note"),
+        marked_by: r.get("marked_by"),
     })
 }
 
@@ -64,11 +66,38 @@ fn rule_row(r: &SqliteRow) -> Result<CategoryRule> {
 const RULES_SELECT: &str =
     "SELECT id, category, kind, pattern, position FROM category_rules ORDER BY position, id";
 
+pub(super) async fn load_stored_rules(tx: &mut Tx<'_>) -> Result<Vec<CategoryRule>> {
+    let rows = sqlx::query(RULES_SELECT).fetch_all(&mut **tx).await?;
+    rows.iter().map(rule_row).collect()
+}
+
 /// The stored rules, ready to match: what a write of a handoff categorises it by.
 pub(super) async fn load_rules(tx: &mut Tx<'_>) -> Result<Rules> {
-    let rows = sqlx::query(RULES_SELECT).fetch_all(&mut **tx).await?;
-    let stored = rows.iter().map(rule_row).collect::<Result<Vec<_>>>()?;
-    Ok(Rules::from_stored(&stored))
+    Ok(Rules::from_stored(&load_stored_rules(tx).await?))
+}
+
+/// Replaces the rule set with `rules` (tried in this order) and recategorises every
+/// cached handoff by them (`compiled`); returns how many changed category.
+pub(super) async fn replace_rules(
+    tx: &mut Tx<'_>,
+    rules: &[NewRule],
+    compiled: &Rules,
+) -> Result<u64> {
+    sqlx::query("DELETE FROM category_rules")
+        .execute(&mut **tx)
+        .await?;
+    for (i, r) in rules.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO category_rules (category, kind, pattern, position) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&r.category)
+        .bind(r.kind.as_str())
+        .bind(&r.pattern)
+        .bind(i as i64 + 1)
+        .execute(&mut **tx)
+        .await?;
+    }
+    recategorise(tx, compiled).await
 }
 
 /// Categorises every cached handoff by `rules`; returns how many changed category.
@@ -103,25 +132,13 @@ impl Store {
     /// cached handoff, in one transaction; returns how many handoffs changed category.
     /// A set with a rule that cannot be one (unknown category, empty pattern, a regex that
     /// does not compile) is refused whole, with a sentence naming the rule.
-    pub async fn save_category_rules(&self, rules: Vec<NewRule>) -> Result<u64> {
+    pub async fn save_category_rules(&self, rules: Vec<NewRule>, now: Millis) -> Result<u64> {
         let compiled = Rules::compile(&rules)?;
         // IMMEDIATE: a sync writing a handoff meanwhile waits, then categorises by the new set.
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("DELETE FROM category_rules")
-            .execute(&mut *tx)
-            .await?;
-        for (i, r) in rules.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO category_rules (category, kind, pattern, position) VALUES (?, ?, ?, ?)",
-            )
-            .bind(&r.category)
-            .bind(r.kind.as_str())
-            .bind(&r.pattern)
-            .bind(i as i64 + 1)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let changed = recategorise(&mut tx, &compiled).await?;
+        let changed = replace_rules(&mut tx, &rules, &compiled).await?;
+        let change = SharedChange::Rules { rules, at: now };
+        shared::queue(&mut tx, &change, now).await?;
         tx.commit().await?;
         Ok(changed)
     }
@@ -224,7 +241,8 @@ impl Store {
         ))
     }
 
-    /// A lead's verdict on a handoff, replacing any earlier one.
+    /// A lead's verdict on a handoff, replacing any earlier one. In a team, it goes to
+    /// the other desktops too.
     pub async fn mark_handoff(
         &self,
         conversation_id: i64,
@@ -233,12 +251,12 @@ impl Store {
         at: Millis,
     ) -> Result<()> {
         let (account_id, external_id) = self.handoff_ids(conversation_id).await?;
-        self.mark(&account_id, &external_id, verdict, note, at)
+        self.set_mark(&account_id, &external_id, Some(verdict), note, at)
             .await
     }
 
     /// The same by the vendor's id: a verdict may arrive before its conversation does
-    /// (the demo's history; a lead's mark shared before this desktop synced the handoff).
+    /// (the demo's history).
     pub async fn mark(
         &self,
         account_id: &str,
@@ -247,31 +265,46 @@ impl Store {
         note: Option<String>,
         at: Millis,
     ) -> Result<()> {
-        let note = note.filter(|n| !n.trim().is_empty());
-        sqlx::query(
-            "INSERT INTO review_marks (account_id, external_id, verdict, note, marked_at)
-             VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (account_id, external_id) DO UPDATE SET
-                verdict = excluded.verdict, note = excluded.note, marked_at = excluded.marked_at",
-        )
-        .bind(account_id)
-        .bind(external_id)
-        .bind(verdict.as_str())
-        .bind(note)
-        .bind(at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        self.set_mark(account_id, external_id, Some(verdict), note, at)
+            .await
     }
 
     /// Takes a lead's verdict off a handoff (nothing if it had none).
-    pub async fn unmark_handoff(&self, conversation_id: i64) -> Result<()> {
+    pub async fn unmark_handoff(&self, conversation_id: i64, at: Millis) -> Result<()> {
         let (account_id, external_id) = self.handoff_ids(conversation_id).await?;
-        sqlx::query("DELETE FROM review_marks WHERE account_id = ? AND external_id = ?")
-            .bind(account_id)
-            .bind(external_id)
-            .execute(self.pool())
-            .await?;
+        self.set_mark(&account_id, &external_id, None, None, at)
+            .await
+    }
+
+    async fn set_mark(
+        &self,
+        account_id: &str,
+        external_id: &str,
+        verdict: Option<Verdict>,
+        note: Option<String>,
+        at: Millis,
+    ) -> Result<()> {
+        let note = note.filter(|n| !n.trim().is_empty());
+        let mut tx = self.pool().begin().await?;
+        shared::put_mark(
+            &mut tx,
+            account_id,
+            external_id,
+            verdict,
+            note.as_deref(),
+            None,
+            at,
+        )
+        .await?;
+        let change = SharedChange::Mark {
+            account_id: account_id.to_string(),
+            external_id: external_id.to_string(),
+            verdict,
+            note,
+            at,
+        };
+        shared::queue(&mut tx, &change, at).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -606,12 +639,12 @@ mod tests {
         let mut lines = csv.lines();
         assert_eq!(
             lines.next().unwrap(),
-            "conversation_id,account_id,external_id,source,channel,handed_off_at,requester_name,reason,category,first_reply_ms,ended_by,ended_at,verdict,note"
+            "conversation_id,account_id,external_id,source,channel,handed_off_at,requester_name,reason,category,first_reply_ms,ended_by,ended_at,verdict,note,marked_by"
         );
         assert_eq!(
             lines.nth(2).unwrap(),
             format!(
-                "{},acme,h3,salesforce,phone,2026-11-24T03:00:00Z,Maria,Wants a refund for order 12,policy_or_account,300000,,,,",
+                "{},acme,h3,salesforce,phone,2026-11-24T03:00:00Z,Maria,Wants a refund for order 12,policy_or_account,300000,,,,,",
                 ids["h3"]
             )
         );
@@ -744,7 +777,7 @@ mod tests {
             rule("other", RuleKind::Keyword, "WEATHER"),
         ];
         // h1, h2 and h7 (outside the period too) lose asked_for_human; h5 becomes other.
-        assert_eq!(store.save_category_rules(set.clone()).await.unwrap(), 4);
+        assert_eq!(store.save_category_rules(set.clone(), 1).await.unwrap(), 4);
         let saved = store.category_rules().await.unwrap();
         let back: Vec<NewRule> = saved.iter().map(Into::into).collect();
         assert_eq!(back, set);
@@ -765,7 +798,7 @@ mod tests {
             rule("technical", RuleKind::Regex, "error (\\d+"),
         ];
         let e = store
-            .save_category_rules(bad)
+            .save_category_rules(bad, 1)
             .await
             .unwrap_err()
             .to_string();
@@ -814,7 +847,7 @@ mod tests {
             .collect();
         assert_eq!(technical, ["h8", "h4"]);
         // Saving the same set again changes no handoff.
-        assert_eq!(store.save_category_rules(set).await.unwrap(), 0);
+        assert_eq!(store.save_category_rules(set, 1).await.unwrap(), 0);
     }
 
     #[tokio::test]
@@ -857,7 +890,7 @@ mod tests {
         let csv = to_csv(&rows);
         assert!(
             csv.trim_end()
-                .ends_with(",avoidable,the AI knows the refund policy"),
+                .ends_with(",avoidable,the AI knows the refund policy,"),
             "{csv}"
         );
 
@@ -872,9 +905,9 @@ mod tests {
             ("h4", None)
         );
 
-        store.unmark_handoff(ids["h4"]).await.unwrap();
+        store.unmark_handoff(ids["h4"], 10).await.unwrap();
         assert!(store.review_handoffs(&needed).await.unwrap().is_empty());
-        store.unmark_handoff(ids["h4"]).await.unwrap();
+        store.unmark_handoff(ids["h4"], 10).await.unwrap();
 
         let e = store
             .mark_handoff(ids["n1"], Verdict::Needed, None, 1)

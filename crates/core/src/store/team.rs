@@ -217,7 +217,7 @@ impl Store {
                     upsert_handoff(&mut tx, id, &bundle, &rules).await?;
                     upsert_messages(&mut tx, id, &s.messages).await?;
                     add_drafts(&mut tx, id, &s.drafts).await?;
-                    super::drafts::settle_answered_drafts(&mut tx, id).await?;
+                    super::drafts::settle(&mut tx, id).await?;
                     // The relay's verdicts, exactly: this cache never reads the vendor itself.
                     sqlx::query(
                         "UPDATE conversations SET transcript_version = ?, transcript_cursor = ?,
@@ -295,7 +295,7 @@ impl Store {
              VALUES (1, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET nats_url = excluded.nats_url,
                 user_name = excluded.user_name, ca_file = excluded.ca_file,
-                joined_at = excluded.joined_at",
+                joined_at = excluded.joined_at, shared_position = NULL, shared_refusal = NULL",
         )
         .bind(&m.nats_url)
         .bind(&m.user_name)
@@ -313,6 +313,10 @@ impl Store {
     pub async fn leave_team(&self) -> Result<bool> {
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query("DELETE FROM team_membership")
+            .execute(&mut *tx)
+            .await?;
+        // What never reached the team stays this desktop's.
+        sqlx::query("DELETE FROM team_outgoing")
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM sync_cursors WHERE stream = ?")

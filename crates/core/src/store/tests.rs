@@ -355,6 +355,7 @@ const LANDED: &[(i64, &str)] = &[
     (20261122000009, "d66b0087c81ca8d8e67fa01997db1f4605b448c7787baf71ea5c8aeb735f34cd87d7b532209437cc20166203fe866fe7"),
     (20261122000010, "d9a307d1caa04cbc24631b1c0d273bc68fa3d8add532e5dac9dabd51cf6407ff6c33723e09bfa3f2c650e3a032599c21"),
     (20261122000011, "2550cb580284ca46aa03c2d0a516b25becba5637ccc409594594e1eef70fa1599b224d8afdf51ee9b01ce6f65a41f971"),
+    (20261122000012, "bc7086097cab1799789f38bd16dcd66a6eade81441ae69a66c45964a55f9b1c26e4a9f42edb8b44940a2400668367d2e"),
 ];
 
 #[test]
@@ -919,7 +920,8 @@ async fn a_database_from_before_the_review_opens_with_its_handoffs_categorised()
                     .unwrap()
                     .iter()
                     .map(Into::into)
-                    .collect()
+                    .collect(),
+                1
             )
             .await
             .unwrap(),

@@ -1,7 +1,9 @@
-//! A desktop (or a relay on standby) reading one account's stream into its cache: from
-//! its stored position, or, for a new cache, the latest value of every record; each
+//! A desktop (or a relay on standby) reading one of its team's streams into its cache:
+//! from its stored position, or, for a new cache, the latest value of every record; each
 //! batch written with the position after it in one transaction, so a laptop that slept
 //! resumes where it stopped and nothing is applied twice in a way anyone would notice.
+//! What a stream holds and how it is written is its [`Feed`]'s: an account's
+//! conversations ([`AccountFeed`]), or what the team's members share (`share::SharedFeed`).
 
 use super::nats::{nats_error, stream_name};
 use super::records::{self, Record, RecordError};
@@ -11,19 +13,130 @@ use baton_core::store::{TeamChange, TEAM_STREAM};
 use baton_core::sync::{StatusHandle, SyncState};
 use baton_core::{CancellationToken, Store};
 use futures::{FutureExt, StreamExt};
+use std::future::Future;
 use std::time::Duration;
 
 /// Records written per transaction at most: big enough that a new desktop loads ten
 /// thousand conversations in seconds, small enough that the UI sees progress.
 const BATCH: usize = 500;
 
-pub struct Consumer {
-    js: jetstream::Context,
+/// The stream as a JetStream read hands it over (its state, and the part reads).
+pub type Stream = jetstream::stream::Stream<jetstream::stream::Info>;
+
+/// One stream a consumer reads, and how its records reach the cache.
+pub trait Feed: Send + Sync {
+    type Item: Send;
+    /// Names it in logs.
+    fn label(&self) -> &str;
+    fn stream(&self) -> String;
+    fn filter(&self) -> String;
+    /// The stream sequence the cache has applied up to.
+    fn position(&self) -> impl Future<Output = Result<Option<u64>>> + Send;
+    /// What one message says; `Ok(None)`: nothing for this cache.
+    fn item(
+        &self,
+        stream: &Stream,
+        subject: &str,
+        payload: &[u8],
+    ) -> impl Future<Output = Result<Option<Self::Item>, Skip>> + Send;
+    /// Writes a batch and the position after it in one transaction; returns how many
+    /// records it wrote.
+    fn apply(
+        &self,
+        items: Vec<Self::Item>,
+        position: u64,
+        now: i64,
+    ) -> impl Future<Output = Result<u64>> + Send;
+}
+
+/// One account's conversations, into the local account it feeds.
+pub struct AccountFeed {
     store: Store,
     /// The account as the team's stream names it.
     team_account: String,
     /// The same account in this cache.
     local_account: String,
+}
+
+impl AccountFeed {
+    pub fn new(store: Store, team_account: &str, local_account: &str) -> Self {
+        Self {
+            store,
+            team_account: team_account.to_string(),
+            local_account: local_account.to_string(),
+        }
+    }
+}
+
+impl Feed for AccountFeed {
+    type Item = TeamChange;
+
+    fn label(&self) -> &str {
+        &self.local_account
+    }
+
+    fn stream(&self) -> String {
+        stream_name(&self.team_account)
+    }
+
+    fn filter(&self) -> String {
+        records::conversations_filter(&self.team_account)
+    }
+
+    async fn position(&self) -> Result<Option<u64>> {
+        Ok(self
+            .store
+            .cursor(&self.local_account, TEAM_STREAM)
+            .await?
+            .and_then(|p| p.parse().ok()))
+    }
+
+    async fn item(
+        &self,
+        stream: &Stream,
+        _subject: &str,
+        payload: &[u8],
+    ) -> Result<Option<TeamChange>, Skip> {
+        match records::parse_record(payload).map_err(Skip::Record)? {
+            Record::Deleted { external_id, .. } => Ok(Some(TeamChange::Deleted(external_id))),
+            Record::Conversation(record) => {
+                let mut parts = Vec::with_capacity(record.parts as usize);
+                for i in 0..record.parts {
+                    let subject = records::part_subject(
+                        &self.team_account,
+                        &record.conversation.external_id,
+                        i,
+                    );
+                    let m = match stream.get_last_raw_message_by_subject(&subject).await {
+                        Ok(m) => m,
+                        Err(e) => {
+                            use jetstream::stream::LastRawMessageErrorKind as K;
+                            if e.kind() == K::NoMessageFound {
+                                return Err(Skip::Record(RecordError::PartsMissing));
+                            }
+                            return Err(Skip::Stop(nats_error("a transcript part", e)));
+                        }
+                    };
+                    parts.push(records::parse_part(&m.payload).map_err(Skip::Record)?);
+                }
+                records::decode(*record, parts)
+                    .map(|s| Some(TeamChange::Upsert(Box::new(s))))
+                    .map_err(Skip::Record)
+            }
+        }
+    }
+
+    async fn apply(&self, items: Vec<TeamChange>, position: u64, now: i64) -> Result<u64> {
+        Ok(self
+            .store
+            .apply_team(&self.local_account, &items, &position.to_string(), now)
+            .await? as u64)
+    }
+}
+
+pub struct Consumer<F: Feed> {
+    js: jetstream::Context,
+    feed: F,
     status: StatusHandle,
 }
 
@@ -37,21 +150,26 @@ pub struct Consumed {
     pub skipped: u64,
 }
 
-impl Consumer {
-    pub fn new(
+impl Consumer<AccountFeed> {
+    /// The account `team_account` of the team's streams, into `local_account`.
+    pub fn account(
         js: jetstream::Context,
         store: Store,
         team_account: &str,
         local_account: &str,
         status: StatusHandle,
     ) -> Self {
-        Self {
+        Self::new(
             js,
-            store,
-            team_account: team_account.to_string(),
-            local_account: local_account.to_string(),
+            AccountFeed::new(store, team_account, local_account),
             status,
-        }
+        )
+    }
+}
+
+impl<F: Feed> Consumer<F> {
+    pub fn new(js: jetstream::Context, feed: F, status: StatusHandle) -> Self {
+        Self { js, feed, status }
     }
 
     pub fn status(&self) -> &StatusHandle {
@@ -69,7 +187,7 @@ impl Consumer {
                 Ok(_) => return,
                 Err(e) if e.kind == ErrorKind::Cancelled => return,
                 Err(e) => {
-                    tracing::warn!(account = %self.local_account, error = %e, "team stream");
+                    tracing::warn!(feed = %self.feed.label(), error = %e, "team stream");
                     let state = match e.kind {
                         ErrorKind::Auth => SyncState::AuthFailed,
                         ErrorKind::Unreachable => SyncState::Unreachable,
@@ -96,12 +214,8 @@ impl Consumer {
     }
 
     async fn pass(&self, cancel: &CancellationToken, until_caught_up: bool) -> Result<Consumed> {
-        let stream_name = stream_name(&self.team_account);
-        let position: Option<u64> = self
-            .store
-            .cursor(&self.local_account, TEAM_STREAM)
-            .await?
-            .and_then(|p| p.parse().ok());
+        let stream_name = self.feed.stream();
+        let position = self.feed.position().await?;
         // One request: the stream's state comes with it, and it serves the part reads.
         let stream = self
             .js
@@ -119,7 +233,7 @@ impl Consumer {
             None => consumer::DeliverPolicy::LastPerSubject,
         };
         let config = consumer::pull::OrderedConfig {
-            filter_subject: records::conversations_filter(&self.team_account),
+            filter_subject: self.feed.filter(),
             deliver_policy,
             // Pulls expire (and heartbeats come) every few seconds, so a consumer left on
             // a server that died is noticed and recreated in seconds, not half a minute.
@@ -168,8 +282,13 @@ impl Consumer {
                     .map_err(|e| nats_error("a message of the team's stream", e))?;
                 let seq = info.stream_sequence;
                 let left = info.pending;
-                match self.change(&stream, &m.payload).await {
-                    Ok(c) => changes.push(c),
+                match self
+                    .feed
+                    .item(&stream, m.subject.as_str(), &m.payload)
+                    .await
+                {
+                    Ok(Some(c)) => changes.push(c),
+                    Ok(None) => {}
                     // A newer Baton wrote it: stop before it, so the updated app reads it
                     // (and what follows); never step past it for good.
                     Err(Skip::Record(RecordError::Newer(v))) => {
@@ -182,7 +301,7 @@ impl Consumer {
                     Err(Skip::Record(e)) => {
                         done.skipped += 1;
                         tracing::warn!(
-                            account = %self.local_account,
+                            feed = %self.feed.label(),
                             subject = %m.subject,
                             problem = %e,
                             "team record skipped"
@@ -195,15 +314,7 @@ impl Consumer {
                 done.records += 1;
             }
             if let Some(seq) = last {
-                done.written += self
-                    .store
-                    .apply_team(
-                        &self.local_account,
-                        &changes,
-                        &seq.to_string(),
-                        self.status.now(),
-                    )
-                    .await? as u64;
+                done.written += self.feed.apply(changes, seq, self.status.now()).await?;
             }
             if let Some(e) = stop {
                 return Err(e);
@@ -234,43 +345,9 @@ impl Consumer {
         );
         false
     }
-
-    async fn change<I>(
-        &self,
-        stream: &jetstream::stream::Stream<I>,
-        payload: &[u8],
-    ) -> Result<TeamChange, Skip> {
-        match records::parse_record(payload).map_err(Skip::Record)? {
-            Record::Deleted { external_id, .. } => Ok(TeamChange::Deleted(external_id)),
-            Record::Conversation(record) => {
-                let mut parts = Vec::with_capacity(record.parts as usize);
-                for i in 0..record.parts {
-                    let subject = records::part_subject(
-                        &self.team_account,
-                        &record.conversation.external_id,
-                        i,
-                    );
-                    let m = match stream.get_last_raw_message_by_subject(&subject).await {
-                        Ok(m) => m,
-                        Err(e) => {
-                            use jetstream::stream::LastRawMessageErrorKind as K;
-                            if e.kind() == K::NoMessageFound {
-                                return Err(Skip::Record(RecordError::PartsMissing));
-                            }
-                            return Err(Skip::Stop(nats_error("a transcript part", e)));
-                        }
-                    };
-                    parts.push(records::parse_part(&m.payload).map_err(Skip::Record)?);
-                }
-                records::decode(*record, parts)
-                    .map(|s| TeamChange::Upsert(Box::new(s)))
-                    .map_err(Skip::Record)
-            }
-        }
-    }
 }
 
-enum Skip {
+pub enum Skip {
     /// This record cannot be used: skip it, keep going.
     Record(RecordError),
     /// NATS failed: try the pass again.

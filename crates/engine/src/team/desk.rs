@@ -6,15 +6,17 @@
 use super::consume::Consumer;
 use super::nats::{self, nats_error, NatsLogin, ACCOUNTS_KEY, TEAM_BUCKET};
 use super::relay::TeamAccount;
+use super::share::{self, SharedFeed};
 use crate::error::{EngineError, ErrorKind, Result};
 use crate::vendor::AccountSync;
 use async_nats::jetstream;
 use baton_core::secrets::SecretStore;
 use baton_core::store::{AccountRecord, Membership};
-use baton_core::sync::SyncState;
+use baton_core::sync::{StatusHandle, SyncState, SystemClock};
 use baton_core::{CancellationToken, Sensitive, Store};
 use serde::Serialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where the team's NATS password (or `.creds` content) is kept in the keychain.
@@ -247,13 +249,26 @@ pub async fn read_team(
             continue;
         };
         served.push(s.status().clone());
-        let consumer = Consumer::new(js.clone(), store.clone(), team_id, &id, s.status().clone());
+        let consumer =
+            Consumer::account(js.clone(), store.clone(), team_id, &id, s.status().clone());
         let cancel = cancel.clone();
         readers.push(tokio::spawn(async move { consumer.run(&cancel).await }));
     }
     for t in paired.iter().filter(|a| a.local_id.is_none()) {
         tracing::info!(team_account = %t.team_id, url = %t.url, "the team serves an account this desktop has not added");
     }
+    // What the team's members share: read into the cache, and this desktop's sent.
+    let shared_accounts = served_pairs(&paired);
+    let shared = shared_consumer(&js, &store, &login.user, shared_accounts.clone());
+    let until = cancel.clone();
+    readers.push(tokio::spawn(async move { shared.run(&until).await }));
+    readers.push(tokio::spawn(share::keep_sending(
+        js.clone(),
+        store.clone(),
+        login.user.clone(),
+        shared_accounts,
+        cancel.clone(),
+    )));
     let watch = tokio::spawn(watch_connection(
         js.client(),
         login.url.clone(),
@@ -325,12 +340,39 @@ pub async fn catch_up(
                 "{id}: the team's relay does not serve this account"
             )));
         };
-        let consumed = Consumer::new(js.clone(), store.clone(), team_id, &id, s.status().clone())
-            .catch_up(cancel)
-            .await?;
+        let consumed =
+            Consumer::account(js.clone(), store.clone(), team_id, &id, s.status().clone())
+                .catch_up(cancel)
+                .await?;
         out.push((id, consumed.written));
     }
+    let shared_accounts = served_pairs(&paired);
+    share::send_queued(&js, store, &login.user, &shared_accounts).await?;
+    shared_consumer(&js, store, &login.user, shared_accounts)
+        .catch_up(cancel)
+        .await?;
     Ok(out)
+}
+
+/// Each team account this desktop has, with its id here.
+fn served_pairs(paired: &[TeamAccountView]) -> Vec<(String, String)> {
+    paired
+        .iter()
+        .filter_map(|a| Some((a.team_id.clone(), a.local_id.clone()?)))
+        .collect()
+}
+
+fn shared_consumer(
+    js: &jetstream::Context,
+    store: &Store,
+    user: &str,
+    accounts: Vec<(String, String)>,
+) -> Consumer<SharedFeed> {
+    Consumer::new(
+        js.clone(),
+        SharedFeed::new(store.clone(), user, accounts),
+        StatusHandle::new("team-shared", Arc::new(SystemClock)),
+    )
 }
 
 #[cfg(test)]

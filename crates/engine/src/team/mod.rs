@@ -12,3 +12,4 @@ pub mod publish;
 pub mod records;
 pub mod relay;
 pub mod setup;
+pub mod share;

@@ -234,11 +234,16 @@ pub fn inbox_prefix(user: &str) -> String {
 }
 
 /// What a rep's NATS user may do, for the team's `accounts` (ids as in relay.toml): read
-/// the team's streams and its KV bucket, never publish to them. Only the relay publishes.
+/// the team's streams and its KV bucket, never publish to them; send what it shares to
+/// its own subject only. Only the relay publishes to the team.
 pub fn rep_permissions(user: &str, accounts: &[String]) -> serde_json::Value {
-    let mut publish = vec![];
-    for a in accounts {
-        let s = stream_name(a);
+    use super::share;
+    let mut publish = vec![share::in_subjects_of(user)];
+    let streams = accounts
+        .iter()
+        .map(|a| stream_name(a))
+        .chain([share::SHARED_STREAM.to_string()]);
+    for s in streams {
         publish.extend([
             format!("$JS.API.STREAM.INFO.{s}"),
             format!("$JS.API.STREAM.MSG.GET.{s}"),

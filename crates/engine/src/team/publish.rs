@@ -8,7 +8,7 @@ use super::records::{self, Record};
 use crate::error::Result;
 use async_nats::jetstream::{self, stream};
 use baton_core::Store;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Conversations read from the queue per round.
 const ROUND: i64 = 200;
@@ -35,6 +35,11 @@ pub async fn ensure_stream(js: &jetstream::Context, account: &str, replicas: usi
     Ok(())
 }
 
+/// What this relay last published of each conversation, by a hash of its record: the
+/// export reads again tickets a webhook already brought, and a conversation that did not
+/// change is not published (and written by every desktop) a second time.
+pub type Published = HashMap<(String, String), u64>;
+
 /// Publishes everything queued, while `held` says the lease is this relay's; returns how
 /// many conversations went out.
 pub async fn publish_queued(
@@ -42,6 +47,7 @@ pub async fn publish_queued(
     store: &Store,
     publication: &str,
     held: &HeldUntil,
+    published: &mut Published,
 ) -> Result<usize> {
     let mut sent = 0;
     loop {
@@ -57,11 +63,18 @@ pub async fn publish_queued(
         let mut acks = vec![];
         // One name per round, never reused: parts of two rounds are never joined.
         let round = format!("{publication}.{last}.{:08x}", rand::random::<u32>());
+        let mut hashes = vec![];
         for (account, external_id) in unique.keys() {
             held.check()?;
             let subject = records::conversation_subject(account, external_id);
+            let key = (account.clone(), external_id.clone());
             let record = match store.snapshot(account, external_id).await? {
                 Some(snapshot) => {
+                    let hash = content_hash(&snapshot);
+                    if published.get(&key) == Some(&hash) {
+                        continue;
+                    }
+                    hashes.push((key, Some(hash)));
                     let (parts, record) = records::encode(&snapshot, &round);
                     // Parts first: on one connection JetStream stores them in this order,
                     // so a reader that sees the record finds its parts already there.
@@ -73,6 +86,7 @@ pub async fn publish_queued(
                     Record::Conversation(Box::new(record))
                 }
                 None => {
+                    hashes.push((key, None));
                     // Its parts go too: nothing of a deleted conversation stays.
                     let parts = format!("baton.{account}.part.{}.>", records::token(external_id));
                     let stream = js
@@ -101,7 +115,29 @@ pub async fn publish_queued(
             ack.map_err(|e| nats_error("the team's stream did not take a record", e))?;
         }
         store.published(last).await?;
+        for (key, hash) in hashes {
+            match hash {
+                Some(h) => published.insert(key, h),
+                None => published.remove(&key),
+            };
+        }
     }
+}
+
+/// The record's content, whatever publication it would be part of.
+fn content_hash(snapshot: &baton_core::store::Snapshot) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let (parts, record) = records::encode(snapshot, "");
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_vec(&record)
+        .expect("records serialize")
+        .hash(&mut h);
+    for p in &parts {
+        serde_json::to_vec(p)
+            .expect("records serialize")
+            .hash(&mut h);
+    }
+    h.finish()
 }
 
 async fn publish(

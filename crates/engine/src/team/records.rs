@@ -21,6 +21,9 @@ pub const PART_BYTES: usize = 512 * 1024;
 /// One message body's most: a body beyond this (far beyond any vendor's comment limit)
 /// is cut, and says so, rather than break its transcript's part.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// The drafts' most in one record, as JSON: with the inline transcript and the rest of the
+/// record, it stays under NATS's 1 MiB payload.
+const MAX_DRAFTS_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -136,7 +139,7 @@ pub fn encode(snapshot: &Snapshot, publication: &str) -> (Vec<PartRecord>, Conve
         transcript_version: snapshot.transcript_version.clone(),
         transcript_cursor: snapshot.transcript_cursor.clone(),
         sync_problem: snapshot.sync_problem.clone(),
-        drafts: snapshot.drafts.clone(),
+        drafts: bounded_drafts(&snapshot.drafts),
         messages: inline,
         parts: parts.len() as u32,
         publication: publication.to_string(),
@@ -200,13 +203,9 @@ fn approx_size(m: &Message) -> usize {
 }
 
 fn bounded(m: &Message) -> Message {
-    if m.body.len() <= MAX_BODY_BYTES {
+    let Some(cut) = cut_at(&m.body, MAX_BODY_BYTES) else {
         return m.clone();
-    }
-    let mut cut = MAX_BODY_BYTES;
-    while !m.body.is_char_boundary(cut) {
-        cut -= 1;
-    }
+    };
     Message {
         body: format!(
             "{}\n[… cut by Baton's relay: the message is longer than {} KiB; read it whole in the helpdesk]",
@@ -215,6 +214,49 @@ fn bounded(m: &Message) -> Message {
         ),
         ..m.clone()
     }
+}
+
+/// Drafts newest first while they fit, each bounded like a message: a conversation with
+/// hundreds of long drafts still makes a record NATS takes.
+fn bounded_drafts(drafts: &[DraftFacts]) -> Vec<DraftFacts> {
+    let mut kept = vec![];
+    let mut size = 0;
+    for d in drafts.iter().rev() {
+        let text = match cut_at(&d.text, MAX_BODY_BYTES) {
+            None => d.text.clone(),
+            Some(cut) => format!("{}\n[… cut by Baton's relay]", &d.text[..cut]),
+        };
+        let d = DraftFacts { text, ..d.clone() };
+        size += serde_json::to_vec(&d).map_or(usize::MAX / 4, |v| v.len());
+        if size > MAX_DRAFTS_BYTES && !kept.is_empty() {
+            tracing::warn!(
+                drafts = drafts.len(),
+                kept = kept.len(),
+                "a conversation's oldest drafts left out of its record"
+            );
+            break;
+        }
+        kept.push(d);
+    }
+    kept.reverse();
+    kept
+}
+
+/// Where to cut `text` so that it takes at most `max` bytes as a JSON string (quotes,
+/// backslashes and control characters take more than themselves); `None`: it fits.
+fn cut_at(text: &str, max: usize) -> Option<usize> {
+    let mut size = 0;
+    for (i, c) in text.char_indices() {
+        size += match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        };
+        if size > max {
+            return Some(i);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -325,6 +367,39 @@ mod tests {
         let body = &parts[0].messages[0].body;
         assert!(body.len() < MAX_BODY_BYTES + 200);
         assert!(body.contains("cut by Baton's relay"));
+    }
+
+    #[test]
+    fn a_message_that_grows_as_json_and_a_pile_of_drafts_still_make_records_nats_takes() {
+        // Quotes and control characters take two to six bytes each as JSON.
+        let mut s = snapshot(3, 10);
+        s.messages[1].body = "\"\u{1}".repeat(400 * 1024);
+        s.drafts = (0..400)
+            .map(|i| DraftFacts {
+                source_note_id: format!("n{i}"),
+                text: "\\".repeat(8 * 1024),
+                training_url: None,
+                created_at: i,
+            })
+            .collect();
+        let (parts, record) = encode(&s, "p");
+        for p in &parts {
+            assert!(serde_json::to_vec(p).unwrap().len() < 1024 * 1024);
+        }
+        let bytes = serde_json::to_vec(&Record::Conversation(Box::new(record.clone()))).unwrap();
+        assert!(bytes.len() < 1024 * 1024, "{}", bytes.len());
+        // The newest drafts are the ones kept.
+        assert!(record.drafts.len() < 400 && !record.drafts.is_empty());
+        assert_eq!(record.drafts.last().unwrap().source_note_id, "n399");
+        let all: Vec<&Message> = parts
+            .iter()
+            .flat_map(|p| &p.messages)
+            .chain(&record.messages)
+            .collect();
+        assert!(all.iter().any(|m| m.body.contains("cut by Baton's relay")));
+        assert_eq!(cut_at("abc", 3), None);
+        assert_eq!(cut_at("a\"c", 3), Some(2));
+        assert_eq!(cut_at("é", 1), Some(0));
     }
 
     #[test]

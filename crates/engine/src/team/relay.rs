@@ -5,11 +5,12 @@
 //! from the export cursors the holder left in KV.
 
 use super::config::{RelayConfig, RelaySecrets};
-use super::consume::Consumer;
+use super::consume::{AccountFeed, Consumer};
 use super::inbox::{self, Inbox, InboxAccount, ToRead};
 use super::lease::{self, HeldUntil, Lease, RENEW_EVERY};
 use super::nats::{self, cursor_key, nats_error, NatsLogin, ACCOUNTS_KEY, TEAM_BUCKET};
 use super::publish;
+use super::share::{self, Policy};
 use crate::error::{EngineError, ErrorKind, Result};
 use crate::vendor::AccountSync;
 use async_nats::jetstream::{self, kv};
@@ -126,6 +127,7 @@ impl Relay {
         for a in &accounts {
             publish::ensure_stream(&js, &a.id, replicas).await?;
         }
+        share::ensure_streams(&js, replicas).await?;
         let team_kv = nats::ensure_bucket(&js, TEAM_BUCKET, Duration::ZERO, replicas).await?;
         let lease_kv = lease::bucket(&js, replicas).await?;
         let inbox = Arc::new(Inbox::new(inbox_accounts, Arc::new(chrono::Utc::now)));
@@ -218,7 +220,7 @@ impl Relay {
                 // Last: publish what was fetched before letting go.
                 if let Err(e) = self
                     .publish_side(held.clone())
-                    .publish(&mut HashMap::new())
+                    .publish(&mut HashMap::new(), &mut HashMap::new())
                     .await
                 {
                     tracing::warn!(error = %e, "publishing on the way out failed; the next holder fetches it again");
@@ -266,8 +268,8 @@ impl Relay {
         Ok(taken)
     }
 
-    fn consumer(&self, a: &Account) -> Consumer {
-        Consumer::new(
+    fn consumer(&self, a: &Account) -> Consumer<AccountFeed> {
+        Consumer::account(
             self.js.clone(),
             self.store.clone(),
             &a.id,
@@ -332,6 +334,16 @@ impl Relay {
         }
         let publisher = self.publisher(work.clone(), held.clone());
         tasks.push(tokio::spawn(publisher));
+        let policy = Policy {
+            accounts: self.accounts.iter().map(|a| a.id.clone()).collect(),
+            leads: self.config.leads.clone(),
+        };
+        tasks.push(tokio::spawn(share::forward(
+            self.js.clone(),
+            policy,
+            held.clone(),
+            work.clone(),
+        )));
         Ok(tasks)
     }
 
@@ -358,9 +370,9 @@ impl Relay {
         let relay = self.publish_side(held);
         async move {
             let mut changes = relay.store.subscribe();
-            let mut put = HashMap::new();
+            let (mut put, mut published) = (HashMap::new(), HashMap::new());
             loop {
-                if let Err(e) = relay.publish(&mut put).await {
+                if let Err(e) = relay.publish(&mut put, &mut published).await {
                     tracing::warn!(error = %e, "publishing failed; retrying");
                 }
                 tokio::select! {
@@ -387,12 +399,16 @@ struct PublishSide {
 impl PublishSide {
     /// Publishes the queue, then moves each account's export cursor in KV to where the
     /// cache's was before: everything fetched up to it is in the stream by then.
-    async fn publish(&self, put: &mut HashMap<String, String>) -> Result<()> {
+    async fn publish(
+        &self,
+        put: &mut HashMap<String, String>,
+        published: &mut publish::Published,
+    ) -> Result<()> {
         let mut cursors = vec![];
         for (id, stream) in &self.accounts {
             cursors.push((id, self.store.cursor(id, stream).await?));
         }
-        publish::publish_queued(&self.js, &self.store, &self.holder, &self.held).await?;
+        publish::publish_queued(&self.js, &self.store, &self.holder, &self.held, published).await?;
         for (id, cursor) in cursors {
             let Some(cursor) = cursor else { continue };
             if put.get(id) == Some(&cursor) {

@@ -16,6 +16,18 @@ use std::time::{Duration, Instant};
 
 pub const RELAY: (&str, &str) = ("relay", "relay-pass");
 pub const REP: (&str, &str) = ("maria", "maria-pass");
+/// How the team member `who` (user, password) logs in to the NATS at `url`.
+pub fn login_of(url: &str, who: (&str, &str)) -> baton_engine::team::nats::NatsLogin {
+    baton_engine::team::nats::NatsLogin {
+        url: url.to_string(),
+        user: who.0.into(),
+        secret: baton_core::Sensitive::new(who.1.into()),
+        ca_file: None,
+    }
+}
+
+/// A second member: the team's lead, where the relay names leads.
+pub const LEAD: (&str, &str) = ("lee", "lee-pass");
 
 pub struct NatsServer {
     child: Child,
@@ -111,7 +123,7 @@ impl NatsServer {
             format!(
                 "listen: 127.0.0.1:{port}\nserver_name: n{port}\njetstream {{ store_dir: {:?} }}\n{}\n{extra}\n",
                 store.display().to_string(),
-                baton_engine::team::nats::server_accounts(RELAY, &[REP], &accounts),
+                baton_engine::team::nats::server_accounts(RELAY, &[REP, LEAD], &accounts),
             ),
         )
         .unwrap();

@@ -194,6 +194,15 @@ pub async fn relay(
     export_every_secs: u64,
 ) -> (Arc<Relay>, CancellationToken) {
     let (config, secrets) = relay_config(nats, sim, port, dir, export_every_secs);
+    start_relay(config, secrets, port).await
+}
+
+/// A relay of this config, running as a task of the test's runtime.
+pub async fn start_relay(
+    config: RelayConfig,
+    secrets: RelaySecrets,
+    port: u16,
+) -> (Arc<Relay>, CancellationToken) {
     let relay = Arc::new(
         Relay::start(config, secrets, &format!("relay-{port}"))
             .await
@@ -296,6 +305,15 @@ pub async fn desktop_via(
     t: &Team,
     nats: &Endpoint,
 ) -> (tempfile::TempDir, Store, Arc<MemorySecrets>) {
+    desktop_of(t, nats, REP).await
+}
+
+/// The same, for the team member `who` (user, password).
+pub async fn desktop_of(
+    t: &Team,
+    nats: &Endpoint,
+    who: (&str, &str),
+) -> (tempfile::TempDir, Store, Arc<MemorySecrets>) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("baton.db")).await.unwrap();
     let record =
@@ -312,8 +330,8 @@ pub async fn desktop_via(
         &store,
         secrets.as_ref(),
         &nats.url,
-        REP.0,
-        Sensitive::new(REP.1.to_string()),
+        who.0,
+        Sensitive::new(who.1.to_string()),
         nats.ca_file.clone(),
         1,
     )

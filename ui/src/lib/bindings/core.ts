@@ -244,4 +244,23 @@ category: string | null,
 /**
  * From the handoff to the first Agent public reply after it; `None` without one.
  */
-first_reply_ms: number | null, ended: SessionEnd | null, verdict: Verdict | null, note: string | null, };
+first_reply_ms: number | null, ended: SessionEnd | null, verdict: Verdict | null, note: string | null, 
+/**
+ * The team member whose verdict it is, when it came from another desktop (or came
+ * back from the team); `None`: given on this desktop.
+ */
+marked_by: string | null, };
+
+export type SharingStatus = { 
+/**
+ * In a team: what this desktop changes reaches the others.
+ */
+in_team: boolean, 
+/**
+ * Changes made here that have not reached the team's NATS yet.
+ */
+waiting: number, 
+/**
+ * The relay's refusal of the last change this desktop sent, in words.
+ */
+refusal: string | null, };
