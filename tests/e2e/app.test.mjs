@@ -1029,6 +1029,26 @@ test("at 900×700 nothing overflows; after a crash (SIGKILL) the window comes ba
   });
   await browser.saveScreenshot(`${shots}narrow-900x700.png`);
   assert.deepEqual(layout, { overflowX: 0, overflowY: 0, queue: true, detail: true, draft: true, status: true });
+
+  // The leads' review at the same size: within the window, its headline and counts readable.
+  await browser.keys("v");
+  await browser.$("[data-testid=headline]").waitForExist({ timeout: 5_000, timeoutMsg: "the review did not open at 900×700" });
+  const review = await browser.execute(() => {
+    const within = (sel) => {
+      const r = document.querySelector(sel)?.getBoundingClientRect();
+      return !!r && r.width > 0 && r.left >= 0 && r.right <= window.innerWidth + 1;
+    };
+    return {
+      overflowX: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      box: within("[data-testid=review] .box"),
+      headline: within("[data-testid=headline]"),
+      period: within("[data-testid=period]"),
+    };
+  });
+  await browser.saveScreenshot(`${shots}review-900x700.png`);
+  await browser.keys("Escape");
+  assert.deepEqual(review, { overflowX: 0, box: true, headline: true, period: true });
+  await browser.$("[data-testid=review]").waitForExist({ reverse: true, timeout: 2_000, timeoutMsg: "Esc did not close the review" });
   await browser.pause(1_000); // saved once the move settles
   await crash();
   await launch();

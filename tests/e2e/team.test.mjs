@@ -24,8 +24,9 @@ const RELAY_PASSWORD = `relay-canary-${random()}`;
 const TOKEN = `team-token-canary-${random()}`;
 const WEBHOOK_SECRET = `whsec-${random()}`;
 const REP = "maria";
-// A second member, on a desktop of its own (the CLI's, on another database).
-const LEAD = "lee";
+// A second member, a rep, on a desktop of its own (the CLI's, on another database); the
+// window's user is the team's lead.
+const OTHER = "omar";
 const EMAIL = "alex@acme.test";
 
 let browser;
@@ -157,6 +158,7 @@ before(async () => {
     `listen = "127.0.0.1:${relayPort}"`,
     `state_dir = ${JSON.stringify(join(dir, "relay"))}`,
     `export_every_secs = 12`,
+    `leads = ["${REP}"]`,
     `[nats]`,
     `url = "${natsUrl}"`,
     `user = "relay"`,
@@ -169,7 +171,7 @@ before(async () => {
   ].join("\n"));
 
   // The NATS server with the users `baton relay nats-config` prints, their passwords set.
-  const printed = spawnSync(join(bin, "baton"), ["relay", "--config", relayToml, "nats-config", "--rep", REP, "--rep", LEAD], { encoding: "utf8" });
+  const printed = spawnSync(join(bin, "baton"), ["relay", "--config", relayToml, "nats-config", "--rep", REP, "--rep", OTHER], { encoding: "utf8" });
   assert.equal(printed.status, 0, printed.stderr);
   const accounts = JSON.parse(printed.stdout.replace(/^accounts:\s*/, ""));
   for (const u of accounts.BATON.users) u.password = u.user === "relay" ? RELAY_PASSWORD : NATS_PASSWORD;
@@ -270,10 +272,10 @@ test("a verdict given in the window reaches another member's desktop through the
   await row.$("[data-testid=mark-avoidable]").click();
   await browser.waitUntil(async () => (await invoke("sharing_status")).waiting === 0, { timeout: 10_000, timeoutMsg: "the verdict never left for the team" });
 
-  // Another member's desktop: its own database, its own account, joined as the lead.
+  // Another member's desktop: its own database, its own account, joined as a rep.
   const other = join(dir, "other.db");
   baton(["account", "add", "zendesk", "--name", "acme", "--url", simUrl, "--email", EMAIL], `${TOKEN}\n`, other);
-  baton(["team", "join", natsUrl, "--user", LEAD], `${NATS_PASSWORD}\n`, other);
+  baton(["team", "join", natsUrl, "--user", OTHER], `${NATS_PASSWORD}\n`, other);
   let theirs;
   for (let k = 0; k < 20 && !theirs; k++) {
     baton(["sync", "--once"], "", other);

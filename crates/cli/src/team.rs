@@ -74,6 +74,7 @@ pub async fn relay(args: RelayArgs) -> Result<(), String> {
             baton_engine::team::nats::server_accounts(
                 (&config.nats.user, "CHANGE-ME"),
                 &reps,
+                &config.leads,
                 &accounts
             )
         );

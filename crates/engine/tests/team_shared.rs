@@ -49,7 +49,7 @@ async fn verdicts_rules_and_draft_outcomes_reach_every_desktop_and_only_leads_sh
     let endpoint = nats.endpoint();
     let (t, dir) = Team::without_relay(vec![nats], endpoint).await;
     let (mut config, secrets) = relay_config(&t.nats, &t.sim, t.relay_port, dir.path(), 3600);
-    config.leads = Some(vec![LEAD.0.to_string()]);
+    config.leads = vec![LEAD.0.to_string()];
     let (relay, _cancel) = start_relay(config, secrets, t.relay_port).await;
     until(30, || {
         let relay = relay.clone();
@@ -215,10 +215,11 @@ async fn a_member_may_send_only_to_its_own_subject() {
         }
     };
     assert!(
-        acked(share::in_subject(REP.0, "mark")).await,
-        "its own subject takes what it sends"
+        acked(share::in_subject(REP.0, "outcome")).await,
+        "its own subject takes its draft outcomes"
     );
     for forged in [
+        share::in_subject(REP.0, "mark"),
         share::in_subject(LEAD.0, "rules"),
         "baton-shared.rules".to_string(),
         "baton-shared.refused.lee".to_string(),
@@ -233,6 +234,7 @@ async fn a_member_may_send_only_to_its_own_subject() {
     let stream = js.get_stream("BATON_acme").await.unwrap();
     for deliver in [
         "baton-shared.rules",
+        "baton-in.lee.rules",
         "$KV.baton_lease.relay",
         "baton.acme.conv.1",
     ] {

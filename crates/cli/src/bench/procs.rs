@@ -107,7 +107,7 @@ impl Nats {
             format!(
                 "listen: 127.0.0.1:{port}\nserver_name: bench{port}\njetstream {{ store_dir: {:?} }}\n{}\n",
                 dir.join("jetstream").display().to_string(),
-                baton_engine::team::nats::server_accounts(RELAY_USER, &[REP_USER], accounts),
+                baton_engine::team::nats::server_accounts(RELAY_USER, &[REP_USER], &[], accounts),
             ),
         )
         .expect("nats.conf");

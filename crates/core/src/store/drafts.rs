@@ -285,7 +285,8 @@ impl Store {
         actor: &str,
         now: Millis,
     ) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        // IMMEDIATE: the draft is read, then written; the app and the CLI may both act.
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let (original, account_id, external_id, source_note_id): (String, String, String, String) =
             sqlx::query_as(
                 "SELECT d.text, c.account_id, c.external_id, d.source_note_id
@@ -394,7 +395,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{conversation, message, store_with_account};
+    use super::super::tests::{commit_one, conversation, message, store_with_account};
     use crate::drafts::Seen;
     use crate::model::*;
     use crate::Store;
@@ -410,28 +411,20 @@ mod tests {
     ) -> i64 {
         let mut c = conversation("9", 2_000);
         c.version = version.into();
-        let page = vec![Bundle {
-            conversation: c,
-            transcript: Some(TranscriptPage {
-                messages,
-                drafts: drafts
-                    .iter()
-                    .map(|(text, at)| DraftFacts {
-                        source_note_id: format!("n-{text}"),
-                        text: text.to_string(),
-                        training_url: None,
-                        created_at: *at,
-                    })
-                    .collect(),
-                ..Default::default()
-            }),
-            problem: None,
-        }];
-        store
-            .commit_page("acme", "tickets", &page, None, 1)
-            .await
-            .unwrap();
-        store.conversation_id(Some("acme"), "9").await.unwrap()
+        let transcript = TranscriptPage {
+            messages,
+            drafts: drafts
+                .iter()
+                .map(|(text, at)| DraftFacts {
+                    source_note_id: format!("n-{text}"),
+                    text: text.to_string(),
+                    training_url: None,
+                    created_at: *at,
+                })
+                .collect(),
+            ..Default::default()
+        };
+        commit_one(store, c, transcript).await
     }
 
     #[tokio::test]

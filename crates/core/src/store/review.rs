@@ -324,7 +324,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{conversation, message, store_with_account};
+    use super::super::tests::{commit_one, conversation, message, store_with_account};
     use crate::model::*;
     use crate::review::*;
     use crate::Store;
@@ -374,20 +374,12 @@ mod tests {
             message("customer", "hello?", s.at + 2_000),
         ];
         messages.extend(s.reply_after.map(|d| agent("reply", s.at + d, false)));
-        let page = vec![Bundle {
-            conversation: c,
-            transcript: Some(TranscriptPage {
-                messages,
-                handoff_reason: s.reason.filter(|_| is_handoff).map(str::to_string),
-                ..Default::default()
-            }),
-            problem: None,
-        }];
-        store
-            .commit_page("acme", "tickets", &page, None, 1)
-            .await
-            .unwrap();
-        store.conversation_id(Some("acme"), s.id).await.unwrap()
+        let transcript = TranscriptPage {
+            messages,
+            handoff_reason: s.reason.filter(|_| is_handoff).map(str::to_string),
+            ..Default::default()
+        };
+        commit_one(store, c, transcript).await
     }
 
     fn scenario() -> Vec<Seed> {

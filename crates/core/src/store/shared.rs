@@ -171,7 +171,33 @@ pub(super) async fn apply_shared_outcomes(tx: &mut Tx<'_>, conversation_id: i64)
     Ok(())
 }
 
+/// The relay refused a change of this desktop's (or this desktop knows it would): the
+/// review says so until one of its changes comes back accepted. A refusal from before
+/// this desktop joined (read again from the stream) is not this membership's.
+async fn set_refusal(tx: &mut Tx<'_>, reason: &str, at: Millis) -> Result<()> {
+    let said = format!(
+        "{reason} ({})",
+        chrono::DateTime::from_timestamp_millis(at)
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default()
+    );
+    sqlx::query("UPDATE team_membership SET shared_refusal = ? WHERE id = 1 AND joined_at <= ?")
+        .bind(said)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 impl Store {
+    /// This desktop will not send a change, and says why (see [`SharedItem::Refused`]).
+    pub async fn note_refusal(&self, reason: &str, at: Millis) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        set_refusal(&mut tx, reason, at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The changes waiting to reach the team, oldest first.
     pub async fn team_outgoing(&self, limit: i64) -> Result<Vec<Outgoing>> {
         let rows = sqlx::query("SELECT seq, msg_id, body FROM team_outgoing ORDER BY seq LIMIT ?")
@@ -246,16 +272,7 @@ impl Store {
         for item in items {
             let (by, change) = match item {
                 SharedItem::Refused { reason, at } => {
-                    let said = format!(
-                        "{reason} ({})",
-                        chrono::DateTime::from_timestamp_millis(*at)
-                            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                            .unwrap_or_default()
-                    );
-                    sqlx::query("UPDATE team_membership SET shared_refusal = ? WHERE id = 1")
-                        .bind(said)
-                        .execute(&mut *tx)
-                        .await?;
+                    set_refusal(&mut tx, reason, *at).await?;
                     continue;
                 }
                 SharedItem::Change { by, change } => (by, change),
@@ -315,14 +332,17 @@ impl Store {
                     acted_by,
                     at,
                 } => {
+                    // The first member's outcome stands: another's never replaces it.
                     sqlx::query(
                         "INSERT INTO shared_outcomes (account_id, external_id, source_note_id,
-                            state, edited_text, edit_distance, reason, acted_by, acted_at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            state, edited_text, edit_distance, reason, acted_by, acted_at,
+                            shared_by)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                          ON CONFLICT (account_id, external_id, source_note_id) DO UPDATE SET
                             state = excluded.state, edited_text = excluded.edited_text,
                             edit_distance = excluded.edit_distance, reason = excluded.reason,
-                            acted_by = excluded.acted_by, acted_at = excluded.acted_at",
+                            acted_by = excluded.acted_by, acted_at = excluded.acted_at
+                         WHERE shared_outcomes.shared_by = excluded.shared_by",
                     )
                     .bind(account_id)
                     .bind(external_id)
@@ -333,6 +353,7 @@ impl Store {
                     .bind(reason)
                     .bind(acted_by)
                     .bind(at)
+                    .bind(by)
                     .execute(&mut *tx)
                     .await?;
                     let id: Option<i64> = sqlx::query_scalar(
@@ -363,9 +384,9 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{conversation, store_with_account};
+    use super::super::tests::{commit_one, conversation, store_with_account};
     use super::*;
-    use crate::model::{Bundle, DraftFacts, HandoffFacts, HandoffMode, TranscriptPage};
+    use crate::model::{DraftFacts, HandoffFacts, HandoffMode, TranscriptPage};
     use crate::review::{HandoffFilter, RuleKind};
     use crate::store::Membership;
 
@@ -388,26 +409,18 @@ mod tests {
             mode: HandoffMode::LiveChat,
             handed_off_at: Some(1_000),
         });
-        let page = [Bundle {
-            conversation: c,
-            transcript: Some(TranscriptPage {
-                drafts: vec![DraftFacts {
-                    source_note_id: "n1".into(),
-                    text: "We can refund you today.".into(),
-                    training_url: None,
-                    created_at: 1_500,
-                }],
-                handoff_reason: Some("wants a refund".into()),
-                handoff_at: Some(1_000),
-                ..Default::default()
-            }),
-            problem: None,
-        }];
-        store
-            .commit_page("acme", "tickets", &page, None, 1)
-            .await
-            .unwrap();
-        store.conversation_id(Some("acme"), "7").await.unwrap()
+        let transcript = TranscriptPage {
+            drafts: vec![DraftFacts {
+                source_note_id: "n1".into(),
+                text: "We can refund you today.".into(),
+                training_url: None,
+                created_at: 1_500,
+            }],
+            handoff_reason: Some("wants a refund".into()),
+            handoff_at: Some(1_000),
+            ..Default::default()
+        };
+        commit_one(store, c, transcript).await
     }
 
     fn rejection(by: &str) -> SharedItem {
@@ -533,7 +546,34 @@ mod tests {
                 at: 5_000,
             },
         };
-        let items = [mark, rules, rejection("maria")];
+        // Another member's outcome for the same draft does not replace the first.
+        let other = match rejection("omar") {
+            SharedItem::Change {
+                by,
+                change:
+                    SharedChange::Outcome {
+                        account_id,
+                        external_id,
+                        source_note_id,
+                        ..
+                    },
+            } => SharedItem::Change {
+                by,
+                change: SharedChange::Outcome {
+                    account_id,
+                    external_id,
+                    source_note_id,
+                    state: DraftState::Accepted,
+                    edited_text: None,
+                    edit_distance: None,
+                    reason: None,
+                    acted_by: "omar@acme.test".into(),
+                    at: 3_500,
+                },
+            },
+            other => other,
+        };
+        let items = [mark, rules, rejection("maria"), other];
         // Twice is once; nothing shared is queued to be sent back.
         store.apply_shared(&items, "4").await.unwrap();
         store.apply_shared(&items, "4").await.unwrap();
@@ -551,6 +591,15 @@ mod tests {
         assert_eq!(rows[0].category.as_deref(), Some("upset"), "recategorised");
         assert_eq!(store.category_rules().await.unwrap().len(), 1);
         assert_eq!(store.draft_report(0).await.unwrap()[0].drafts, 1);
+        let kept: Vec<String> = sqlx::query_scalar("SELECT acted_by FROM shared_outcomes")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            kept,
+            ["maria@acme.test"],
+            "the first member's outcome stands"
+        );
 
         // A verdict taken off on another desktop goes here too.
         let unmark = SharedItem::Change {
@@ -571,16 +620,23 @@ mod tests {
     async fn a_refusal_stands_until_one_of_this_desktops_changes_comes_back_accepted() {
         let (_dir, store) = store_with_account().await;
         join(&store).await;
+        // One from before this desktop joined (read again from the stream) is not its.
+        let before = SharedItem::Refused {
+            reason: "an old refusal".into(),
+            at: 0,
+        };
+        store.apply_shared(&[before], "1").await.unwrap();
+        assert_eq!(store.sharing_status().await.unwrap().refusal, None);
         let refused = SharedItem::Refused {
             reason: "only the team's leads share verdicts".into(),
-            at: 0,
+            at: 60_000,
         };
         store.apply_shared(&[refused], "1").await.unwrap();
         let status = store.sharing_status().await.unwrap();
         assert!(status.in_team);
         assert_eq!(
             status.refusal.as_deref(),
-            Some("only the team's leads share verdicts (1970-01-01 00:00 UTC)")
+            Some("only the team's leads share verdicts (1970-01-01 00:01 UTC)")
         );
         // Someone else's accepted change does not answer for this desktop's.
         store

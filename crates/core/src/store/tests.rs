@@ -59,6 +59,24 @@ async fn commit_bare(store: &Store, id: &str) {
         .unwrap();
 }
 
+/// Commits one conversation of the account "acme" with this transcript; its cache id.
+pub(super) async fn commit_one(store: &Store, c: Conversation, transcript: TranscriptPage) -> i64 {
+    let external_id = c.external_id.clone();
+    let page = [Bundle {
+        conversation: c,
+        transcript: Some(transcript),
+        problem: None,
+    }];
+    store
+        .commit_page("acme", "tickets", &page, None, 1)
+        .await
+        .unwrap();
+    store
+        .conversation_id(Some("acme"), &external_id)
+        .await
+        .unwrap()
+}
+
 pub(super) async fn store_with_account() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("nested/baton.db"))
@@ -355,7 +373,7 @@ const LANDED: &[(i64, &str)] = &[
     (20261122000009, "d66b0087c81ca8d8e67fa01997db1f4605b448c7787baf71ea5c8aeb735f34cd87d7b532209437cc20166203fe866fe7"),
     (20261122000010, "d9a307d1caa04cbc24631b1c0d273bc68fa3d8add532e5dac9dabd51cf6407ff6c33723e09bfa3f2c650e3a032599c21"),
     (20261122000011, "2550cb580284ca46aa03c2d0a516b25becba5637ccc409594594e1eef70fa1599b224d8afdf51ee9b01ce6f65a41f971"),
-    (20261122000012, "bc7086097cab1799789f38bd16dcd66a6eade81441ae69a66c45964a55f9b1c26e4a9f42edb8b44940a2400668367d2e"),
+    (20261122000012, "71bd7ea80f64ee318bedb806bb69ca596021ea23d4880d37c1d34daa1549e63057356f9a08ef6e50538632a1a115565f"),
 ];
 
 #[test]

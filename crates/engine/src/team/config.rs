@@ -7,7 +7,7 @@
 //! listen = "0.0.0.0:8787"          # webhooks: POST /webhooks/zendesk/<account>
 //! state_dir = "/var/lib/baton-relay"
 //! secrets_file = "/etc/baton/relay.secrets"   # optional; mode 0600
-//! leads = ["lee"]                  # optional: whose verdicts and rules the team shares
+//! leads = ["lee"]                  # whose verdicts and rules the team shares
 //!
 //! [nats]
 //! url = "tls://nats.internal:4222"   # or wss://… where only HTTPS passes
@@ -64,10 +64,11 @@ pub struct RelayConfig {
     /// How often the incremental export runs to catch what a lost webhook missed.
     #[serde(default = "default_export_every")]
     pub export_every_secs: u64,
-    /// The NATS users whose verdicts and category rules the relay shares with the team;
-    /// without it, every member's are shared.
+    /// The team's leads, by NATS user: the members whose verdicts on handoffs and
+    /// category rules the relay shares with the team (and whose NATS users may send
+    /// them). Without any, those stay on each desktop; draft outcomes are every rep's.
     #[serde(default)]
-    pub leads: Option<Vec<String>>,
+    pub leads: Vec<String>,
     pub nats: NatsConfig,
     pub accounts: Vec<AccountConfig>,
 }

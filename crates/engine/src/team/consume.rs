@@ -30,8 +30,13 @@ pub trait Feed: Send + Sync {
     fn label(&self) -> &str;
     fn stream(&self) -> String;
     fn filter(&self) -> String;
-    /// The stream sequence the cache has applied up to.
-    fn position(&self) -> impl Future<Output = Result<Option<u64>>> + Send;
+    /// What else a stored position holds for (besides the stream it was read from): a
+    /// position read for something else is not resumed from.
+    fn context(&self) -> String {
+        String::new()
+    }
+    /// The position the cache has applied up to, as [`Feed::apply`] was given it.
+    fn position(&self) -> impl Future<Output = Result<Option<String>>> + Send;
     /// What one message says; `Ok(None)`: nothing for this cache.
     fn item(
         &self,
@@ -44,7 +49,7 @@ pub trait Feed: Send + Sync {
     fn apply(
         &self,
         items: Vec<Self::Item>,
-        position: u64,
+        position: String,
         now: i64,
     ) -> impl Future<Output = Result<u64>> + Send;
 }
@@ -83,12 +88,8 @@ impl Feed for AccountFeed {
         records::conversations_filter(&self.team_account)
     }
 
-    async fn position(&self) -> Result<Option<u64>> {
-        Ok(self
-            .store
-            .cursor(&self.local_account, TEAM_STREAM)
-            .await?
-            .and_then(|p| p.parse().ok()))
+    async fn position(&self) -> Result<Option<String>> {
+        Ok(self.store.cursor(&self.local_account, TEAM_STREAM).await?)
     }
 
     async fn item(
@@ -126,10 +127,10 @@ impl Feed for AccountFeed {
         }
     }
 
-    async fn apply(&self, items: Vec<TeamChange>, position: u64, now: i64) -> Result<u64> {
+    async fn apply(&self, items: Vec<TeamChange>, position: String, now: i64) -> Result<u64> {
         Ok(self
             .store
-            .apply_team(&self.local_account, &items, &position.to_string(), now)
+            .apply_team(&self.local_account, &items, &position, now)
             .await? as u64)
     }
 }
@@ -215,17 +216,26 @@ impl<F: Feed> Consumer<F> {
 
     async fn pass(&self, cancel: &CancellationToken, until_caught_up: bool) -> Result<Consumed> {
         let stream_name = self.feed.stream();
-        let position = self.feed.position().await?;
+        let stored = self.feed.position().await?;
         // One request: the stream's state comes with it, and it serves the part reads.
         let stream = self
             .js
             .get_stream(&stream_name)
             .await
             .map_err(|e| nats_error(&format!("the team's stream {stream_name}"), e))?;
-        let end = stream.cached_info().state.last_sequence;
-        // A position past the stream's end: the stream was made anew (its store lost or
-        // recreated), and its sequence numbers mean something else now. Load it whole.
-        let position = position.filter(|p| *p <= end);
+        let info = stream.cached_info();
+        let end = info.state.last_sequence;
+        let stamp = format!(
+            "{}{}",
+            info.created.unix_timestamp_nanos(),
+            self.feed.context()
+        );
+        // A position in a stream made anew (its store lost or recreated: its sequence
+        // numbers mean something else now), or read for something else: load it whole.
+        let position = stored
+            .as_deref()
+            .and_then(|p| resume_from(p, &stamp))
+            .filter(|p| *p <= end);
         let deliver_policy = match position {
             Some(p) => consumer::DeliverPolicy::ByStartSequence {
                 start_sequence: p + 1,
@@ -314,7 +324,10 @@ impl<F: Feed> Consumer<F> {
                 done.records += 1;
             }
             if let Some(seq) = last {
-                done.written += self.feed.apply(changes, seq, self.status.now()).await?;
+                done.written += self
+                    .feed
+                    .apply(changes, format!("{seq}@{stamp}"), self.status.now())
+                    .await?;
             }
             if let Some(e) = stop {
                 return Err(e);
@@ -347,9 +360,40 @@ impl<F: Feed> Consumer<F> {
     }
 }
 
+/// The sequence to resume after, from a stored position: `<seq>@<stamp>` where the stamp
+/// must be this stream's (its creation, and the feed's context); a bare `<seq>` is a
+/// position stored before stamps were.
+fn resume_from(stored: &str, stamp: &str) -> Option<u64> {
+    match stored.split_once('@') {
+        Some((seq, at)) if at == stamp => seq.parse().ok(),
+        Some(_) => None,
+        None => stored.parse().ok(),
+    }
+}
+
 pub enum Skip {
     /// This record cannot be used: skip it, keep going.
     Record(RecordError),
     /// NATS failed: try the pass again.
     Stop(EngineError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resume_from;
+
+    #[test]
+    fn a_position_is_resumed_only_in_the_stream_and_for_what_it_was_read() {
+        assert_eq!(
+            resume_from("41@1700000000000000000", "1700000000000000000"),
+            Some(41)
+        );
+        assert_eq!(
+            resume_from("41@1700000000000000000", "1800000000000000000"),
+            None
+        );
+        assert_eq!(resume_from("41@17acme", "17acme,globex"), None);
+        assert_eq!(resume_from("41", "17"), Some(41), "stored before stamps");
+        assert_eq!(resume_from("x@17", "17"), None);
+    }
 }

@@ -4,9 +4,9 @@
 //! send the replies.
 
 use super::consume::Consumer;
-use super::nats::{self, nats_error, NatsLogin, ACCOUNTS_KEY, TEAM_BUCKET};
+use super::nats::{self, nats_error, NatsLogin, ACCOUNTS_KEY, LEADS_KEY, TEAM_BUCKET};
 use super::relay::TeamAccount;
-use super::share::{self, SharedFeed};
+use super::share::{self, Member, SharedFeed};
 use crate::error::{EngineError, ErrorKind, Result};
 use crate::vendor::AccountSync;
 use async_nats::jetstream;
@@ -64,7 +64,7 @@ pub async fn join(
         secret,
         ca_file,
     };
-    let (_, team) = open(&login).await?;
+    let (_, team, _) = open(&login).await?;
     secrets.put(TEAM_SECRET_REF, &login.secret)?;
     let membership = Membership {
         nats_url: login.url.clone(),
@@ -88,7 +88,7 @@ pub async fn describe(store: &Store, secrets: &dyn SecretStore) -> Result<Option
     let Some(m) = store.membership().await? else {
         return Ok(None);
     };
-    let (_, team) = open(&login(&m, secrets)?).await?;
+    let (_, team, _) = open(&login(&m, secrets)?).await?;
     Ok(Some(view(&m, &team, &store.accounts().await?)))
 }
 
@@ -101,7 +101,8 @@ pub fn login(m: &Membership, secrets: &dyn SecretStore) -> Result<NatsLogin> {
     })
 }
 
-async fn open(login: &NatsLogin) -> Result<(jetstream::Context, Vec<TeamAccount>)> {
+/// The team's NATS, its accounts and its leads (none listed: none).
+async fn open(login: &NatsLogin) -> Result<(jetstream::Context, Vec<TeamAccount>, Vec<String>)> {
     let client = nats::connect(login, "baton desktop").await?;
     let js = nats::jetstream(&client);
     let bucket = js.get_key_value(TEAM_BUCKET).await.map_err(|e| {
@@ -126,7 +127,15 @@ async fn open(login: &NatsLogin) -> Result<(jetstream::Context, Vec<TeamAccount>
             format!("the team's account list does not parse: {e}"),
         )
     })?;
-    Ok((js, team))
+    let leads = match bucket.get(LEADS_KEY).await {
+        Ok(Some(listed)) => serde_json::from_slice(&listed).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the team's list of leads does not parse; taken as none");
+            vec![]
+        }),
+        Ok(None) => vec![],
+        Err(e) => return Err(nats_error("reading the team's leads", e)),
+    };
+    Ok((js, team, leads))
 }
 
 /// The same vendor address, however it is written: scheme, host (any case) and port; a
@@ -208,7 +217,7 @@ pub async fn read_team(
         }
     }
     let mut backoff = Duration::from_millis(500);
-    let (js, team) = loop {
+    let (js, team, leads) = loop {
         match open(&login).await {
             Ok(opened) => break opened,
             Err(e) => {
@@ -258,15 +267,14 @@ pub async fn read_team(
         tracing::info!(team_account = %t.team_id, url = %t.url, "the team serves an account this desktop has not added");
     }
     // What the team's members share: read into the cache, and this desktop's sent.
-    let shared_accounts = served_pairs(&paired);
-    let shared = shared_consumer(&js, &store, &login.user, shared_accounts.clone());
+    let member = member(&login, &paired, leads);
+    let shared = shared_consumer(&js, &store, member.clone());
     let until = cancel.clone();
     readers.push(tokio::spawn(async move { shared.run(&until).await }));
     readers.push(tokio::spawn(share::keep_sending(
         js.clone(),
         store.clone(),
-        login.user.clone(),
-        shared_accounts,
+        member,
         cancel.clone(),
     )));
     let watch = tokio::spawn(watch_connection(
@@ -328,7 +336,7 @@ pub async fn catch_up(
     syncs: &[AccountSync],
     cancel: &CancellationToken,
 ) -> Result<Vec<(String, u64)>> {
-    let (js, team) = open(login).await?;
+    let (js, team, leads) = open(login).await?;
     let local = store.accounts().await?;
     let paired = pair(&team, &local);
     let mut out = vec![];
@@ -346,31 +354,29 @@ pub async fn catch_up(
                 .await?;
         out.push((id, consumed.written));
     }
-    let shared_accounts = served_pairs(&paired);
-    share::send_queued(&js, store, &login.user, &shared_accounts).await?;
-    shared_consumer(&js, store, &login.user, shared_accounts)
-        .catch_up(cancel)
-        .await?;
+    let member = member(login, &paired, leads);
+    share::send_queued(&js, store, &member).await?;
+    shared_consumer(&js, store, member).catch_up(cancel).await?;
     Ok(out)
 }
 
-/// Each team account this desktop has, with its id here.
-fn served_pairs(paired: &[TeamAccountView]) -> Vec<(String, String)> {
-    paired
-        .iter()
-        .filter_map(|a| Some((a.team_id.clone(), a.local_id.clone()?)))
-        .collect()
+/// This desktop in its team: its NATS user, each team account it has (with its id
+/// here), and the team's leads.
+fn member(login: &NatsLogin, paired: &[TeamAccountView], leads: Vec<String>) -> Member {
+    Member {
+        user: login.user.clone(),
+        accounts: paired
+            .iter()
+            .filter_map(|a| Some((a.team_id.clone(), a.local_id.clone()?)))
+            .collect(),
+        leads,
+    }
 }
 
-fn shared_consumer(
-    js: &jetstream::Context,
-    store: &Store,
-    user: &str,
-    accounts: Vec<(String, String)>,
-) -> Consumer<SharedFeed> {
+fn shared_consumer(js: &jetstream::Context, store: &Store, member: Member) -> Consumer<SharedFeed> {
     Consumer::new(
         js.clone(),
-        SharedFeed::new(store.clone(), user, accounts),
+        SharedFeed::new(store.clone(), member),
         StatusHandle::new("team-shared", Arc::new(SystemClock)),
     )
 }

@@ -19,6 +19,8 @@ pub const LEASE_BUCKET: &str = "baton_lease";
 pub const LEASE_KEY: &str = "relay";
 /// The accounts the team serves, in [`TEAM_BUCKET`].
 pub const ACCOUNTS_KEY: &str = "accounts";
+/// The team's leads (relay.toml's `leads`), in [`TEAM_BUCKET`].
+pub const LEADS_KEY: &str = "leads";
 
 pub fn cursor_key(account: &str) -> String {
     format!("cursor.{account}")
@@ -235,10 +237,11 @@ pub fn inbox_prefix(user: &str) -> String {
 
 /// What a rep's NATS user may do, for the team's `accounts` (ids as in relay.toml): read
 /// the team's streams and its KV bucket, never publish to them; send what it shares to
-/// its own subject only. Only the relay publishes to the team.
-pub fn rep_permissions(user: &str, accounts: &[String]) -> serde_json::Value {
+/// its own subject only: draft outcomes, and verdicts and rules too when it is a `lead`.
+/// Only the relay publishes to the team.
+pub fn rep_permissions(user: &str, accounts: &[String], lead: bool) -> serde_json::Value {
     use super::share;
-    let mut publish = vec![share::in_subjects_of(user)];
+    let mut publish = share::in_subjects_of(user, lead);
     let streams = accounts
         .iter()
         .map(|a| stream_name(a))
@@ -267,15 +270,21 @@ pub fn rep_permissions(user: &str, accounts: &[String]) -> serde_json::Value {
 }
 
 /// The `accounts` block of a NATS server's configuration for one team: a JetStream
-/// account with the relay's user (all of the account) and each rep's (read only).
+/// account with the relay's user (all of the account) and each rep's (read only, and its
+/// own subject; a lead's, as [`rep_permissions`] says, when `leads` names it).
 /// Passwords are written as given: a bcrypt hash (`nats server passwd`) belongs there in
 /// production.
-pub fn server_accounts(relay: (&str, &str), reps: &[(&str, &str)], accounts: &[String]) -> String {
+pub fn server_accounts(
+    relay: (&str, &str),
+    reps: &[(&str, &str)],
+    leads: &[String],
+    accounts: &[String],
+) -> String {
     let mut users = vec![serde_json::json!({ "user": relay.0, "password": relay.1 })];
     for (user, password) in reps {
         users.push(serde_json::json!({
             "user": user, "password": password,
-            "permissions": rep_permissions(user, accounts),
+            "permissions": rep_permissions(user, accounts, leads.iter().any(|l| l == user)),
         }));
     }
     let block = serde_json::json!({

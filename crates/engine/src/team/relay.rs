@@ -8,7 +8,7 @@ use super::config::{RelayConfig, RelaySecrets};
 use super::consume::{AccountFeed, Consumer};
 use super::inbox::{self, Inbox, InboxAccount, ToRead};
 use super::lease::{self, HeldUntil, Lease, RENEW_EVERY};
-use super::nats::{self, cursor_key, nats_error, NatsLogin, ACCOUNTS_KEY, TEAM_BUCKET};
+use super::nats::{self, cursor_key, nats_error, NatsLogin, ACCOUNTS_KEY, LEADS_KEY, TEAM_BUCKET};
 use super::publish;
 use super::share::{self, Policy};
 use crate::error::{EngineError, ErrorKind, Result};
@@ -308,6 +308,15 @@ impl Relay {
             )
             .await
             .map_err(|e| nats_error("listing the team's accounts", e))?;
+        self.team_kv
+            .put(
+                LEADS_KEY,
+                serde_json::to_vec(&self.config.leads)
+                    .expect("leads serialize")
+                    .into(),
+            )
+            .await
+            .map_err(|e| nats_error("listing the team's leads", e))?;
         for a in &self.accounts {
             self.consumer(a).catch_up(work).await?;
             let entry = self

@@ -29,6 +29,8 @@ const IN_PREFIX: &str = "baton-in";
 const SHARED_PREFIX: &str = "baton-shared";
 /// A change's most, as sent: a full rule set (500 rules of 500 characters) fits.
 const MAX_BYTES: usize = 512 * 1024;
+/// What waits for the relay at most.
+const IN_MAX_BYTES: i64 = 256 * 1024 * 1024;
 /// A verdict's note, in characters.
 const MAX_NOTE_CHARS: usize = 2_000;
 /// How long a change waits for the relay (a relay down for a month loses what is older).
@@ -43,14 +45,35 @@ pub fn in_subject(user: &str, kind: &str) -> String {
     format!("{IN_PREFIX}.{}.{kind}", token(user))
 }
 
-/// Every subject `user` may send to.
-pub fn in_subjects_of(user: &str) -> String {
-    format!("{IN_PREFIX}.{}.>", token(user))
+/// Every subject `user` may send to: its draft outcomes; a lead's verdicts and rules too.
+pub fn in_subjects_of(user: &str, lead: bool) -> Vec<String> {
+    if lead {
+        vec![format!("{IN_PREFIX}.{}.>", token(user))]
+    } else {
+        vec![in_subject(user, "outcome")]
+    }
+}
+
+/// Whether `user` may share `change` (verdicts and rules are the leads').
+pub fn may_share(leads: &[String], user: &str, change: &SharedChange) -> bool {
+    matches!(change, SharedChange::Outcome { .. }) || leads.iter().any(|l| l == user)
+}
+
+/// Why a member who is not a lead cannot share a verdict or the rules.
+fn not_a_lead(leads: &[String], user: &str) -> String {
+    if leads.is_empty() {
+        "this team's relay names no leads (`leads` in relay.toml), so verdicts and category rules stay on each desktop".into()
+    } else {
+        format!(
+            "only the team's leads share verdicts and category rules, and {user} is not one of them (ask whoever runs the relay: `leads` in relay.toml); the change stays on your desktop"
+        )
+    }
 }
 
 /// Where an accepted change goes: one subject per thing it is about, so the stream keeps
-/// the latest verdict per handoff, outcome per draft, and one rule set.
-fn shared_subject(change: &SharedChange) -> String {
+/// the latest verdict per handoff, one rule set, and each member's outcome per draft (one
+/// member's never replaces another's).
+fn shared_subject(change: &SharedChange, by: &str) -> String {
     match change {
         SharedChange::Rules { .. } => format!("{SHARED_PREFIX}.rules"),
         SharedChange::Mark {
@@ -64,9 +87,10 @@ fn shared_subject(change: &SharedChange) -> String {
             source_note_id,
             ..
         } => format!(
-            "{SHARED_PREFIX}.outcome.{account_id}.{}.{}",
+            "{SHARED_PREFIX}.outcome.{account_id}.{}.{}.{}",
             token(external_id),
-            token(source_note_id)
+            token(source_note_id),
+            token(by)
         ),
     }
 }
@@ -87,8 +111,10 @@ fn untoken(t: &str) -> Option<String> {
     String::from_utf8(bytes?).ok()
 }
 
-/// What a desktop sends.
+/// What a desktop sends. Nothing else parses as one (a shared record delivered into a
+/// member's subject, say).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SentRecord {
     pub schema: u32,
     pub change: SharedChange,
@@ -113,23 +139,14 @@ pub struct SharedRecord {
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     pub accounts: Vec<String>,
-    pub leads: Option<Vec<String>>,
+    pub leads: Vec<String>,
 }
 
 impl Policy {
     /// Why `user` may not share `change`, in words for them; `Ok` when it may.
     pub fn check(&self, user: &str, change: &SharedChange) -> std::result::Result<(), String> {
-        if matches!(
-            change,
-            SharedChange::Mark { .. } | SharedChange::Rules { .. }
-        ) {
-            if let Some(leads) = &self.leads {
-                if !leads.iter().any(|l| l == user) {
-                    return Err(format!(
-                        "only the team's leads share verdicts and category rules, and {user} is not one of them (ask whoever runs the relay: `leads` in relay.toml); the change stays on your desktop"
-                    ));
-                }
-            }
+        if !may_share(&self.leads, user, change) {
+            return Err(not_a_lead(&self.leads, user));
         }
         if let Some(account) = change.account_id() {
             if !self.accounts.iter().any(|a| a == account) {
@@ -193,6 +210,14 @@ fn in_stream_config(replicas: usize) -> stream::Config {
         retention: stream::RetentionPolicy::WorkQueue,
         max_message_size: MAX_BYTES as i32,
         max_age: IN_MAX_AGE,
+        // With the relay down, one member cannot fill the server's store (the team's
+        // conversations live there too): a full queue refuses more.
+        max_bytes: IN_MAX_BYTES,
+        max_messages_per_subject: 10_000,
+        discard: stream::DiscardPolicy::New,
+        // A change a desktop sent, then sent again after a crash before it noted the
+        // first, is stored once.
+        duplicate_window: Duration::from_secs(24 * 3600),
         storage: stream::StorageType::File,
         num_replicas: replicas,
         ..Default::default()
@@ -262,6 +287,9 @@ async fn forward_pass(
                 durable_name: Some(RELAY_CONSUMER.into()),
                 ack_policy: consumer::AckPolicy::Explicit,
                 ack_wait: Duration::from_secs(30),
+                // One at a time, in order: a change is never republished after a newer
+                // one, whatever fails between.
+                max_ack_pending: 1,
                 ..Default::default()
             },
         )
@@ -295,11 +323,18 @@ async fn forward_pass(
         let payload = serde_json::to_vec(&record).expect("records serialize");
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", msg_id.as_str());
-        js.publish_with_headers(subject, headers, payload.into())
-            .await
-            .map_err(|e| nats_error("publishing to the shared stream", e))?
-            .await
-            .map_err(|e| nats_error("the shared stream did not take a change", e))?;
+        let published = async {
+            js.publish_with_headers(subject, headers, payload.into())
+                .await
+                .map_err(|e| nats_error("publishing to the shared stream", e))?
+                .await
+                .map_err(|e| nats_error("the shared stream did not take a change", e))
+        };
+        if let Err(e) = published.await {
+            // Back at the head of the queue at once, not after the acknowledgement wait.
+            let _ = m.ack_with(jetstream::AckKind::Nak(None)).await;
+            return Err(e);
+        }
         m.ack()
             .await
             .map_err(|e| nats_error("taking a shared change off the queue", e))?;
@@ -340,7 +375,8 @@ fn verdict(policy: &Policy, subject: &str, payload: &[u8], at: Millis) -> (Strin
     }
     let sent: SentRecord = match serde_json::from_slice(payload) {
         Ok(s) => s,
-        Err(e) => return refuse(format!("a change that does not parse: {e}")),
+        // Its kind of error only: serde's words may quote what was sent.
+        Err(e) => return refuse(format!("a change that does not parse ({:?})", e.classify())),
     };
     if sent.schema > SCHEMA {
         return refuse(format!(
@@ -359,7 +395,7 @@ fn verdict(policy: &Policy, subject: &str, payload: &[u8], at: Millis) -> (Strin
         return refuse(reason);
     }
     (
-        shared_subject(&sent.change),
+        shared_subject(&sent.change, &user),
         SharedRecord {
             schema: SCHEMA,
             by: user.clone(),
@@ -370,15 +406,22 @@ fn verdict(policy: &Policy, subject: &str, payload: &[u8], at: Millis) -> (Strin
     )
 }
 
+/// Who a desktop is in its team, and what its team is.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Its NATS user.
+    pub user: String,
+    /// Team account id and this cache's, for each account this desktop has.
+    pub accounts: Vec<(String, String)>,
+    /// The team's leads (the relay lists them).
+    pub leads: Vec<String>,
+}
+
 /// A desktop: sends what its cache queued for the team, oldest first, each under its own
-/// message id; a change about an account the team does not serve stays on this desktop.
-/// `accounts` pairs the team's account ids with this cache's.
-pub async fn send_queued(
-    js: &jetstream::Context,
-    store: &Store,
-    user: &str,
-    accounts: &[(String, String)],
-) -> Result<usize> {
+/// message id. A change about an account the team does not serve, or a verdict or rules
+/// from a member who is not a lead, stays on this desktop (and the review says why).
+pub async fn send_queued(js: &jetstream::Context, store: &Store, member: &Member) -> Result<usize> {
+    let (user, accounts) = (member.user.as_str(), &member.accounts);
     let mut sent = 0;
     loop {
         let queued = store.team_outgoing(100).await?;
@@ -386,6 +429,13 @@ pub async fn send_queued(
             return Ok(sent);
         }
         for q in queued {
+            if !may_share(&member.leads, user, &q.change) {
+                store
+                    .note_refusal(&not_a_lead(&member.leads, user), now())
+                    .await?;
+                store.sent_to_team(q.seq).await?;
+                continue;
+            }
             let change = match q.change.account_id().map(str::to_string) {
                 None => q.change,
                 Some(local) => match accounts.iter().find(|(_, l)| *l == local) {
@@ -419,17 +469,22 @@ pub async fn send_queued(
 pub async fn keep_sending(
     js: jetstream::Context,
     store: Store,
-    user: String,
-    accounts: Vec<(String, String)>,
+    member: Member,
     cancel: CancellationToken,
 ) {
+    const EVERY: Duration = Duration::from_millis(500);
+    let mut wait = EVERY;
     loop {
-        if let Err(e) = send_queued(&js, &store, &user, &accounts).await {
-            tracing::warn!(error = %e, "sending changes to the team; retrying");
+        match send_queued(&js, &store, &member).await {
+            Ok(_) => wait = EVERY,
+            Err(e) => {
+                tracing::warn!(error = %e, "sending changes to the team; retrying");
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
         }
         tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
     }
 }
@@ -437,19 +492,13 @@ pub async fn keep_sending(
 /// The team's shared stream, into a desktop's cache.
 pub struct SharedFeed {
     store: Store,
-    /// This desktop's NATS user: the refusals for it are its to show.
-    user: String,
-    /// Team account id and this cache's.
-    accounts: Vec<(String, String)>,
+    /// This desktop's NATS user (the refusals for it are its to show) and accounts.
+    member: Member,
 }
 
 impl SharedFeed {
-    pub fn new(store: Store, user: &str, accounts: Vec<(String, String)>) -> Self {
-        Self {
-            store,
-            user: user.to_string(),
-            accounts,
-        }
+    pub fn new(store: Store, member: Member) -> Self {
+        Self { store, member }
     }
 }
 
@@ -468,12 +517,20 @@ impl Feed for SharedFeed {
         format!("{SHARED_PREFIX}.>")
     }
 
-    async fn position(&self) -> Result<Option<u64>> {
-        Ok(self
-            .store
-            .shared_position()
-            .await?
-            .and_then(|p| p.parse().ok()))
+    /// The accounts it was read for: one added since has changes the position is past.
+    fn context(&self) -> String {
+        let mut ids: Vec<&str> = self
+            .member
+            .accounts
+            .iter()
+            .map(|(t, _)| t.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.join(",")
+    }
+
+    async fn position(&self) -> Result<Option<String>> {
+        Ok(self.store.shared_position().await?)
     }
 
     async fn item(
@@ -484,10 +541,12 @@ impl Feed for SharedFeed {
     ) -> std::result::Result<Option<SharedItem>, Skip> {
         let record: SharedRecord = parse(payload).map_err(Skip::Record)?;
         if let Some(reason) = record.refused {
-            return Ok((record.by == self.user).then_some(SharedItem::Refused {
-                reason,
-                at: record.at,
-            }));
+            return Ok(
+                (record.by == self.member.user).then_some(SharedItem::Refused {
+                    reason,
+                    at: record.at,
+                }),
+            );
         }
         let Some(change) = record.change else {
             return Err(Skip::Record(RecordError::Malformed(
@@ -496,7 +555,7 @@ impl Feed for SharedFeed {
         };
         let change = match change.account_id().map(str::to_string) {
             None => change,
-            Some(team) => match self.accounts.iter().find(|(t, _)| *t == team) {
+            Some(team) => match self.member.accounts.iter().find(|(t, _)| *t == team) {
                 Some((_, local)) => change.for_account(local),
                 // An account this desktop has not added: nothing here to mark.
                 None => return Ok(None),
@@ -508,10 +567,8 @@ impl Feed for SharedFeed {
         }))
     }
 
-    async fn apply(&self, items: Vec<SharedItem>, position: u64, _now: i64) -> Result<u64> {
-        self.store
-            .apply_shared(&items, &position.to_string())
-            .await?;
+    async fn apply(&self, items: Vec<SharedItem>, position: String, _now: i64) -> Result<u64> {
+        self.store.apply_shared(&items, &position).await?;
         Ok(items.len() as u64)
     }
 }
@@ -552,10 +609,10 @@ mod tests {
         .unwrap()
     }
 
-    fn policy(leads: Option<&[&str]>) -> Policy {
+    fn policy(leads: &[&str]) -> Policy {
         Policy {
             accounts: vec!["acme".into()],
-            leads: leads.map(|l| l.iter().map(|s| s.to_string()).collect()),
+            leads: leads.iter().map(|s| s.to_string()).collect(),
         }
     }
 
@@ -563,7 +620,7 @@ mod tests {
     fn the_relay_republishes_a_change_under_the_name_nats_authenticated() {
         let change = mark("acme");
         let (subject, record) = verdict(
-            &policy(None),
+            &policy(&["maria"]),
             &in_subject("maria", "mark"),
             &sent(&change),
             9,
@@ -574,7 +631,7 @@ mod tests {
         assert_eq!(record.refused, None);
         // A name that is not a subject token travels encoded and comes back whole.
         let (_, record) = verdict(
-            &policy(None),
+            &policy(&["maria.lopez@acme"]),
             &in_subject("maria.lopez@acme", "mark"),
             &sent(&mark("acme")),
             9,
@@ -589,8 +646,14 @@ mod tests {
             assert_eq!(record.change, None);
             (subject, record.refused.expect("refused"))
         };
-        // Only leads share verdicts and rules, when relay.toml names them.
-        let leads = policy(Some(&["lee"]));
+        // Only leads share verdicts and rules; without any, nobody does.
+        let (_, why) = refusal(
+            &policy(&[]),
+            &in_subject("maria", "mark"),
+            &sent(&mark("acme")),
+        );
+        assert!(why.contains("names no leads"), "{why}");
+        let leads = policy(&["lee"]);
         let (subject, why) = refusal(&leads, &in_subject("maria", "mark"), &sent(&mark("acme")));
         assert_eq!(subject, "baton-shared.refused.maria");
         assert!(why.contains("only the team's leads"), "{why}");
@@ -617,13 +680,12 @@ mod tests {
             acted_by: "maria@acme.test".into(),
             at: 3,
         };
-        assert!(
-            verdict(&leads, &in_subject("maria", "outcome"), &sent(&outcome), 9)
-                .1
-                .change
-                .is_some()
-        );
-        let p = policy(None);
+        let (subject, record) =
+            verdict(&leads, &in_subject("maria", "outcome"), &sent(&outcome), 9);
+        assert!(record.change.is_some());
+        // Each member's outcome for a draft has a subject of its own: none replaces another's.
+        assert_eq!(subject, "baton-shared.outcome.acme.42.n1.maria");
+        let p = policy(&["maria", "lee"]);
         // An account the team does not serve.
         let (_, why) = refusal(&p, &in_subject("maria", "mark"), &sent(&mark("globex")));
         assert!(why.contains("globex"), "{why}");
@@ -640,7 +702,22 @@ mod tests {
         assert!(why.starts_with("the rules were not shared"), "{why}");
         // A kind sent to another kind's subject, garbage, a newer schema, an overlong note.
         refusal(&p, &in_subject("maria", "rules"), &sent(&mark("acme")));
-        refusal(&p, &in_subject("maria", "mark"), b"{not json");
+        let (_, why) = refusal(
+            &p,
+            &in_subject("maria", "mark"),
+            b"{not json \"secret words\"",
+        );
+        assert!(!why.contains("secret words"), "{why}");
+        // A shared record delivered into a member's subject is not a change.
+        let delivered = serde_json::to_vec(&SharedRecord {
+            schema: SCHEMA,
+            by: "maria".into(),
+            change: Some(mark("acme")),
+            refused: None,
+            at: 1,
+        })
+        .unwrap();
+        refusal(&p, &in_subject("lee", "mark"), &delivered);
         let newer = serde_json::json!({"schema": SCHEMA + 1, "change": mark("acme")});
         let (_, why) = refusal(
             &p,

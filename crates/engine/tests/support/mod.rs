@@ -123,7 +123,7 @@ impl NatsServer {
             format!(
                 "listen: 127.0.0.1:{port}\nserver_name: n{port}\njetstream {{ store_dir: {:?} }}\n{}\n{extra}\n",
                 store.display().to_string(),
-                baton_engine::team::nats::server_accounts(RELAY, &[REP, LEAD], &accounts),
+                baton_engine::team::nats::server_accounts(RELAY, &[REP, LEAD], &[LEAD.0.to_string()], &accounts),
             ),
         )
         .unwrap();
