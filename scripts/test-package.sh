@@ -130,7 +130,7 @@ printed = json.loads(open(sys.argv[1]).read().split(":", 1)[1])
 rep = next(u for u in printed["BATON"]["users"] if u["user"] == "maria")["permissions"]
 want = set(rep["publish"]["allow"]) | set(rep["subscribe"]["allow"])
 conf = open(sys.argv[2]).read()
-have = set(re.findall(r'"((?:\$JS|_INBOX)[^"]*)"', conf))
+have = set(re.findall(r'"((?:\$JS|_INBOX|baton-)[^"]*)"', conf))
 sys.exit(0 if want == have else f"missing {sorted(want - have)}, extra {sorted(have - want)}")
 PY
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \

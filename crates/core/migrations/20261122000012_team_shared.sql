@@ -17,9 +17,7 @@ CREATE TABLE team_outgoing (
 ALTER TABLE review_marks ADD COLUMN marked_by TEXT;
 
 -- Draft outcomes reps recorded on other desktops, by the vendor's ids: one may arrive
--- before this desktop has the draft, and is applied when the draft comes. The first
--- member's outcome for a draft stands (shared_by: who sent it, as NATS authenticated
--- them); acted_by is the rep as their helpdesk names them, what the drafts report counts.
+-- before this desktop has the draft, and is applied when the draft comes.
 CREATE TABLE shared_outcomes (
     account_id     TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     external_id    TEXT NOT NULL,
@@ -30,7 +28,6 @@ CREATE TABLE shared_outcomes (
     reason         TEXT,
     acted_by       TEXT NOT NULL,
     acted_at       INTEGER NOT NULL,
-    shared_by      TEXT NOT NULL,
     PRIMARY KEY (account_id, external_id, source_note_id)
 );
 

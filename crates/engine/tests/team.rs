@@ -110,13 +110,24 @@ async fn forged_replayed_stale_and_oversized_webhooks_are_refused() {
     assert_eq!(send(stale).await.unwrap().status(), 401);
     let unsigned = http.post(&url).body("{}").send().await.unwrap();
     assert_eq!(unsigned.status(), 401);
-    let huge = http
-        .post(&url)
-        .body(vec![b'x'; 2 * 1024 * 1024])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(huge.status(), 413);
+    // The relay answers before it has read the whole body, and may close the connection
+    // while the client is still writing it: a reset is that race, not an answer; try again.
+    let mut answered = None;
+    for _ in 0..5 {
+        match http
+            .post(&url)
+            .body(vec![b'x'; 2 * 1024 * 1024])
+            .send()
+            .await
+        {
+            Ok(r) => {
+                answered = Some(r.status());
+                break;
+            }
+            Err(e) => eprintln!("the oversized webhook's connection: {e}"),
+        }
+    }
+    assert_eq!(answered.map(|s| s.as_u16()), Some(413));
 }
 
 #[tokio::test(flavor = "multi_thread")]

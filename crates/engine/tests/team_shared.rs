@@ -164,8 +164,39 @@ async fn verdicts_rules_and_draft_outcomes_reach_every_desktop_and_only_leads_sh
     assert!(maria
         .rejection_reasons
         .contains("quotes the old refund policy"));
-    assert_eq!(rep.sharing_status().await.unwrap().waiting, 0);
+    // The rep's verdict waits on its desktop (it goes if the relay names the rep a lead);
+    // its outcome went.
+    assert_eq!(rep.sharing_status().await.unwrap().waiting, 1);
     assert_eq!(lead.sharing_status().await.unwrap().refusal, None);
+    // A second member's outcome for the same draft does not replace the first: the relay
+    // refuses it, and says so on that member's desktop.
+    let lead_cid = lead.conversation_id(Some("acme"), &ticket).await.unwrap();
+    let lead_draft = lead
+        .detail(lead_cid)
+        .await
+        .unwrap()
+        .drafts
+        .into_iter()
+        .find(|d| d.source_note_id == draft.source_note_id)
+        .unwrap();
+    lead.record_outcome(
+        lead_draft.id,
+        DraftState::Edited,
+        Some("A shorter answer."),
+        None,
+        "lee@acme.test",
+        5_000,
+    )
+    .await
+    .unwrap();
+    until(10, || async {
+        lead.sharing_status()
+            .await
+            .unwrap()
+            .refusal
+            .is_some_and(|r| r.contains("maria already recorded"))
+    })
+    .await;
 
     // A desktop that joins later loads what the team shared, without anyone sending it again.
     let (_late_dir, late, late_secrets) = desktop_of(&t, &t.nats, REP).await;

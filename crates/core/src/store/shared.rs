@@ -198,12 +198,16 @@ impl Store {
         Ok(())
     }
 
-    /// The changes waiting to reach the team, oldest first.
-    pub async fn team_outgoing(&self, limit: i64) -> Result<Vec<Outgoing>> {
-        let rows = sqlx::query("SELECT seq, msg_id, body FROM team_outgoing ORDER BY seq LIMIT ?")
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?;
+    /// The changes waiting to reach the team queued after `after` (a `seq`; 0: all),
+    /// oldest first.
+    pub async fn team_outgoing(&self, after: i64, limit: i64) -> Result<Vec<Outgoing>> {
+        let rows = sqlx::query(
+            "SELECT seq, msg_id, body FROM team_outgoing WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
         let mut out = vec![];
         for r in rows {
             let seq: i64 = r.get(0);
@@ -342,7 +346,7 @@ impl Store {
                             state = excluded.state, edited_text = excluded.edited_text,
                             edit_distance = excluded.edit_distance, reason = excluded.reason,
                             acted_by = excluded.acted_by, acted_at = excluded.acted_at
-                         WHERE shared_outcomes.shared_by = excluded.shared_by",
+                         WHERE shared_outcomes.shared_by IN (excluded.shared_by, '')",
                     )
                     .bind(account_id)
                     .bind(external_id)
@@ -448,7 +452,10 @@ mod tests {
             .mark_handoff(id, Verdict::Needed, None, 10)
             .await
             .unwrap();
-        assert!(store.team_outgoing(10).await.unwrap().is_empty(), "alone");
+        assert!(
+            store.team_outgoing(0, 10).await.unwrap().is_empty(),
+            "alone"
+        );
         assert!(!store.sharing_status().await.unwrap().in_team);
 
         join(&store).await;
@@ -483,7 +490,7 @@ mod tests {
         }];
         assert!(store.save_category_rules(bad, 15).await.is_err());
 
-        let queued = store.team_outgoing(10).await.unwrap();
+        let queued = store.team_outgoing(0, 10).await.unwrap();
         let kinds: Vec<&str> = queued.iter().map(|q| q.change.kind()).collect();
         assert_eq!(kinds, ["mark", "mark", "rules", "outcome"]);
         assert!(matches!(
@@ -502,7 +509,7 @@ mod tests {
         assert_eq!(ids.len(), 4);
         assert_eq!(store.sharing_status().await.unwrap().waiting, 4);
         store.sent_to_team(queued[0].seq).await.unwrap();
-        assert_eq!(store.team_outgoing(10).await.unwrap().len(), 3);
+        assert_eq!(store.team_outgoing(0, 10).await.unwrap().len(), 3);
         // Leaving keeps the changes here and forgets sending them.
         store.leave_team().await.unwrap();
         assert_eq!(store.sharing_status().await.unwrap().waiting, 0);
@@ -577,7 +584,7 @@ mod tests {
         // Twice is once; nothing shared is queued to be sent back.
         store.apply_shared(&items, "4").await.unwrap();
         store.apply_shared(&items, "4").await.unwrap();
-        assert!(store.team_outgoing(10).await.unwrap().is_empty());
+        assert!(store.team_outgoing(0, 10).await.unwrap().is_empty());
         assert_eq!(store.shared_position().await.unwrap().as_deref(), Some("4"));
         let all = HandoffFilter {
             since: 0,

@@ -4,7 +4,7 @@
 //! send the replies.
 
 use super::consume::Consumer;
-use super::nats::{self, nats_error, NatsLogin, ACCOUNTS_KEY, LEADS_KEY, TEAM_BUCKET};
+use super::nats::{self, nats_error, NatsLogin, ACCOUNTS_KEY, TEAM_BUCKET};
 use super::relay::TeamAccount;
 use super::share::{self, Member, SharedFeed};
 use crate::error::{EngineError, ErrorKind, Result};
@@ -127,14 +127,7 @@ async fn open(login: &NatsLogin) -> Result<(jetstream::Context, Vec<TeamAccount>
             format!("the team's account list does not parse: {e}"),
         )
     })?;
-    let leads = match bucket.get(LEADS_KEY).await {
-        Ok(Some(listed)) => serde_json::from_slice(&listed).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "the team's list of leads does not parse; taken as none");
-            vec![]
-        }),
-        Ok(None) => vec![],
-        Err(e) => return Err(nats_error("reading the team's leads", e)),
-    };
+    let leads = share::read_leads(&js).await?;
     Ok((js, team, leads))
 }
 
@@ -354,9 +347,19 @@ pub async fn catch_up(
                 .await?;
         out.push((id, consumed.written));
     }
+    // What the team shares comes after the conversations, and its trouble does not fail
+    // the sync: a NATS user without the rights to it (made before they existed), a relay
+    // older than it. The review says what waits.
     let member = member(login, &paired, leads);
-    share::send_queued(&js, store, &member).await?;
-    shared_consumer(&js, store, member).catch_up(cancel).await?;
+    if let Err(e) = share::send_queued(&js, store, &member).await {
+        tracing::warn!(error = %e, "sending this desktop's changes to the team");
+    }
+    if let Err(e) = shared_consumer(&js, store, member).catch_up(cancel).await {
+        if e.kind == ErrorKind::Cancelled {
+            return Err(e);
+        }
+        tracing::warn!(error = %e, "reading what the team shares");
+    }
     Ok(out)
 }
 

@@ -185,7 +185,7 @@ pub fn parse_part(bytes: &[u8]) -> Result<PartRecord, RecordError> {
 }
 
 /// A newer schema is named as such, before a parse error could hide it.
-fn check_schema(bytes: &[u8]) -> Result<(), RecordError> {
+pub fn check_schema(bytes: &[u8]) -> Result<(), RecordError> {
     #[derive(Deserialize)]
     struct Versioned {
         schema: Option<u32>,

@@ -9,8 +9,8 @@
 
 use super::consume::{Feed, Skip, Stream};
 use super::lease::HeldUntil;
-use super::nats::nats_error;
-use super::records::{token, RecordError, SCHEMA};
+use super::nats::{nats_error, LEADS_KEY, TEAM_BUCKET};
+use super::records::{self, token, RecordError, SCHEMA};
 use crate::error::{EngineError, ErrorKind, Result};
 use async_nats::jetstream::{self, consumer, stream};
 use baton_core::model::{DraftState, Millis};
@@ -71,9 +71,8 @@ fn not_a_lead(leads: &[String], user: &str) -> String {
 }
 
 /// Where an accepted change goes: one subject per thing it is about, so the stream keeps
-/// the latest verdict per handoff, one rule set, and each member's outcome per draft (one
-/// member's never replaces another's).
-fn shared_subject(change: &SharedChange, by: &str) -> String {
+/// the latest verdict per handoff, one rule set, and the outcome of each draft.
+fn shared_subject(change: &SharedChange) -> String {
     match change {
         SharedChange::Rules { .. } => format!("{SHARED_PREFIX}.rules"),
         SharedChange::Mark {
@@ -87,10 +86,9 @@ fn shared_subject(change: &SharedChange, by: &str) -> String {
             source_note_id,
             ..
         } => format!(
-            "{SHARED_PREFIX}.outcome.{account_id}.{}.{}.{}",
+            "{SHARED_PREFIX}.outcome.{account_id}.{}.{}",
             token(external_id),
-            token(source_note_id),
-            token(by)
+            token(source_note_id)
         ),
     }
 }
@@ -215,6 +213,7 @@ fn in_stream_config(replicas: usize) -> stream::Config {
         max_bytes: IN_MAX_BYTES,
         max_messages_per_subject: 10_000,
         discard: stream::DiscardPolicy::New,
+        discard_new_per_subject: true,
         // A change a desktop sent, then sent again after a crash before it noted the
         // first, is stored once.
         duplicate_window: Duration::from_secs(24 * 3600),
@@ -280,6 +279,10 @@ async fn forward_pass(
         .get_stream(IN_STREAM)
         .await
         .map_err(|e| nats_error("the stream of what desktops share", e))?;
+    let shared = js
+        .get_stream(SHARED_STREAM)
+        .await
+        .map_err(|e| nats_error("the team's shared stream", e))?;
     let queue = stream
         .get_or_create_consumer(
             RELAY_CONSUMER,
@@ -319,7 +322,13 @@ async fn forward_pass(
             .map(|v| v.as_str().to_string())
             .or_else(|| m.info().ok().map(|i| format!("in-{}", i.stream_sequence)))
             .unwrap_or_default();
-        let (subject, record) = verdict(policy, &m.subject, &m.payload, now());
+        let Some((subject, record)) = verdict(policy, &m.subject, &m.payload, now()) else {
+            m.ack()
+                .await
+                .map_err(|e| nats_error("taking a shared change off the queue", e))?;
+            continue;
+        };
+        let (subject, record) = first_sender_only(&shared, subject, record).await?;
         let payload = serde_json::to_vec(&record).expect("records serialize");
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", msg_id.as_str());
@@ -347,43 +356,41 @@ fn now() -> Millis {
 
 /// What the relay publishes for one message a desktop sent to `subject`: the change,
 /// under the name NATS authenticated it with, or a refusal for that user.
-fn verdict(policy: &Policy, subject: &str, payload: &[u8], at: Millis) -> (String, SharedRecord) {
+/// `None`: not a change a desktop sent, dropped without a word.
+fn verdict(
+    policy: &Policy,
+    subject: &str,
+    payload: &[u8],
+    at: Millis,
+) -> Option<(String, SharedRecord)> {
     let mut tokens = subject.split('.');
     let (prefix, user, kind) = (tokens.next(), tokens.next(), tokens.next());
     let user = user.and_then(untoken).unwrap_or_default();
     let refuse = |reason: String| {
         // Logged without the change itself: a note is a lead's words, not a log's.
         tracing::warn!(user = %user, kind = ?kind, reason = %reason, "a shared change refused");
-        (
-            refused_subject(&user),
-            SharedRecord {
-                schema: SCHEMA,
-                by: user.clone(),
-                change: None,
-                refused: Some(reason),
-                at,
-            },
-        )
+        Some(refusal(&user, reason, at))
     };
     if prefix != Some(IN_PREFIX) || user.is_empty() || tokens.next().is_some() {
-        return refuse(format!(
-            "a change sent to {subject:?}, not to a member's subject"
-        ));
+        tracing::warn!(subject = %subject, "a message not on a member's subject dropped");
+        return None;
     }
     if payload.len() > MAX_BYTES {
         return refuse(format!("a change larger than {} KiB", MAX_BYTES / 1024));
     }
-    let sent: SentRecord = match serde_json::from_slice(payload) {
-        Ok(s) => s,
-        // Its kind of error only: serde's words may quote what was sent.
-        Err(e) => return refuse(format!("a change that does not parse ({:?})", e.classify())),
-    };
-    if sent.schema > SCHEMA {
+    // A newer desktop's change is named as such, before a field this relay does not know
+    // makes it unreadable.
+    if let Err(RecordError::Newer(v)) = records::check_schema(payload) {
         return refuse(format!(
-            "a change in schema {}, newer than the relay reads ({SCHEMA}): update the relay",
-            sent.schema
+            "a change in schema {v}, newer than the relay reads ({SCHEMA}): update the relay"
         ));
     }
+    let Ok(sent) = serde_json::from_slice::<SentRecord>(payload) else {
+        // Not a change a desktop sent (garbage, or a record delivered into the subject):
+        // dropped without a word to the member the subject names, who did not send it.
+        tracing::warn!(user = %user, kind = ?kind, "a message that is not a shared change dropped");
+        return None;
+    };
     if kind != Some(sent.change.kind()) {
         return refuse(format!(
             "a {} sent to the subject for {}",
@@ -394,8 +401,8 @@ fn verdict(policy: &Policy, subject: &str, payload: &[u8], at: Millis) -> (Strin
     if let Err(reason) = policy.check(&user, &sent.change) {
         return refuse(reason);
     }
-    (
-        shared_subject(&sent.change, &user),
+    Some((
+        shared_subject(&sent.change),
         SharedRecord {
             schema: SCHEMA,
             by: user.clone(),
@@ -403,7 +410,49 @@ fn verdict(policy: &Policy, subject: &str, payload: &[u8], at: Millis) -> (Strin
             refused: None,
             at,
         },
+    ))
+}
+
+fn refusal(user: &str, reason: String, at: Millis) -> (String, SharedRecord) {
+    (
+        refused_subject(user),
+        SharedRecord {
+            schema: SCHEMA,
+            by: user.to_string(),
+            change: None,
+            refused: Some(reason),
+            at,
+        },
     )
+}
+
+/// A draft's outcome is its first sender's: another member's is refused (the stream
+/// holds the latest of each subject, and a desktop that loads it later must read the
+/// same outcome as one that saw it arrive).
+async fn first_sender_only(
+    shared: &Stream,
+    subject: String,
+    record: SharedRecord,
+) -> Result<(String, SharedRecord)> {
+    if !matches!(record.change, Some(SharedChange::Outcome { .. })) {
+        return Ok((subject, record));
+    }
+    let earlier = match shared.get_last_raw_message_by_subject(&subject).await {
+        Ok(m) => parse(&m.payload).ok(),
+        Err(e) if e.kind() == jetstream::stream::LastRawMessageErrorKind::NoMessageFound => None,
+        Err(e) => return Err(nats_error("reading a draft's outcome", e)),
+    };
+    match earlier {
+        Some(earlier) if earlier.by != record.by => {
+            let reason = format!(
+                "{} already recorded what became of this draft; yours stays on your desktop",
+                earlier.by
+            );
+            tracing::warn!(user = %record.by, reason = %reason, "a shared change refused");
+            Ok(refusal(&record.by, reason, record.at))
+        }
+        _ => Ok((subject, record)),
+    }
 }
 
 /// Who a desktop is in its team, and what its team is.
@@ -421,27 +470,45 @@ pub struct Member {
 /// message id. A change about an account the team does not serve, or a verdict or rules
 /// from a member who is not a lead, stays on this desktop (and the review says why).
 pub async fn send_queued(js: &jetstream::Context, store: &Store, member: &Member) -> Result<usize> {
-    let (user, accounts) = (member.user.as_str(), &member.accounts);
-    let mut sent = 0;
+    let user = member.user.as_str();
+    // Read when a verdict or rules wait: a lead named since this desktop started counts.
+    let mut leads: Option<Vec<String>> = None;
+    // A kind that could not go stays queued, and the later ones of that kind wait behind
+    // it (a verdict never overtakes an older one); the other kinds go on.
+    let mut held: Vec<&'static str> = vec![];
+    let mut failed = None;
+    let (mut after, mut sent) = (0, 0);
     loop {
-        let queued = store.team_outgoing(100).await?;
-        if queued.is_empty() {
-            return Ok(sent);
-        }
+        let queued = store.team_outgoing(after, 100).await?;
+        let Some(last) = queued.last().map(|q| q.seq) else {
+            break;
+        };
+        after = last;
         for q in queued {
-            if !may_share(&member.leads, user, &q.change) {
-                store
-                    .note_refusal(&not_a_lead(&member.leads, user), now())
-                    .await?;
-                store.sent_to_team(q.seq).await?;
+            let kind = q.change.kind();
+            if held.contains(&kind) {
                 continue;
+            }
+            if !matches!(q.change, SharedChange::Outcome { .. }) {
+                if leads.is_none() {
+                    leads = Some(read_leads(js).await.unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "reading the team's leads; using those read at the start");
+                        member.leads.clone()
+                    }));
+                }
+                let leads = leads.as_deref().unwrap_or_default();
+                if !may_share(leads, user, &q.change) {
+                    store.note_refusal(&not_a_lead(leads, user), now()).await?;
+                    held.push(kind);
+                    continue;
+                }
             }
             let change = match q.change.account_id().map(str::to_string) {
                 None => q.change,
-                Some(local) => match accounts.iter().find(|(_, l)| *l == local) {
+                Some(local) => match member.accounts.iter().find(|(_, l)| *l == local) {
                     Some((team, _)) => q.change.for_account(team),
                     None => {
-                        tracing::info!(account = %local, kind = q.change.kind(), "the team does not serve this account: the change stays on this desktop");
+                        tracing::info!(account = %local, kind, "the team does not serve this account: the change stays on this desktop");
                         store.sent_to_team(q.seq).await?;
                         continue;
                     }
@@ -449,19 +516,49 @@ pub async fn send_queued(js: &jetstream::Context, store: &Store, member: &Member
             };
             let payload = serde_json::to_vec(&SentRecord {
                 schema: SCHEMA,
-                change: change.clone(),
+                change,
             })
             .expect("records serialize");
             let mut headers = async_nats::HeaderMap::new();
             headers.insert("Nats-Msg-Id", q.msg_id.as_str());
-            js.publish_with_headers(in_subject(user, change.kind()), headers, payload.into())
-                .await
-                .map_err(|e| nats_error("sending a change to the team", e))?
-                .await
-                .map_err(|e| nats_error("the team's NATS did not take a change", e))?;
-            store.sent_to_team(q.seq).await?;
-            sent += 1;
+            let published = async {
+                js.publish_with_headers(in_subject(user, kind), headers, payload.into())
+                    .await
+                    .map_err(|e| nats_error("sending a change to the team", e))?
+                    .await
+                    .map_err(|e| nats_error("the team's NATS did not take a change", e))
+            };
+            match published.await {
+                Ok(_) => {
+                    store.sent_to_team(q.seq).await?;
+                    sent += 1;
+                }
+                Err(e) => {
+                    held.push(kind);
+                    failed.get_or_insert(e);
+                }
+            }
         }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(sent),
+    }
+}
+
+/// The team's leads, as its relay lists them (none listed: none).
+pub async fn read_leads(js: &jetstream::Context) -> Result<Vec<String>> {
+    let bucket = js
+        .get_key_value(TEAM_BUCKET)
+        .await
+        .map_err(|e| nats_error("the team's bucket", e))?;
+    match bucket.get(LEADS_KEY).await {
+        Ok(Some(listed)) => Ok(serde_json::from_slice(&listed).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the team's list of leads does not parse; taken as none");
+            vec![]
+        })),
+        Ok(None) => Ok(vec![]),
+        Err(e) => Err(nats_error("reading the team's leads", e)),
     }
 }
 
@@ -574,15 +671,7 @@ impl Feed for SharedFeed {
 }
 
 fn parse(payload: &[u8]) -> std::result::Result<SharedRecord, RecordError> {
-    #[derive(Deserialize)]
-    struct Versioned {
-        schema: Option<u32>,
-    }
-    if let Ok(Versioned { schema: Some(v) }) = serde_json::from_slice::<Versioned>(payload) {
-        if v > SCHEMA {
-            return Err(RecordError::Newer(v));
-        }
-    }
+    records::check_schema(payload)?;
     serde_json::from_slice(payload).map_err(|e| RecordError::Malformed(e.to_string()))
 }
 
@@ -624,7 +713,8 @@ mod tests {
             &in_subject("maria", "mark"),
             &sent(&change),
             9,
-        );
+        )
+        .unwrap();
         assert_eq!(subject, "baton-shared.mark.acme.42");
         assert_eq!(record.by, "maria");
         assert_eq!(record.change, Some(change));
@@ -635,14 +725,15 @@ mod tests {
             &in_subject("maria.lopez@acme", "mark"),
             &sent(&mark("acme")),
             9,
-        );
+        )
+        .unwrap();
         assert_eq!(record.by, "maria.lopez@acme");
     }
 
     #[test]
     fn the_relay_refuses_what_a_member_may_not_share_and_says_why() {
         let refusal = |policy: &Policy, subject: &str, payload: &[u8]| {
-            let (subject, record) = verdict(policy, subject, payload, 9);
+            let (subject, record) = verdict(policy, subject, payload, 9).expect("answered");
             assert_eq!(record.change, None);
             (subject, record.refused.expect("refused"))
         };
@@ -664,6 +755,7 @@ mod tests {
         refusal(&leads, &in_subject("maria", "rules"), &sent(&rules));
         assert!(
             verdict(&leads, &in_subject("lee", "mark"), &sent(&mark("acme")), 9)
+                .unwrap()
                 .1
                 .change
                 .is_some()
@@ -681,10 +773,9 @@ mod tests {
             at: 3,
         };
         let (subject, record) =
-            verdict(&leads, &in_subject("maria", "outcome"), &sent(&outcome), 9);
+            verdict(&leads, &in_subject("maria", "outcome"), &sent(&outcome), 9).unwrap();
         assert!(record.change.is_some());
-        // Each member's outcome for a draft has a subject of its own: none replaces another's.
-        assert_eq!(subject, "baton-shared.outcome.acme.42.n1.maria");
+        assert_eq!(subject, "baton-shared.outcome.acme.42.n1");
         let p = policy(&["maria", "lee"]);
         // An account the team does not serve.
         let (_, why) = refusal(&p, &in_subject("maria", "mark"), &sent(&mark("globex")));
@@ -702,12 +793,12 @@ mod tests {
         assert!(why.starts_with("the rules were not shared"), "{why}");
         // A kind sent to another kind's subject, garbage, a newer schema, an overlong note.
         refusal(&p, &in_subject("maria", "rules"), &sent(&mark("acme")));
-        let (_, why) = refusal(
-            &p,
-            &in_subject("maria", "mark"),
-            b"{not json \"secret words\"",
+        // What is not a change a desktop sent is dropped without a refusal to the member the
+        // subject names: garbage, a shared record delivered into it, another subject.
+        assert_eq!(
+            verdict(&p, &in_subject("maria", "mark"), b"{not json", 9),
+            None
         );
-        assert!(!why.contains("secret words"), "{why}");
         // A shared record delivered into a member's subject is not a change.
         let delivered = serde_json::to_vec(&SharedRecord {
             schema: SCHEMA,
@@ -717,7 +808,8 @@ mod tests {
             at: 1,
         })
         .unwrap();
-        refusal(&p, &in_subject("lee", "mark"), &delivered);
+        assert_eq!(verdict(&p, &in_subject("lee", "mark"), &delivered, 9), None);
+        assert_eq!(verdict(&p, "baton-in", &sent(&mark("acme")), 9), None);
         let newer = serde_json::json!({"schema": SCHEMA + 1, "change": mark("acme")});
         let (_, why) = refusal(
             &p,
