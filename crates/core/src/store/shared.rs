@@ -191,7 +191,13 @@ async fn set_refusal(tx: &mut Tx<'_>, reason: &str, at: Millis) -> Result<()> {
 
 impl Store {
     /// This desktop will not send a change, and says why (see [`SharedItem::Refused`]).
+    /// The same reason again (the sender's next pass) keeps the first one's time and
+    /// writes nothing.
     pub async fn note_refusal(&self, reason: &str, at: Millis) -> Result<()> {
+        let said = self.sharing_status().await?.refusal;
+        if said.is_some_and(|s| s.starts_with(&format!("{reason} ("))) {
+            return Ok(());
+        }
         let mut tx = self.pool().begin().await?;
         set_refusal(&mut tx, reason, at).await?;
         tx.commit().await?;
@@ -653,6 +659,14 @@ mod tests {
         assert!(store.sharing_status().await.unwrap().refusal.is_some());
         store.apply_shared(&[rejection("lee")], "3").await.unwrap();
         assert_eq!(store.sharing_status().await.unwrap().refusal, None);
+        // This desktop's own word (a verdict a rep may not share): said once, at its first
+        // time, however often the sender passes over it.
+        store.note_refusal("not a lead", 120_000).await.unwrap();
+        store.note_refusal("not a lead", 180_000).await.unwrap();
+        assert_eq!(
+            store.sharing_status().await.unwrap().refusal.as_deref(),
+            Some("not a lead (1970-01-01 00:02 UTC)")
+        );
         // Joining anew starts the shared stream from its beginning.
         join(&store).await;
         assert_eq!(store.shared_position().await.unwrap(), None);

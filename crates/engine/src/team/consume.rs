@@ -41,7 +41,6 @@ pub trait Feed: Send + Sync {
     fn item(
         &self,
         stream: &Stream,
-        subject: &str,
         payload: &[u8],
     ) -> impl Future<Output = Result<Option<Self::Item>, Skip>> + Send;
     /// Writes a batch and the position after it in one transaction; returns how many
@@ -92,12 +91,7 @@ impl Feed for AccountFeed {
         Ok(self.store.cursor(&self.local_account, TEAM_STREAM).await?)
     }
 
-    async fn item(
-        &self,
-        stream: &Stream,
-        _subject: &str,
-        payload: &[u8],
-    ) -> Result<Option<TeamChange>, Skip> {
+    async fn item(&self, stream: &Stream, payload: &[u8]) -> Result<Option<TeamChange>, Skip> {
         match records::parse_record(payload).map_err(Skip::Record)? {
             Record::Deleted { external_id, .. } => Ok(Some(TeamChange::Deleted(external_id))),
             Record::Conversation(record) => {
@@ -292,11 +286,7 @@ impl<F: Feed> Consumer<F> {
                     .map_err(|e| nats_error("a message of the team's stream", e))?;
                 let seq = info.stream_sequence;
                 let left = info.pending;
-                match self
-                    .feed
-                    .item(&stream, m.subject.as_str(), &m.payload)
-                    .await
-                {
+                match self.feed.item(&stream, &m.payload).await {
                     Ok(Some(c)) => changes.push(c),
                     Ok(None) => {}
                     // A newer Baton wrote it: stop before it, so the updated app reads it

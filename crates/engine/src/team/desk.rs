@@ -127,7 +127,7 @@ async fn open(login: &NatsLogin) -> Result<(jetstream::Context, Vec<TeamAccount>
             format!("the team's account list does not parse: {e}"),
         )
     })?;
-    let leads = share::read_leads(&js).await?;
+    let leads = share::read_leads(&bucket).await?;
     Ok((js, team, leads))
 }
 

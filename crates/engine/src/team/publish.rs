@@ -70,12 +70,17 @@ pub async fn publish_queued(
             let key = (account.clone(), external_id.clone());
             let record = match store.snapshot(account, external_id).await? {
                 Some(snapshot) => {
-                    let hash = content_hash(&snapshot);
+                    // Encoded once: hashed without a publication name, then named.
+                    let (mut parts, mut record) = records::encode(&snapshot, "");
+                    let hash = content_hash(&record, &parts);
                     if published.get(&key) == Some(&hash) {
                         continue;
                     }
                     hashes.push((key, Some(hash)));
-                    let (parts, record) = records::encode(&snapshot, &round);
+                    record.publication = round.clone();
+                    for part in &mut parts {
+                        part.publication = round.clone();
+                    }
                     // Parts first: on one connection JetStream stores them in this order,
                     // so a reader that sees the record finds its parts already there.
                     for part in &parts {
@@ -124,15 +129,14 @@ pub async fn publish_queued(
     }
 }
 
-/// The record's content, whatever publication it would be part of.
-fn content_hash(snapshot: &baton_core::store::Snapshot) -> u64 {
+/// The record's content, whatever publication it would be part of (encoded without one).
+fn content_hash(record: &records::ConversationRecord, parts: &[records::PartRecord]) -> u64 {
     use std::hash::{Hash, Hasher};
-    let (parts, record) = records::encode(snapshot, "");
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    serde_json::to_vec(&record)
+    serde_json::to_vec(record)
         .expect("records serialize")
         .hash(&mut h);
-    for p in &parts {
+    for p in parts {
         serde_json::to_vec(p)
             .expect("records serialize")
             .hash(&mut h);

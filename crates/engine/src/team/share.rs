@@ -462,17 +462,26 @@ pub struct Member {
     pub user: String,
     /// Team account id and this cache's, for each account this desktop has.
     pub accounts: Vec<(String, String)>,
-    /// The team's leads (the relay lists them).
+    /// The team's leads (the relay lists them; [`keep_sending`] reads them again while a
+    /// verdict or rules wait for this member to be one).
     pub leads: Vec<String>,
 }
 
+/// What one pass of [`send_queued`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sent {
+    pub sent: usize,
+    /// Verdicts or rules stay queued because this member is not a lead.
+    pub held_for_lead: bool,
+}
+
 /// A desktop: sends what its cache queued for the team, oldest first, each under its own
-/// message id. A change about an account the team does not serve, or a verdict or rules
-/// from a member who is not a lead, stays on this desktop (and the review says why).
-pub async fn send_queued(js: &jetstream::Context, store: &Store, member: &Member) -> Result<usize> {
-    let user = member.user.as_str();
-    // Read when a verdict or rules wait: a lead named since this desktop started counts.
-    let mut leads: Option<Vec<String>> = None;
+/// message id. A change about an account the team does not serve is dropped (it stays
+/// this desktop's); a verdict or rules from a member who is not one of `member.leads`
+/// stays queued (and the review says why).
+pub async fn send_queued(js: &jetstream::Context, store: &Store, member: &Member) -> Result<Sent> {
+    let (user, leads) = (member.user.as_str(), member.leads.as_slice());
+    let mut held_for_lead = false;
     // A kind that could not go stays queued, and the later ones of that kind wait behind
     // it (a verdict never overtakes an older one); the other kinds go on.
     let mut held: Vec<&'static str> = vec![];
@@ -489,19 +498,11 @@ pub async fn send_queued(js: &jetstream::Context, store: &Store, member: &Member
             if held.contains(&kind) {
                 continue;
             }
-            if !matches!(q.change, SharedChange::Outcome { .. }) {
-                if leads.is_none() {
-                    leads = Some(read_leads(js).await.unwrap_or_else(|e| {
-                        tracing::warn!(error = %e, "reading the team's leads; using those read at the start");
-                        member.leads.clone()
-                    }));
-                }
-                let leads = leads.as_deref().unwrap_or_default();
-                if !may_share(leads, user, &q.change) {
-                    store.note_refusal(&not_a_lead(leads, user), now()).await?;
-                    held.push(kind);
-                    continue;
-                }
+            if !may_share(leads, user, &q.change) {
+                store.note_refusal(&not_a_lead(leads, user), now()).await?;
+                held.push(kind);
+                held_for_lead = true;
+                continue;
             }
             let change = match q.change.account_id().map(str::to_string) {
                 None => q.change,
@@ -542,16 +543,15 @@ pub async fn send_queued(js: &jetstream::Context, store: &Store, member: &Member
     }
     match failed {
         Some(e) => Err(e),
-        None => Ok(sent),
+        None => Ok(Sent {
+            sent,
+            held_for_lead,
+        }),
     }
 }
 
-/// The team's leads, as its relay lists them (none listed: none).
-pub async fn read_leads(js: &jetstream::Context) -> Result<Vec<String>> {
-    let bucket = js
-        .get_key_value(TEAM_BUCKET)
-        .await
-        .map_err(|e| nats_error("the team's bucket", e))?;
+/// The team's leads, as its relay lists them in the team's bucket (none listed: none).
+pub async fn read_leads(bucket: &jetstream::kv::Store) -> Result<Vec<String>> {
     match bucket.get(LEADS_KEY).await {
         Ok(Some(listed)) => Ok(serde_json::from_slice(&listed).unwrap_or_else(|e| {
             tracing::warn!(error = %e, "the team's list of leads does not parse; taken as none");
@@ -566,14 +566,34 @@ pub async fn read_leads(js: &jetstream::Context) -> Result<Vec<String>> {
 pub async fn keep_sending(
     js: jetstream::Context,
     store: Store,
-    member: Member,
+    mut member: Member,
     cancel: CancellationToken,
 ) {
     const EVERY: Duration = Duration::from_millis(500);
+    // How often the leads are read again while this member's verdicts wait on them: a
+    // lead named since the desktop started sends them within this.
+    const LEADS_EVERY: Duration = Duration::from_secs(30);
     let mut wait = EVERY;
+    let mut leads_read = tokio::time::Instant::now();
     loop {
         match send_queued(&js, &store, &member).await {
-            Ok(_) => wait = EVERY,
+            Ok(done) => {
+                wait = EVERY;
+                if done.held_for_lead && leads_read.elapsed() >= LEADS_EVERY {
+                    leads_read = tokio::time::Instant::now();
+                    let leads = async {
+                        let bucket = js
+                            .get_key_value(TEAM_BUCKET)
+                            .await
+                            .map_err(|e| nats_error("the team's bucket", e))?;
+                        read_leads(&bucket).await
+                    };
+                    match leads.await {
+                        Ok(leads) => member.leads = leads,
+                        Err(e) => tracing::warn!(error = %e, "reading the team's leads"),
+                    }
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "sending changes to the team; retrying");
                 wait = (wait * 2).min(Duration::from_secs(30));
@@ -633,7 +653,6 @@ impl Feed for SharedFeed {
     async fn item(
         &self,
         _stream: &Stream,
-        _subject: &str,
         payload: &[u8],
     ) -> std::result::Result<Option<SharedItem>, Skip> {
         let record: SharedRecord = parse(payload).map_err(Skip::Record)?;
