@@ -297,3 +297,76 @@ async fn a_member_may_send_only_to_its_own_subject() {
         "the lease is a relay's: {holder:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_processes_sending_one_queued_change_store_it_once() {
+    // No relay: what the desktops send stays in the inbound queue, to be counted.
+    let nats = NatsServer::start(&["acme"], "");
+    let url = nats.url();
+    let relay_js = async_nats::jetstream::new(
+        team_nats::connect(&login_of(&url, RELAY), "test")
+            .await
+            .unwrap(),
+    );
+    share::ensure_streams(&relay_js, 1).await.unwrap();
+
+    // One desktop's cache, opened twice as the app and the CLI would, each with its own
+    // NATS connection.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("baton.db");
+    let app = Store::open(&path).await.unwrap();
+    let cli = Store::open(&path).await.unwrap();
+    app.join_team(&baton_core::store::Membership {
+        nats_url: url.clone(),
+        user_name: LEAD.0.into(),
+        ca_file: None,
+        joined_at: 1,
+    })
+    .await
+    .unwrap();
+    let member = share::Member {
+        user: LEAD.0.into(),
+        accounts: vec![],
+        leads: vec![LEAD.0.into()],
+    };
+    let (a, b) = (
+        async_nats::jetstream::new(
+            team_nats::connect(&login_of(&url, LEAD), "app")
+                .await
+                .unwrap(),
+        ),
+        async_nats::jetstream::new(
+            team_nats::connect(&login_of(&url, LEAD), "cli")
+                .await
+                .unwrap(),
+        ),
+    );
+    // Each round queues one change and both send at once; a round where only one of them
+    // found it proves nothing, so rounds go on until both sent one.
+    let all = rules_of(&app).await;
+    let (mut rounds, mut both) = (0, 0);
+    while both < 3 && rounds < 20 {
+        rounds += 1;
+        app.save_category_rules(all[..rounds].to_vec(), rounds as i64)
+            .await
+            .unwrap();
+        let (sent_a, sent_b) = tokio::join!(
+            share::send_queued(&a, &app, &member),
+            share::send_queued(&b, &cli, &member)
+        );
+        if sent_a.unwrap().sent + sent_b.unwrap().sent == 2 {
+            both += 1;
+        }
+        assert_eq!(app.sharing_status().await.unwrap().waiting, 0);
+    }
+    assert_eq!(
+        both, 3,
+        "both processes sent the same change in 3 of {rounds} rounds"
+    );
+    let mut inbox = relay_js.get_stream(share::IN_STREAM).await.unwrap();
+    assert_eq!(
+        inbox.info().await.unwrap().state.messages,
+        rounds as u64,
+        "each change stored once, however many processes sent it"
+    );
+}
